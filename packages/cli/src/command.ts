@@ -1,0 +1,22 @@
+import type { BackendName } from '@smn/backend';
+
+/** What every command receives. Commands parse their own flags from `argv` (global flags already removed). */
+export interface CommandContext {
+  argv: string[];
+  /** Backend requested with `--backend` or `SMN_BACKEND` (default `auto`); commands that compute call `useBackend`. */
+  backend: BackendName;
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+  /** True when stderr is a terminal: draw progress bars; otherwise print plain progress lines. */
+  interactive: boolean;
+}
+
+export interface Command {
+  name: string;
+  /** One line for `smn --help`. */
+  summary: string;
+  /** Full `smn <name> --help` text. */
+  help: string;
+  /** Returns the process exit code (0 ok). Throws SmnError for expected failures. */
+  run(ctx: CommandContext): Promise<number>;
+}

@@ -1,0 +1,13 @@
+import { SmnError } from '@smn/core';
+import type { Command } from '../command.js';
+
+// Placeholder until the command lands; its owner replaces this file.
+const command: Command = {
+  name: 'cluster',
+  summary: '',
+  help: 'Usage: smn cluster (not available yet)',
+  async run() {
+    throw new SmnError('SMN_NOT_IMPLEMENTED', "'smn cluster' is not available in this build yet");
+  },
+};
+export default command;

@@ -1,0 +1,13 @@
+import { SmnError } from '@smn/core';
+import type { Command } from '../command.js';
+
+// Placeholder until the command lands; its owner replaces this file.
+const command: Command = {
+  name: 'pretrain',
+  summary: '',
+  help: 'Usage: smn pretrain (not available yet)',
+  async run() {
+    throw new SmnError('SMN_NOT_IMPLEMENTED', "'smn pretrain' is not available in this build yet");
+  },
+};
+export default command;

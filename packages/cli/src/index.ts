@@ -1,0 +1,3 @@
+export { main, rootHelp, version } from './main.js';
+export type { Command, CommandContext } from './command.js';
+export { COMMANDS } from './commands.js';
