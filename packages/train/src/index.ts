@@ -1,1 +1,10 @@
-export {};
+export * from './config/index.js';
+export * from './optim/index.js';
+export { runLoop, type LoopPosition, type LoopOptions, type LoopResult, type LoopCallbacks, type BatchEndInfo } from './loop.js';
+export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type CheckpointData } from './checkpoint.js';
+export { MetricsLog, readMetrics, type MetricRecord } from './metrics.js';
+export { renderReport, lineChartSvg, seriesOf, fmtNum, type ReportSection, type Series } from './report.js';
+export { runExperiment, type RunOptions, type RunResult, type RunEvents } from './experiment/run.js';
+export { loadBackbone, EMBEDDED_BACKBONE, type Backbone } from './experiment/backbone.js';
+export { embedSplit, classificationMetrics, l2normalizeRows, loadRunData, type Embedded, type RunData } from './experiment/data.js';
+export { pretrainEmbedded, type PretrainOptions, type PretrainResult } from './pretrain.js';

@@ -1,0 +1,105 @@
+import type { RunEvents } from '@smn/train';
+import type { CommandContext } from './command.js';
+
+function fmtTime(s: number): string {
+  if (!Number.isFinite(s)) return '--:--';
+  const m = Math.floor(s / 60);
+  return `${m}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
+}
+
+/**
+ * Progress display for the run events: a redrawn bar on a terminal, plain lines otherwise (CI logs, pipes).
+ * `label` prefixes every line (the run's name).
+ */
+export function progressEvents(ctx: CommandContext, label: string): RunEvents & { done(): void } {
+  const tty = ctx.interactive;
+  const err = ctx.err;
+  let phase = '';
+  let phaseStart = Date.now();
+  let lastPlain = 0;
+  let open = false;
+  const clear = () => {
+    if (tty && open) {
+      err.write('\r\x1b[2K');
+      open = false;
+    }
+  };
+  const bar = (done: number, total: number, extra: string) => {
+    const frac = total > 0 ? Math.min(1, done / total) : 0;
+    const elapsed = (Date.now() - phaseStart) / 1000;
+    const eta = frac > 0 ? (elapsed / frac) * (1 - frac) : NaN;
+    if (tty) {
+      const w = 24;
+      const fill = Math.round(frac * w);
+      err.write(`\r\x1b[2K${label} ${phase} [${'#'.repeat(fill)}${'.'.repeat(w - fill)}] ${done}/${total} ${extra} ${fmtTime(elapsed)}<${fmtTime(eta)}`);
+      open = true;
+    } else if (Date.now() - lastPlain > 10_000 || done === total) {
+      lastPlain = Date.now();
+      err.write(`${label} ${phase} ${done}/${total} ${extra} elapsed ${fmtTime(elapsed)} eta ${fmtTime(eta)}\n`);
+    }
+  };
+  return {
+    onPhase(p) {
+      clear();
+      phase = p;
+      phaseStart = Date.now();
+      lastPlain = 0;
+    },
+    onProgress(p, done, total) {
+      if (p !== phase) {
+        phase = p;
+        phaseStart = Date.now();
+      }
+      bar(done, total, '');
+    },
+    onBatchEnd(info) {
+      if (phase !== 'train') {
+        phase = 'train';
+        phaseStart = Date.now();
+      }
+      const total = info.batchesInEpoch;
+      bar(info.batch, total, `epoch ${info.epoch + 1}/${info.epochs} loss ${info.loss.toFixed(4)}`);
+    },
+    onEpochEnd(epoch, m) {
+      clear();
+      const shown = Object.entries(m)
+        .filter(([k]) => /train\/loss|val\/accuracy|val\/loss|knn_accuracy|model_analysis\/mean_mask$/.test(k))
+        .map(([k, v]) => `${k.replace('training/', '')}=${Number.isInteger(v) ? v : v.toFixed(4)}`)
+        .join(' ');
+      err.write(`${label} epoch ${epoch + 1}: ${shown}\n`);
+      phaseStart = Date.now();
+    },
+    onLog(line) {
+      clear();
+      err.write(`${label} ${line}\n`);
+    },
+    done() {
+      clear();
+    },
+  };
+}
+
+/** An AbortController tied to SIGINT/SIGTERM: the first signal asks the run to checkpoint and stop; a second exits. */
+export function interruptController(ctx: CommandContext): { signal: AbortSignal; dispose(): void; interrupted(): boolean } {
+  const ac = new AbortController();
+  let count = 0;
+  const handler = (sig: NodeJS.Signals) => {
+    count++;
+    if (count === 1) {
+      ctx.err.write(`\nsmn: ${sig}: saving a checkpoint and stopping (send again to exit at once)\n`);
+      ac.abort();
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: ac.signal,
+    interrupted: () => count > 0,
+    dispose() {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}

@@ -1,0 +1,221 @@
+import { z } from 'zod';
+
+// The schema of a resolved config: every key of the reference's dataclasses (SPEC §2) that means something here,
+// plus smn's additions (marked "smn:"). Defaults live in configs/default.yaml, not here, so that the YAML files are
+// the one place to read them; the schema says what is valid. Keys of the reference that mean nothing here are in
+// IGNORED_KEYS (ignored.ts). Descriptions feed docs/config.md (tools/gen-config-docs.ts).
+
+const bool = (d: string) => z.boolean().describe(d);
+const int = (d: string) => z.number().int().describe(d);
+const num = (d: string) => z.number().describe(d);
+const str = (d: string) => z.string().describe(d);
+const PRUNE = ['threshold', 'topk', 'flip'] as const;
+const MODE = ['train', 'mask', 'freeze'] as const;
+
+/** `cls.fc` values (SPEC §4.2). */
+export const HEAD_KINDS = [
+  '',
+  'linear',
+  'masked',
+  'mlp_masked',
+  'multihead',
+  'multihead_masked',
+  'probed',
+  'positive',
+  'negative',
+  'dual',
+  'pret',
+  'pret_submasked',
+] as const;
+
+/** Backends `main.backend` accepts (as `--backend`). */
+export const CONFIG_BACKENDS = ['auto', 'torch', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+
+export const mainSchema = z.strictObject({
+  task: z.enum(['train', 'summary']).describe("What to do: 'train' runs the job; 'summary' does nothing (as the reference)."),
+  model: z
+    .enum(['pret', 'clip', 'timm', 'repro'])
+    .describe(
+      "Model path. Only 'pret' (a pretrained backbone from model.pret.*) works, as in the reference where every YAML sets it via baseline.yaml; the reference's default 'clip' and the 'timm'/'repro' paths are broken there (SPEC §11.2) and refused by the trainer.",
+    ),
+  info: str('Free-text tag of the run (stored with it).'),
+  dataset: str(
+    "Dataset name: the reference's names (cifar10pgn, cifar100, flowers, dtd, eurosat, oxfordpets, ucf101, sun397, food101, multicrop_<name> for SSL, …) or 'embedded' (smn: the small dataset shipped with smn).",
+  ),
+  dataset_subset: str("Train-set subset: 'Np' keeps N% of the train set, 'N' keeps N samples, '' keeps all (SPEC §6.3)."),
+  dataset_subset_labels: str("Keep only these label names, 'a:b:c' (multicrop datasets only, as the reference)."),
+  dataset_subset_clusters_file: str('Cascade: file with one cluster id per train sample ("" = off, SPEC §6.3).'),
+  dataset_subset_cluster: int('Cascade: the cluster id whose samples form the train set.'),
+  data_root: str("smn: folder that holds the datasets (the reference's main.data_path, which is accepted as an alias)."),
+  checkpoint_path: str('Folder in which a relative main.load_checkpoint is also looked up (after the working directory).'),
+  load_checkpoint: str(
+    "Initialise from another run's checkpoint (e.g. runs/<id>/last.ckpt): loads the weights and scores only, not the optimizer or epoch ('' = off).",
+  ),
+  strict_load_checkpoint: bool('With main.load_checkpoint: every tensor of the model must be in the checkpoint and match (0 = load what matches).'),
+  resume_checkpoint: str("Resume a run completely (same as smn train --resume): a run folder or its last.ckpt ('' = off)."),
+  train: bool('Train (fit). main.train=0 main.probe=1 is the linear-probe protocol (SPEC §5.D).'),
+  test: bool('Evaluate on the test split at the end.'),
+  validate: bool('Validate before training.'),
+  probe: bool('Fit the logistic-regression probe on unaugmented train features before validation (SPEC §7.2).'),
+  seed: int('smn: seed of every random choice (init, shuffling, augmentation, subsets). Same seed, same backend, same numbers.'),
+  run_dir: str('smn: folder of the run (config.yaml, metrics.jsonl, last.ckpt, …); null = runs/<id>.').nullable(),
+  backend: z
+    .enum(CONFIG_BACKENDS)
+    .nullable()
+    .describe('smn: compute backend; null = the --backend flag, else $SMN_BACKEND, else auto.'),
+  device: z.enum(['cpu', 'cuda']).nullable().describe("smn: device of the torch backend; null = cuda when available."),
+});
+
+export const pretSchema = z.strictObject({
+  source: z
+    .enum(['hub', 'timm', 'torch', 'clip', 'mocov2'])
+    .describe(
+      "Where the reference loads the backbone from (torch hub, timm, torchvision, HF CLIP, a MoCo file). smn downloads nothing: give the weights with model.pret.weights; the source says how to read and name them. Ignored for model.pret.name=embedded.",
+    ),
+  repo: str("Torch-hub repository of the backbone (source=hub): 'facebookresearch/swav:main' (SwAV) or 'facebookresearch/dino:main' (DINO)."),
+  name: str("Backbone name: resnet18, resnet50, dino_resnet50, openai/clip-vit-base-patch32, … or 'embedded' (smn: the small backbone shipped with smn)."),
+  weights: str(
+    'smn: weight file or folder of the backbone (safetensors, .pth/.pth.tar, a HF folder). Needed for every name except embedded, because smn does not download from hubs.',
+  ).nullable(),
+  submask_scale: bool('Scale masked weights by 1/sqrt(mean(mask)) (SPEC §1.3).'),
+  head: z.enum(MODE).describe("Mode of parameters named 'fc' in the backbone (none remain: fc is removed first)."),
+  backbone: z.enum(MODE).describe("Mode of the selected backbone parameters: 'mask' learns masks (submask), 'train' fine-tunes (baseline), 'freeze'."),
+  train_layers: z
+    .array(z.string())
+    .describe("Substrings selecting the backbone parameters to mask/train: ['conv'], ['conv','downsample'] for ResNets; the attention/MLP projections for CLIP."),
+  pretrained_head: bool('Keep the pretrained classification head (must be false, as asserted by the reference).'),
+  pretrained_backbone: bool('Load pretrained backbone weights (timm path only in the reference).'),
+  head_type: z.enum(['linear', 'identity']).describe("What replaces the backbone's own head: must be 'identity' (asserted by the reference; baseline.yaml sets it)."),
+  init_scores_mean: num('Mean of the normal score init (1.0 in every paper run: all weights start kept).'),
+  init_scores_std: num('Std of the normal score init.'),
+  init_scores_magnitude: bool('Initialise scores from the weight magnitudes.'),
+  init_scores_shuffle: bool('Shuffle the magnitude-initialised scores.'),
+  kaiming_scores_init: bool("Kaiming-uniform score init (the reference's default_scores_init; topk runs of Table 2)."),
+  prune_criterion: z.enum(PRUNE).describe("Mask rule: 'threshold' keeps scores > k, 'topk' keeps the top k fraction per tensor, 'flip' gives ±1 (SPEC §1.1)."),
+  prune_k: num('k of the mask rule: the threshold (threshold/flip) or the kept fraction (topk).'),
+  prune_progressive: bool('Move k linearly over the epochs (from prune_k_start for topk, from 0 for threshold).'),
+  prune_k_start: num('Start value of k with prune_progressive and topk.'),
+  prune_unit: z.enum(['epoch']).describe("Unit of the progressive k schedule (only 'epoch')."),
+  module: z.enum(['classifier', 'swav']).describe("Training module: 'classifier' (supervised, CE loss) or 'swav' (self-supervised masking, SPEC §4.3)."),
+  shell_mode: z.enum(['copy', 'replace']).describe("How masked weights are written into the network: 'replace' (paper runs) or 'copy'."),
+});
+
+export const clipSchema = z.strictObject({
+  code: str("Unused by the 'pret' path (reference's broken 'clip' model path)."),
+  submask: bool("Unused by the 'pret' path."),
+  submask_scale: bool("Unused by the 'pret' path."),
+  submask_backbone: bool("Unused by the 'pret' path."),
+  submask_head: bool("Unused by the 'pret' path."),
+  freeze_backbone: bool('Freeze the CLIP backbone (the only model.clip key the pret path reads).'),
+  scores_init: str("Unused by the 'pret' path."),
+  module: str("Unused by the 'pret' path."),
+});
+
+export const timmSchema = z.strictObject({
+  name: str("Unused: the reference's broken main.model=timm path (use model.pret.source=timm)."),
+  submask_scale: bool('Unused (broken timm path).'),
+  submask_head: bool('Unused (broken timm path).'),
+  submask_backbone: bool('Unused (broken timm path).'),
+  freeze_backbone: bool('Unused (broken timm path).'),
+  pretrained: bool('Unused (broken timm path).'),
+  init_scores_mean: num('Unused (broken timm path).'),
+  init_scores_std: num('Unused (broken timm path).'),
+  prune_criterion: z.enum(PRUNE).describe('Unused (broken timm path).'),
+  prune_k: num('Unused (broken timm path).'),
+  prune_progressive: bool('Unused (broken timm path).'),
+  prune_unit: z.enum(['epoch']).describe('Unused (broken timm path).'),
+});
+
+export const reproSchema = z.strictObject({
+  name: str("Unused: the reference's broken main.model=repro path."),
+  submask: bool('Unused (broken repro path).'),
+  scale: bool('Unused (broken repro path).'),
+});
+
+export const dlSchema = z.strictObject({
+  shuffle: bool('Shuffle the train set every epoch.'),
+  batch_size: int('Batch size of training and evaluation.').positive(),
+  epochs: int('Number of epochs E.').positive(),
+  batch_accum: int('Accumulate gradients over this many batches before a step (Lightning accumulate_grad_batches).').positive(),
+  optimizer: z
+    .enum(['sgd', 'sgdc', 'adam', 'adamw'])
+    .describe("'sgd': torch SGD, coupled L2 (g + wd·p); 'sgdc': the reference's ConstantWD_SGD (g + wd, a scalar); 'adam'/'adamw': torch Adam/AdamW with dl.betas, dl.eps."),
+  lr: num('Learning rate of the backbone group (and the base of the head lr, see cls.head_lr).').nonnegative(),
+  weight_decay: num('Weight decay of the backbone group (see dl.optimizer for how it is applied).'),
+  betas: z.tuple([z.number(), z.number()]).describe('Adam/AdamW betas.'),
+  eps: num('Adam/AdamW epsilon.').positive(),
+  momentum: num('SGD momentum (dampening 0, no Nesterov).').nonnegative(),
+  scheduler: z
+    .enum(['none', 'cosine', 'cosine_warmup', 'cosine_cooldown', 'step'])
+    .describe(
+      "Per-epoch lr schedule, stepped as torch 1.13 does: 'cosine' (T_max = E, eta_min), 'cosine_warmup' (lr·e/W for e < W, so 0 in epoch 0, then cosine to 0), 'cosine_cooldown' (cosine over E − cooldown, then eta_min × lr), 'step' (× gamma every scheduler_step epochs), 'none'.",
+    ),
+  scheduler_step: int("Epochs between lr drops of the 'step' scheduler.").positive(),
+  scheduler_gamma: num("Factor of each lr drop of the 'step' scheduler."),
+  eta_min: num("Final lr of 'cosine'; for 'cosine_cooldown' the cosine's floor and the factor of the constant phase."),
+  cooldown: int("Epochs of the constant phase of 'cosine_cooldown'.").nonnegative(),
+  warmup_epochs: int("Warm-up epochs W of 'cosine_warmup'.").nonnegative(),
+  analyze_train_every: int('Run the epoch-end analysis of the train split every N epochs.').positive(),
+  analyze_val_every: int('Run the epoch-end analysis of the validation split every N epochs.').positive(),
+  analyze_sample_size: int(
+    'Samples of the epoch-end sample forward (the reference runs it in train mode, which updates BatchNorm statistics, SPEC §4.1).',
+  ).nonnegative(),
+});
+
+export const clsSchema = z.strictObject({
+  loss: z.enum(['cross_entropy']).describe('Loss of the classifier module.'),
+  fc: z
+    .enum(HEAD_KINDS)
+    .describe(
+      "Head: 'linear' (trainable Linear with bias), 'masked' (random frozen weights, learned mask), 'mlp_masked', 'multihead', 'multihead_masked', 'probed' (logistic-regression probe), 'positive'/'negative'/'dual' (masked constant layer), 'pret' (CLIP text-embedding head), 'pret_submasked' (that head, masked), '' (no head).",
+    ),
+  fc_score_init: num('Initial score of masked heads (1.0: every head weight starts kept).'),
+  mem_train_every_epoch: bool('Compute the kNN accuracy against the train-set memory bank every epoch, not only at test.'),
+  knn_eval: bool('Evaluate kNN accuracy on validation/test embeddings.'),
+  head_lr: num('Head learning rate: cls.head_lr × dl.lr when cls.head_scale_lr, else cls.head_lr as is.'),
+  head_wd: num('Head weight decay: cls.head_wd × dl.weight_decay when cls.head_scale_wd, else cls.head_wd as is.'),
+  head_scale_lr: bool('Multiply cls.head_lr by dl.lr.'),
+  head_scale_wd: bool('Multiply cls.head_wd by dl.weight_decay.'),
+  mlp_depth: int("Layers of the 'mlp_masked' head.").positive(),
+  mlp_hidden_dim: int("Hidden width of the 'mlp_masked' head (−1 = the feature width)."),
+  size_scale_wd: bool('Scale the weight decay by 50000 / (train-set size).'),
+  multihead_heads: int("Heads of the 'multihead' heads.").positive(),
+  knn_analysis: bool('Run the kNN analysis at all (0 in the low-shot probe jobs).'),
+});
+
+export const swavSchema = z.strictObject({
+  nmb_crops: z.array(z.number().int().positive()).describe('Number of crops per resolution (2 global, 6 local).'),
+  size_crops: z.array(z.number().int().positive()).describe('Crop sizes in pixels per resolution.'),
+  min_scale_crops: z.array(z.number()).describe('Minimum RandomResizedCrop scale per resolution.'),
+  max_scale_crops: z.array(z.number()).describe('Maximum RandomResizedCrop scale per resolution.'),
+  nmb_prototypes: int('Number of prototypes K.').positive(),
+  feat_dim: int('Projection (embedding) width.').positive(),
+  queue_length: int('Queue length per assignment crop (0 = no queue; reduced to a multiple of the batch size).').nonnegative(),
+  epoch_queue_starts: int('Epoch index from which the queue is filled and used.').nonnegative(),
+  crops_for_assign: z.array(z.number().int().nonnegative()).describe('Crops whose codes are computed by Sinkhorn.'),
+  temperature: num('Softmax temperature of the swapped prediction.').positive(),
+  freeze_prototypes_niters: int('Prototype gradients are dropped for this many optimizer steps.').nonnegative(),
+  epsilon: num('Sinkhorn entropy regularisation.').positive(),
+  sinkhorn_iterations: int('Sinkhorn iterations.').positive(),
+  fc: z.enum(['linear', 'masked']).describe("Projection head: a single Linear(features → feat_dim) ('linear') or its masked version."),
+  prototypes: z.enum(['linear', 'masked']).describe("Prototypes: a Linear(feat_dim → K) without bias ('linear') or masked."),
+});
+
+export const lpSchema = z.strictObject({
+  tol: num('Convergence tolerance of the probe solver.').positive(),
+  max_iter: int('Maximum iterations of the probe solver.').positive(),
+  lambda_scaled: num('L2 strength of the probe: λ = lambda_scaled / N (N = train samples), bias column included (SPEC §7.2).').nonnegative(),
+});
+
+/** The whole resolved config. */
+export const configSchema = z.strictObject({
+  main: mainSchema,
+  model: z.strictObject({ pret: pretSchema, clip: clipSchema, timm: timmSchema, repro: reproSchema }),
+  dl: dlSchema,
+  cls: clsSchema,
+  swav: swavSchema,
+  lp: lpSchema,
+});
+
+/** A resolved, validated config (the reference's `cfg`). */
+export type SmnConfig = z.infer<typeof configSchema>;
