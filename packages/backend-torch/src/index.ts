@@ -1,1 +1,11 @@
-export {};
+export {
+  registerTorchBackend,
+  isTorchAvailable,
+  torchUnavailableReason,
+  torchNativeKernels,
+  torchFallbackKernels,
+  TORCH_BACKEND_NAME,
+} from './register.js';
+export { torchProfile, resetTorchProfile, type TorchProfile } from './profile.js';
+export { TorchBackend } from './backend.js';
+export type { TorchBackendOptions, TorchBackendInfo } from './types.js';

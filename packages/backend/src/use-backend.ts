@@ -1,21 +1,325 @@
+import { createRequire } from 'node:module';
+import { dirname, sep } from 'node:path';
 import { SmnError } from '@smn/core';
 import { tf } from './tf.js';
+import type { BackendChoice, BackendName, ConcreteBackendName, SkippedBackend, UseBackendOptions } from './types.js';
+import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
-export type BackendName = 'auto' | 'torch' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+/** Every name `useBackend` accepts, `auto` first. */
+export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'torch', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
-export interface BackendChoice {
-  /** The tfjs backend now active. */
-  name: Exclude<BackendName, 'auto'>;
-  /** Why each earlier candidate of `auto` was skipped. */
-  skipped: { name: string; reason: string }[];
+/** The order `auto` tries. */
+export const AUTO_ORDER: readonly ConcreteBackendName[] = ['torch', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+/** How to get each optional backend; appended to SMN_BACKEND_UNAVAILABLE messages. */
+export const BACKEND_HINTS: Record<ConcreteBackendName, string> = {
+  torch:
+    'build the libtorch addon of @smn/backend-torch: install libtorch (Debian/Ubuntu: `apt-get install libtorch-dev`, ' +
+    'or a PyTorch wheel for CUDA), then run `pnpm rebuild @smn/backend-torch` (see docs/backends.md)',
+  tensorflow:
+    '@tensorflow/tfjs-node-gpu / @tensorflow/tfjs-node are optional dependencies whose install script downloads ' +
+    'libtensorflow; on a machine with normal internet run `pnpm rebuild @tensorflow/tfjs-node-gpu` (NVIDIA, needs ' +
+    'CUDA 11.2 + cuDNN 8.1: it binds libtensorflow 2.9) or `pnpm rebuild @tensorflow/tfjs-node` (CPU); allow their ' +
+    'build in pnpm-workspace.yaml `allowBuilds` first (see docs/backends.md)',
+  webgpu:
+    'webgpu runs through the `webgpu` npm package (Dawn) and needs a GPU adapter: an NVIDIA/AMD/Intel driver with ' +
+    'Vulkan (libvulkan1 and the vendor ICD), or software Vulkan (Mesa >= 23 lavapipe) for testing',
+  wasm: '@tensorflow/tfjs-backend-wasm should always load; reinstall with `pnpm install`',
+  cpu: '@tensorflow/tfjs-backend-cpu should always load; reinstall with `pnpm install`',
+};
+
+type Outcome = { ok: true; device?: string } | { ok: false; reason: string };
+
+const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.trim();
+
+let current: BackendChoice | null = null;
+let currentRequest: BackendName | null = null;
+
+/**
+ * Runs `fn` with tfjs's "kernel ... is already registered" warnings muted: a failed tfjs-node import registers its
+ * kernels before the missing binding throws, and a second attempt would repeat ~170 warnings.
+ */
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const warn = console.warn;
+  console.warn = (...a: unknown[]) => {
+    if (typeof a[0] === 'string' && a[0].includes('is already registered')) return;
+    warn(...a);
+  };
+  try {
+    return await fn();
+  } finally {
+    console.warn = warn;
+  }
 }
 
-/** Selects and initialises a tfjs backend (minimal version: cpu only; the full version lands with issue 2). */
-export async function useBackend(name: BackendName = (process.env.SMN_BACKEND as BackendName) ?? 'auto'): Promise<BackendChoice> {
-  if (name !== 'cpu' && name !== 'auto') {
-    throw new SmnError('SMN_BACKEND_UNAVAILABLE', `backend '${name}' is not available yet`, { kind: 'usage' });
+// ---- torch ------------------------------------------------------------------------------------------------------
+
+interface TorchModule {
+  registerTorchBackend?: (opts?: { device?: 'cpu' | 'cuda' }) => Promise<{ device: string }>;
+}
+let torchDevice: string | null = null;
+
+async function activateTorch(opts: UseBackendOptions): Promise<Outcome> {
+  if (torchDevice === null || (opts.device !== undefined && !torchDevice.startsWith(opts.device))) {
+    let mod: TorchModule;
+    try {
+      mod = (await import('@smn/backend-torch')) as unknown as TorchModule;
+    } catch (e) {
+      return { ok: false, reason: `@smn/backend-torch could not be loaded: ${errText(e)}` };
+    }
+    if (typeof mod.registerTorchBackend !== 'function') {
+      return { ok: false, reason: '@smn/backend-torch has no registerTorchBackend (package not built)' };
+    }
+    try {
+      const r = await mod.registerTorchBackend(opts.device === undefined ? {} : { device: opts.device });
+      torchDevice = r.device;
+    } catch (e) {
+      return { ok: false, reason: `libtorch addon not available: ${errText(e)}` };
+    }
   }
-  await tf.setBackend('cpu');
-  await tf.ready();
-  return { name: 'cpu', skipped: [] };
+  if (!(await tf.setBackend('torch'))) {
+    return { ok: false, reason: "registerTorchBackend succeeded but tfjs could not initialise backend 'torch'" };
+  }
+  return { ok: true, device: torchDevice };
+}
+
+// ---- tensorflow (tfjs-node-gpu, tfjs-node) ------------------------------------------------------------------------
+
+const TF_NODE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+let tensorflowProbe: Outcome | null = null;
+
+async function activateTensorflow(): Promise<Outcome> {
+  if (tensorflowProbe === null) {
+    const reasons: string[] = [];
+    for (const pkg of TF_NODE_PACKAGES) {
+      try {
+        // A variable specifier: typechecking must not depend on these optional packages being installed.
+        const spec: string = pkg;
+        await quietly(() => import(spec));
+        tensorflowProbe = { ok: true, device: pkg.endsWith('-gpu') ? 'cuda (tfjs-node-gpu)' : 'cpu (tfjs-node)' };
+        break;
+      } catch (e) {
+        const msg = errText(e);
+        reasons.push(
+          `${pkg}: ${/tfjs_binding\.node\)? can not be found/.test(msg) ? 'installed, but its native binding (tfjs_binding.node) was not built' : msg}`,
+        );
+      }
+    }
+    tensorflowProbe ??= { ok: false, reason: reasons.join('; ') };
+  }
+  if (!tensorflowProbe.ok) return tensorflowProbe;
+  if (!(await tf.setBackend('tensorflow'))) return { ok: false, reason: "tfjs could not initialise backend 'tensorflow'" };
+  return tensorflowProbe;
+}
+
+// ---- webgpu (Dawn) -------------------------------------------------------------------------------------------------
+
+interface WebgpuState {
+  device: string;
+  globalKeys: string[];
+  prevNavigator: PropertyDescriptor | undefined;
+}
+type BackendFactory = { factory: () => tf.KernelBackend | Promise<tf.KernelBackend>; priority: number };
+let webgpu: WebgpuState | null = null;
+let webgpuProbe: Outcome | null = null;
+let webgpuModuleLoaded = false;
+/** Kept so `useBackend('webgpu')` works again after `releaseBackend()` removed the backend. */
+let webgpuFactory: BackendFactory | null = null;
+
+type GpuLike = { requestAdapter(): Promise<{ info?: { description?: string; vendor?: string; device?: string } } | null> };
+
+async function activateWebgpu(): Promise<Outcome> {
+  if (webgpu === null) {
+    if (webgpuProbe !== null && !webgpuProbe.ok) return webgpuProbe;
+    let mod: { create(flags: string[]): unknown; globals: Record<string, unknown> };
+    try {
+      mod = (await import('webgpu')) as unknown as typeof mod;
+    } catch (e) {
+      return (webgpuProbe = { ok: false, reason: `the 'webgpu' package (Dawn) could not be loaded: ${errText(e)}` });
+    }
+    const gpu = mod.create([]) as GpuLike;
+    let adapter: Awaited<ReturnType<GpuLike['requestAdapter']>>;
+    try {
+      adapter = await gpu.requestAdapter();
+    } catch (e) {
+      return (webgpuProbe = { ok: false, reason: `requesting a WebGPU adapter failed: ${errText(e)}` });
+    }
+    if (adapter === null) {
+      return (webgpuProbe = {
+        ok: false,
+        reason: 'no WebGPU adapter: Dawn found no usable Vulkan/Metal/D3D12 device',
+      });
+    }
+    const info = adapter.info ?? {};
+    const device = info.description || [info.vendor, info.device].filter((s) => s !== undefined && s !== '').join(' ') || 'gpu';
+    const globalKeys = Object.keys(mod.globals).filter((k) => !(k in globalThis));
+    const prevNavigator = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    for (const k of globalKeys) (globalThis as Record<string, unknown>)[k] = mod.globals[k];
+    // tfjs-backend-webgpu registers itself at import time only when navigator.gpu exists, so it is imported after.
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+    webgpu = { device, globalKeys, prevNavigator };
+    if (!webgpuModuleLoaded) {
+      await import('@tensorflow/tfjs-backend-webgpu');
+      webgpuModuleLoaded = true;
+      const reg = (tf.engine() as unknown as { registryFactory: Record<string, BackendFactory | undefined> }).registryFactory;
+      webgpuFactory = reg['webgpu'] ?? null;
+    } else if (webgpuFactory !== null && tf.findBackendFactory('webgpu') === null) {
+      tf.registerBackend('webgpu', webgpuFactory.factory, webgpuFactory.priority);
+    }
+  }
+  let ok = false;
+  try {
+    ok = await quietly(() => tf.setBackend('webgpu'));
+  } catch (e) {
+    releaseBackend();
+    return (webgpuProbe = { ok: false, reason: `tfjs could not initialise webgpu: ${errText(e)}` });
+  }
+  if (!ok) {
+    releaseBackend();
+    return (webgpuProbe = { ok: false, reason: "tf.setBackend('webgpu') returned false (no adapter for tfjs)" });
+  }
+  return { ok: true, device: webgpu?.device ?? 'gpu' };
+}
+
+/**
+ * Undoes what `useBackend('webgpu')` put on `globalThis` (`navigator`, the `GPU*` globals) and disposes the tfjs
+ * webgpu backend, so that a Node process can exit (Dawn keeps it alive while `navigator.gpu` is referenced).
+ * Switches tfjs to `cpu` if webgpu was active. Read or dispose webgpu tensors before: their GPU buffers go with it.
+ * Safe to call when webgpu was never used; `useBackend('webgpu')` works again afterwards.
+ */
+export function releaseBackend(): void {
+  if (webgpu === null) return;
+  const wasActive = tf.getBackend() === 'webgpu';
+  if (tf.findBackend('webgpu') !== null || tf.findBackendFactory('webgpu') !== null) {
+    try {
+      tf.removeBackend('webgpu');
+    } catch {
+      // the backend failed to initialise: nothing to dispose
+    }
+  }
+  const g = globalThis as Record<string, unknown>;
+  for (const k of webgpu.globalKeys) delete g[k];
+  if (webgpu.prevNavigator === undefined) delete g['navigator'];
+  else Object.defineProperty(globalThis, 'navigator', webgpu.prevNavigator);
+  webgpu = null;
+  if (current?.name === 'webgpu') {
+    current = null;
+    currentRequest = null;
+  }
+  // cpu initialises synchronously, so this completes before returning.
+  if (wasActive) void tf.setBackend('cpu');
+}
+
+// ---- wasm ----------------------------------------------------------------------------------------------------------
+
+let wasmLoaded = false;
+
+async function activateWasm(): Promise<Outcome> {
+  if (!wasmLoaded) {
+    try {
+      const mod = (await import('@tensorflow/tfjs-backend-wasm')) as { setWasmPaths(prefix: string): void };
+      const distDir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm')) + sep;
+      mod.setWasmPaths(distDir);
+      registerWasmTrainingKernels();
+      wasmLoaded = true;
+    } catch (e) {
+      return { ok: false, reason: `@tensorflow/tfjs-backend-wasm could not be loaded: ${errText(e)}` };
+    }
+  }
+  if (!(await tf.setBackend('wasm'))) return { ok: false, reason: "tfjs could not initialise backend 'wasm'" };
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  return { ok: true, device: simd ? 'wasm simd' : 'wasm' };
+}
+
+// ---- cpu -----------------------------------------------------------------------------------------------------------
+
+async function activateCpu(): Promise<Outcome> {
+  if (!(await tf.setBackend('cpu'))) return { ok: false, reason: "tfjs could not initialise backend 'cpu'" };
+  return { ok: true, device: 'cpu (js)' };
+}
+
+function activate(name: ConcreteBackendName, opts: UseBackendOptions): Promise<Outcome> {
+  switch (name) {
+    case 'torch':
+      return activateTorch(opts);
+    case 'tensorflow':
+      return activateTensorflow();
+    case 'webgpu':
+      return activateWebgpu();
+    case 'wasm':
+      return activateWasm();
+    case 'cpu':
+      return activateCpu();
+  }
+}
+
+function defaultName(): BackendName {
+  const env = process.env['SMN_BACKEND'];
+  if (env === undefined || env === '') return 'auto';
+  if (!(BACKEND_NAMES as readonly string[]).includes(env)) {
+    throw new SmnError(
+      'SMN_BACKEND_UNKNOWN',
+      `environment variable SMN_BACKEND is '${env}'; expected one of ${BACKEND_NAMES.join(', ')}`,
+      { kind: 'usage', details: { env: 'SMN_BACKEND', found: env, expected: BACKEND_NAMES } },
+    );
+  }
+  return env as BackendName;
+}
+
+/**
+ * Selects and initialises the tfjs backend smn computes on, and returns what it chose.
+ *
+ * `auto` tries `torch` → `tensorflow` → `webgpu` → `wasm` → `cpu` and lists why each earlier one was skipped.
+ * An explicit name that cannot be used throws `SmnError('SMN_BACKEND_UNAVAILABLE')` saying why and how to get it.
+ * The default is `process.env.SMN_BACKEND`, else `auto`. Calling it again with the same name is cheap; switching works
+ * (tfjs moves existing tensors to the new backend on first use). Also registers all tfjs gradients.
+ *
+ * @example
+ * const { name, skipped } = await useBackend('auto');
+ * console.log(`backend ${name}`, skipped.map((s) => `${s.name}: ${s.reason}`));
+ */
+export async function useBackend(name?: BackendName, opts: UseBackendOptions = {}): Promise<BackendChoice> {
+  const requested = name ?? defaultName();
+  if (!(BACKEND_NAMES as readonly string[]).includes(requested)) {
+    throw new SmnError('SMN_BACKEND_UNKNOWN', `unknown backend '${String(requested)}'; expected one of ${BACKEND_NAMES.join(', ')}`, {
+      kind: 'usage',
+      details: { found: requested, expected: BACKEND_NAMES },
+    });
+  }
+  if (
+    current !== null &&
+    (requested === currentRequest || requested === current.name) &&
+    opts.device === undefined &&
+    tf.getBackend() === current.name
+  ) {
+    return { ...current, skipped: requested === 'auto' ? [...current.skipped] : [] };
+  }
+
+  const candidates = requested === 'auto' ? AUTO_ORDER : [requested];
+  const skipped: SkippedBackend[] = [];
+  for (const cand of candidates) {
+    const out = await activate(cand, opts);
+    if (out.ok) {
+      await tf.ready();
+      current = { name: cand, skipped, ...(out.device === undefined ? {} : { device: out.device }) };
+      currentRequest = requested;
+      return { ...current, skipped: [...skipped] };
+    }
+    skipped.push({ name: cand, reason: out.reason });
+  }
+  if (requested === 'auto') {
+    throw new SmnError('SMN_BACKEND_UNAVAILABLE', `no backend could be initialised: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+  }
+  const c = requested as ConcreteBackendName;
+  throw new SmnError(
+    'SMN_BACKEND_UNAVAILABLE',
+    `backend '${c}' is not available: ${skipped[0]?.reason ?? 'unknown reason'}. To get it: ${BACKEND_HINTS[c]}. ` +
+      `Or choose another with --backend / SMN_BACKEND (auto, wasm, cpu always work).`,
+    { kind: 'usage', details: { backend: c, reason: skipped[0]?.reason } },
+  );
+}
+
+/** The backend `useBackend` last chose, or null before the first call. */
+export function currentBackend(): BackendChoice | null {
+  return current === null ? null : { ...current, skipped: [...current.skipped] };
 }

@@ -1,1 +1,12 @@
-export {};
+export { knnPredict, KNN_DEFAULTS } from './knn-predict.js';
+export { knnAccuracy, knnSelfAccuracy, knnMemTrainAccuracy } from './knn-accuracy.js';
+export { KNN_ERRORS } from './errors.js';
+export type {
+  HostMatrix,
+  MatrixInput,
+  LabelsInput,
+  KnnOptions,
+  KnnResult,
+  KnnAccuracyResult,
+  KnnSelfAccuracyOptions,
+} from './types.js';

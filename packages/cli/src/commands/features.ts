@@ -1,13 +1,196 @@
-import { SmnError } from '@smn/core';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { SmnError, atomicWriteFile, fmtShape, parseNpy, writeNpy } from '@smn/core';
+import { useBackend } from '@smn/backend';
+import { CLIP_NORM, IMAGENET_NORM, IMAGE_EXTENSIONS, centerCrop, decodeImage, normalize, resizeShorter } from '@smn/datasets';
+import { loadClip, loadResNet, type ClipModel, type ResNetModel } from '@smn/models';
 import type { Command } from '../command.js';
 
-// Placeholder until the command lands; its owner replaces this file.
+const MODELS = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'clip'] as const;
+
+const HELP = `Usage: smn features --model NAME --weights FILE_OR_DIR --input X.npy|DIR --output Y.npy
+                    [--logits | --projected] [--batch-size N] [--no-strict]
+
+Embeds images with a pretrained model and writes float32 [N, D] rows to Y.npy.
+
+Options:
+  --model NAME        ${MODELS.join(' | ')}
+  --weights PATH      ResNet: .safetensors or PyTorch .pth/.pt/.pth.tar (torchvision/timm names; nested state
+                      dicts and "module." prefixes are handled). CLIP: a Hugging Face folder (config.json +
+                      model.safetensors)
+  --input PATH        X.npy: float32 [N, 3, H, W] (PyTorch layout, already normalised), or a folder of images
+                      (${IMAGE_EXTENSIONS.join(' ')}), preprocessed as the model expects: ResNet resize 256, center
+                      crop 224, ImageNet mean/std; CLIP resize to the image size (bicubic), center crop, CLIP mean/std.
+                      Rows follow the sorted file names, which are also written to Y.files.txt.
+  --output Y.npy      output file (written atomically)
+  --logits            ResNet: the fc logits instead of the pooled features (needs an fc in the weights)
+  --projected         CLIP: the projected image embedding instead of the pooled output
+  --batch-size N      images per forward pass (default 32)
+  --no-strict         ignore unknown tensors inside the model's layers (heads outside the backbone, such as
+                      SwAV's projection_head, are always skipped)
+
+Output: pooled features by default (512 for resnet18/34, 2048 for resnet50/101, 768 for CLIP ViT-B/32).
+
+Example:
+  smn features --model resnet50 --weights resnet50.pth --input x.npy --output feats.npy --batch-size 16`;
+
+function usage(message: string): SmnError {
+  return new SmnError('SMN_USAGE', `${message} (see smn features --help)`, { kind: 'usage' });
+}
+
+/** Input images as NCHW float32 rows, read lazily per batch. */
+interface Source {
+  n: number;
+  /** NHWC float32 batch [b, H, W, 3] of images start..start+b. */
+  batch(start: number, count: number): Promise<tf.Tensor4D>;
+  files?: string[];
+}
+
+async function npySource(path: string): Promise<Source> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch (err) {
+    throw new SmnError('SMN_FILE_NOT_FOUND', `cannot read ${path}: ${(err as Error).message}`, { cause: err, details: { file: path } });
+  }
+  // A plain Uint8Array view (not a Buffer) so that parseNpy's slice copies into an aligned buffer.
+  const arr = parseNpy(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
+  if (arr.shape.length !== 4 || arr.shape[1] !== 3) {
+    throw new SmnError('SMN_FEATURES_INPUT', `${path}: expected a float32 array [N, 3, H, W] (NCHW, normalised), found ${arr.dtype} ${fmtShape(arr.shape)}`, {
+      kind: 'usage',
+      details: { file: path, found: arr.shape },
+    });
+  }
+  if (arr.dtype !== 'float32' && arr.dtype !== 'float64') {
+    throw new SmnError('SMN_FEATURES_INPUT', `${path}: expected float32 pixels, found ${arr.dtype}`, { kind: 'usage', details: { file: path } });
+  }
+  const [n, , h, w] = arr.shape as [number, number, number, number];
+  const data = arr.data instanceof Float32Array ? arr.data : Float32Array.from(arr.data as Float64Array);
+  const per = 3 * h * w;
+  return {
+    n,
+    async batch(start, count) {
+      return tf.tidy(() => tf.transpose(tf.tensor4d(data.subarray(start * per, (start + count) * per), [count, 3, h, w]), [0, 2, 3, 1]));
+    },
+  };
+}
+
+async function dirSource(dir: string, model: string, imageSize: number): Promise<Source> {
+  const files = (await readdir(dir)).filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())).sort();
+  if (!files.length) {
+    throw new SmnError('SMN_FEATURES_INPUT', `${dir}: no images found (expected ${IMAGE_EXTENSIONS.join(' ')} files)`, { kind: 'usage', details: { file: dir } });
+  }
+  const clip = model === 'clip';
+  const size = clip ? imageSize : 224;
+  return {
+    n: files.length,
+    files,
+    async batch(start, count) {
+      const out = new Float32Array(count * size * size * 3);
+      for (let i = 0; i < count; i++) {
+        const img = await decodeImage(join(dir, files[start + i]!));
+        const r = clip ? resizeShorter(img, size, 'bicubic') : resizeShorter(img, 256, 'bilinear');
+        normalize(centerCrop(r, size), clip ? CLIP_NORM : IMAGENET_NORM, out, i * size * size * 3);
+      }
+      return tf.tensor4d(out, [count, size, size, 3]);
+    },
+  };
+}
+
 const command: Command = {
   name: 'features',
-  summary: '',
-  help: 'Usage: smn features (not available yet)',
-  async run() {
-    throw new SmnError('SMN_NOT_IMPLEMENTED', "'smn features' is not available in this build yet");
+  summary: 'embed images or an .npy batch with a pretrained model',
+  help: HELP,
+  async run(ctx) {
+    let v;
+    try {
+      v = parseArgs({
+        args: ctx.argv,
+        options: {
+          model: { type: 'string' },
+          weights: { type: 'string' },
+          input: { type: 'string' },
+          output: { type: 'string' },
+          logits: { type: 'boolean' },
+          projected: { type: 'boolean' },
+          'batch-size': { type: 'string' },
+          'no-strict': { type: 'boolean' },
+        },
+        strict: true,
+      }).values;
+    } catch (err) {
+      throw usage((err as Error).message);
+    }
+    const name = v.model as (typeof MODELS)[number] | undefined;
+    if (!name || !MODELS.includes(name)) throw usage(`--model must be one of ${MODELS.join(', ')}, got '${name ?? ''}'`);
+    if (!v.weights) throw usage('--weights is required');
+    if (!v.input) throw usage('--input is required');
+    if (!v.output) throw usage('--output is required');
+    if (v.logits && name === 'clip') throw usage('--logits applies to ResNets; use --projected for CLIP');
+    if (v.projected && name !== 'clip') throw usage('--projected applies to CLIP; use --logits for ResNets');
+    const bs = v['batch-size'] === undefined ? 32 : Number(v['batch-size']);
+    if (!Number.isInteger(bs) || bs < 1) throw usage(`--batch-size must be a positive integer, got '${v['batch-size']}'`);
+    const strict = !v['no-strict'];
+
+    const backend = await useBackend(ctx.backend);
+    ctx.err.write(`features: backend ${backend.name}, loading ${name} from ${v.weights}\n`);
+    let model: ResNetModel | ClipModel;
+    if (name === 'clip') {
+      model = await loadClip(v.weights, { strict });
+      model.output = v.projected ? 'projected' : 'pooled';
+    } else {
+      const depth = Number(name.slice('resnet'.length)) as 18 | 34 | 50 | 101;
+      model = await loadResNet(v.weights, { depth, strict });
+      if (v.logits && !model.config.numClasses) {
+        model.dispose();
+        throw new SmnError('SMN_FEATURES_NO_HEAD', `${v.weights} has no fc tensors, so --logits cannot be computed; drop --logits for pooled features`, {
+          kind: 'usage',
+        });
+      }
+      model.output = v.logits ? 'logits' : 'features';
+    }
+    try {
+      let isDir = false;
+      try {
+        isDir = (await stat(v.input)).isDirectory();
+      } catch (err) {
+        throw new SmnError('SMN_FILE_NOT_FOUND', `cannot read ${v.input}: ${(err as Error).message}`, { cause: err, details: { file: v.input } });
+      }
+      const src = isDir ? await dirSource(v.input, name, model.kind === 'clip' ? model.config.vision.imageSize : 224) : await npySource(v.input);
+      let out: Float32Array | undefined;
+      let dim = 0;
+      const t0 = Date.now();
+      for (let start = 0; start < src.n; start += bs) {
+        const count = Math.min(bs, src.n - start);
+        const x = await src.batch(start, count);
+        let y: tf.Tensor;
+        try {
+          y = model.apply(model.params, x);
+        } finally {
+          x.dispose();
+        }
+        const data = (await y.data()) as Float32Array;
+        dim = y.shape[1]!;
+        y.dispose();
+        out ??= new Float32Array(src.n * dim);
+        out.set(data, start * dim);
+        if (src.n > bs) {
+          const done = start + count;
+          ctx.err.write(`features: ${done}/${src.n} images (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+        }
+      }
+      await writeNpy(v.output, { shape: [src.n, dim], dtype: 'float32', data: out! });
+      if (src.files) {
+        const list = v.output.replace(/\.npy$/, '') + '.files.txt';
+        await atomicWriteFile(list, src.files.join('\n') + '\n');
+      }
+      ctx.err.write(`features: wrote ${v.output} [${src.n}, ${dim}]\n`);
+      return 0;
+    } finally {
+      model.dispose();
+    }
   },
 };
 export default command;

@@ -1,0 +1,111 @@
+import { availableParallelism } from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { SmnError } from '@smn/core';
+import { TorchBackend } from './backend.js';
+import { runFallback } from './fallback.js';
+import { nativeKernels } from './kernels.js';
+import { loadNative } from './native.js';
+import { countNative } from './profile.js';
+import type { TorchBackendInfo, TorchBackendOptions } from './types.js';
+
+/** The tfjs backend name this package registers. */
+export const TORCH_BACKEND_NAME = 'torch';
+
+let state: { device: 'cpu' | 'cuda'; info: TorchBackendInfo } | undefined;
+let kernelsRegistered = false;
+
+/** True when the libtorch addon is built and loads (it does not register anything). */
+export function isTorchAvailable(): boolean {
+  return 'native' in loadNative();
+}
+
+/** Why the addon is unavailable, or null when it loads. */
+export function torchUnavailableReason(): string | null {
+  const r = loadNative();
+  return 'error' in r ? r.error : null;
+}
+
+function kernelFuncFor(name: string): tf.KernelFunc {
+  const impl = nativeKernels[name];
+  const fallbackOnly: tf.KernelFunc = (args) => runFallback(name, args as never);
+  if (impl === undefined) return fallbackOnly;
+  return (args) => {
+    const inputs = args.inputs as Record<string, tf.TensorInfo | null | undefined>;
+    for (const k in inputs) {
+      const t = inputs[k];
+      if (t != null && (t.dtype === 'string' || t.dtype === 'complex64')) return runFallback(name, args as never);
+    }
+    const out = impl(args as never);
+    if (out === null) return runFallback(name, args as never);
+    countNative(name);
+    return out;
+  };
+}
+
+/** Names of the kernels that run natively in libtorch (some fall back to cpu for unusual dtypes or shapes). */
+export function torchNativeKernels(): string[] {
+  return Object.keys(nativeKernels).sort();
+}
+
+/** Names of the kernels that always run on the cpu fallback. */
+export function torchFallbackKernels(): string[] {
+  return tf
+    .getKernelsForBackend('cpu')
+    .map((k) => k.kernelName)
+    .filter((n) => nativeKernels[n] === undefined)
+    .sort();
+}
+
+function registerKernels(): void {
+  if (kernelsRegistered) return;
+  const names = new Set<string>([...Object.keys(nativeKernels), ...tf.getKernelsForBackend('cpu').map((k) => k.kernelName)]);
+  for (const kernelName of names) {
+    if (tf.getKernel(kernelName, TORCH_BACKEND_NAME) !== undefined) continue;
+    tf.registerKernel({ kernelName, backendName: TORCH_BACKEND_NAME, kernelFunc: kernelFuncFor(kernelName) });
+  }
+  kernelsRegistered = true;
+}
+
+/**
+ * Registers the tfjs backend 'torch' (libtorch through the N-API addon) and its kernels; activate it with
+ * `await tf.setBackend('torch')`. Calling it again with the same device is a no-op; another device replaces the
+ * backend (its tensors are freed).
+ * @throws SmnError SMN_TORCH_UNAVAILABLE when the addon is not built or cannot load; SMN_TORCH_DEVICE for 'cuda'
+ *   without a CUDA device.
+ */
+export async function registerTorchBackend(options: TorchBackendOptions = {}): Promise<TorchBackendInfo> {
+  const loaded = loadNative();
+  if ('error' in loaded) {
+    throw new SmnError(
+      'SMN_TORCH_UNAVAILABLE',
+      `libtorch not found: ${loaded.error}. Install libtorch-dev (Debian) or set LIBTORCH (a libtorch folder) or LIBTORCH_PY (a Python with torch), then run \`pnpm rebuild @smn/backend-torch\``,
+      { details: { reason: loaded.error } },
+    );
+  }
+  const native = loaded.native;
+  const envDevice = process.env.SMN_TORCH_DEVICE;
+  const device = options.device ?? (envDevice === 'cuda' || envDevice === 'cpu' ? envDevice : native.info().cudaAvailable ? 'cuda' : 'cpu');
+  if (device !== 'cpu' && device !== 'cuda') {
+    throw new SmnError('SMN_TORCH_DEVICE', `registerTorchBackend: device must be 'cpu' or 'cuda', found '${String(device)}'`, { kind: 'usage' });
+  }
+  const envThreads = Number(process.env.SMN_TORCH_THREADS);
+  const threads = options.threads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism());
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new SmnError('SMN_TORCH_THREADS', `registerTorchBackend: threads must be a positive integer, found ${threads}`, { kind: 'usage' });
+  }
+  if (state && state.device === device) {
+    if (threads !== state.info.threads) state.info.threads = native.init(device, threads);
+    return { ...state.info };
+  }
+  if (device === 'cuda' && !native.info().cudaAvailable) {
+    throw new SmnError('SMN_TORCH_DEVICE', "registerTorchBackend: device 'cuda' requested, but libtorch sees no CUDA device (CPU-only libtorch, or no GPU); use device 'cpu' or build against a CUDA libtorch with LIBTORCH_PY", { kind: 'usage' });
+  }
+  if (state) tf.removeBackend(TORCH_BACKEND_NAME);
+  const used = native.init(device, threads);
+  const info = native.info();
+  registerKernels();
+  tf.registerBackend(TORCH_BACKEND_NAME, () => new TorchBackend(native, device), 3);
+  state = { device, info: { device: info.device, threads: used, torchVersion: info.torchVersion ?? 'unknown' } };
+  return { ...state.info };
+}

@@ -1,0 +1,27 @@
+/** A backend `useBackend` can choose; `auto` tries `torch` → `tensorflow` → `webgpu` → `wasm` → `cpu`. */
+export type BackendName = 'auto' | 'torch' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+
+/** A concrete backend (what `auto` resolves to). */
+export type ConcreteBackendName = Exclude<BackendName, 'auto'>;
+
+/** Why a candidate backend was not used. */
+export interface SkippedBackend {
+  name: ConcreteBackendName;
+  reason: string;
+}
+
+/** What `useBackend` chose. */
+export interface BackendChoice {
+  /** The smn backend now active; the tfjs backend of the same name is `tf.getBackend()`. */
+  name: ConcreteBackendName;
+  /** For `auto`: why each earlier candidate was skipped (in order). Empty for an explicit choice. */
+  skipped: SkippedBackend[];
+  /** What it runs on: `cuda:0`, `cpu`, the GPU adapter's description, `wasm simd`, ... */
+  device?: string;
+}
+
+/** Options of `useBackend`. */
+export interface UseBackendOptions {
+  /** For `torch`: `cuda` or `cpu` (default: CUDA when libtorch has it, else CPU). */
+  device?: 'cpu' | 'cuda';
+}

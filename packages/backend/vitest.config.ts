@@ -1,0 +1,10 @@
+import { defineProject } from 'vitest/config';
+
+// Backend probes import native addons and wasm; on a loaded 2-core machine that takes seconds, not milliseconds.
+export default defineProject({
+  test: {
+    name: '@smn/backend',
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});

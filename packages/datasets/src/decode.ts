@@ -1,0 +1,52 @@
+/** Image decoding with sharp (JPEG, PNG, WebP, …) to RGB uint8 HWC; grayscale and alpha are converted to RGB. */
+import sharp from 'sharp';
+import { SmnError } from '@smn/core';
+import type { RawImage } from './types.js';
+import { DATASET_ERRORS } from './errors.js';
+
+/** Converts interleaved 1/2/3/4-channel pixels to RGB (gray replicated, alpha dropped, as PIL `convert('RGB')`). */
+export function toRgb(data: Uint8Array, height: number, width: number, channels: number): Uint8Array {
+  if (channels === 3) return data;
+  const n = height * width;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const s = i * channels;
+    if (channels <= 2) {
+      out[i * 3] = out[i * 3 + 1] = out[i * 3 + 2] = data[s]!;
+    } else {
+      out[i * 3] = data[s]!;
+      out[i * 3 + 1] = data[s + 1]!;
+      out[i * 3 + 2] = data[s + 2]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * Decodes an encoded image (file path or bytes) to RGB. `what` names the sample in errors (`file (index 12)`).
+ * Throws SmnError `SMN_DATA_DECODE` when the file is missing, truncated or not an image.
+ */
+export async function decodeImage(input: string | Uint8Array, what?: string): Promise<RawImage> {
+  const name = what ?? (typeof input === 'string' ? input : '<bytes>');
+  try {
+    // No EXIF auto-rotation: pixels as stored, like PIL's Image.open.
+    const { data, info } = await sharp(input, { failOn: 'truncated' })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return { data: toRgb(bytes, info.height, info.width, info.channels), height: info.height, width: info.width };
+  } catch (err) {
+    throw new SmnError(
+      DATASET_ERRORS.DECODE,
+      `cannot decode image ${name}: expected a readable JPEG/PNG/WebP image, got: ${(err as Error).message}. Replace or remove the file.`,
+      { cause: err, details: { file: typeof input === 'string' ? input : undefined } },
+    );
+  }
+}
+
+/** Encodes an RGB image as PNG or JPEG bytes (sharp), e.g. to write previews or test fixtures. */
+export async function encodeImage(img: RawImage, format: 'png' | 'jpeg' = 'png', quality = 90): Promise<Uint8Array> {
+  const s = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
+  const b = format === 'png' ? await s.png().toBuffer() : await s.jpeg({ quality }).toBuffer();
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}

@@ -1,0 +1,293 @@
+/**
+ * Batched, shuffled, augmented loading. The order of epoch `e` is a permutation seeded by (seed, e); the augmentation
+ * of sample i in epoch e uses an RNG seeded by (seed, e, i) only, so results do not depend on the number of workers
+ * or their scheduling, and a resumed run (same seed, epoch, `startBatch`) reproduces its batches exactly.
+ */
+import { Worker } from 'node:worker_threads';
+import { SmnError, createRng } from '@smn/core';
+import { mixSeed, presetSpec, PRESET_NAMES } from './presets.js';
+import { runSample, transformFor, type TaskItem, type TaskResult } from './sample-task.js';
+import type { Batch, ImageDataset, PresetSpec, TransformFn, TransformOutput } from './types.js';
+import { DATASET_ERRORS } from './errors.js';
+
+/** Options of `createLoader`. */
+export interface LoaderOptions {
+  batchSize: number;
+  /** Shuffle each epoch with a permutation seeded by (seed, epoch). Default true. */
+  shuffle?: boolean;
+  /** Default 0. */
+  seed?: number;
+  /** Epoch number (changes order and augmentations). Default 0. */
+  epoch?: number;
+  /** Subset of dataset indices to iterate (e.g. from `subsetIndices`). Default all. */
+  indices?: Int32Array;
+  /** A preset (name or spec, serialisable: runs in workers) or a function (in-process only, `workers: 0`). */
+  transform: PresetSpec | (typeof PRESET_NAMES)[number] | TransformFn;
+  /** Worker threads for decode + augment; 0 = in-process. Default 0 (or the pool's size when `pool` is given). */
+  workers?: number;
+  /** Reuse these threads (started once, e.g. for every epoch) instead of starting `workers` threads per iteration. */
+  pool?: WorkerPool;
+  /** Drop a last batch smaller than `batchSize`. Default false. */
+  dropLast?: boolean;
+  /** Skip the first `startBatch` batches of the epoch (resume mid-epoch). Default 0. */
+  startBatch?: number;
+  /** Batches prepared ahead of the consumer (with workers). Default 2. */
+  prefetch?: number;
+  signal?: AbortSignal;
+  /**
+   * Called for a sample that cannot be read or transformed; the sample is skipped (the batch is shorter). Without it,
+   * the first bad sample throws.
+   */
+  onBadSample?: (err: SmnError) => void;
+}
+
+/** An async iterable of batches for one epoch, with counters. */
+export interface DataLoader extends AsyncIterable<Batch> {
+  /** Batches this epoch yields (before skipping bad samples). */
+  readonly numBatches: number;
+  /** Samples skipped so far because `onBadSample` was given. */
+  readonly badSamples: number;
+}
+
+function usage(msg: string): SmnError {
+  return new SmnError(DATASET_ERRORS.USAGE, msg, { kind: 'usage' });
+}
+
+/** The epoch's visiting order of dataset indices. */
+export function epochOrder(length: number, opts: { indices?: Int32Array; shuffle?: boolean; seed?: number; epoch?: number }): Int32Array {
+  const order = opts.indices ? Int32Array.from(opts.indices) : Int32Array.from({ length }, (_, i) => i);
+  if (opts.shuffle ?? true) createRng(mixSeed(opts.seed ?? 0, opts.epoch ?? 0, 0x0dd5)).shuffle(order);
+  return order;
+}
+
+function assemble(results: TaskResult[], onBad: ((e: SmnError) => void) | undefined, count: { bad: number }): Batch | undefined {
+  const good: { index: number; out: TransformOutput }[] = [];
+  for (const r of results) {
+    if (r.ok) good.push({ index: r.index, out: r.out });
+    else {
+      const err = new SmnError(r.error.code, r.error.message, { details: r.error.details });
+      if (!onBad) throw err;
+      count.bad++;
+      onBad(err);
+    }
+  }
+  if (good.length === 0) return undefined;
+  const indices = Int32Array.from(good, (g) => g.index);
+  const B = good.length;
+  const first = good[0]!.out;
+  if ('view' in first) {
+    const [h, w] = first.size;
+    const per = h * w * 3;
+    const images = new Float32Array(B * per);
+    good.forEach((g, k) => {
+      const o = g.out as Extract<TransformOutput, { view: Float32Array }>;
+      if (o.view.length !== per) {
+        throw new SmnError(DATASET_ERRORS.USAGE, `transform returned views of different sizes in one batch (${o.size.join('x')} vs ${h}x${w}) at index ${g.index}`);
+      }
+      images.set(o.view, k * per);
+    });
+    return { indices, labels: new Int32Array(0), images, shape: [B, h, w, 3] };
+  }
+  const crops = first.crops.map((c, ci) => {
+    const [h, w] = c.size;
+    const per = h * w * 3;
+    const images = new Float32Array(B * per);
+    good.forEach((g, k) => images.set((g.out as Extract<TransformOutput, { crops: unknown }>).crops[ci]!.data, k * per));
+    return { images, shape: [B, h, w, 3] as [number, number, number, number] };
+  });
+  return { indices, labels: new Int32Array(0), crops };
+}
+
+/**
+ * A set of worker threads for decode + augment that can serve many loaders (e.g. every epoch of a run), so threads
+ * start once. Create with `createWorkerPool(n)`, pass as `pool` to `createLoader`, `close()` when done.
+ */
+export interface WorkerPool {
+  readonly size: number;
+  /** Resolves when every thread has loaded its code. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+class Pool implements WorkerPool {
+  private workers: Worker[] = [];
+  private started: Promise<void>[] = [];
+  private closed = false;
+  private pending = new Map<number, { resolve: (r: TaskResult[]) => void; reject: (e: unknown) => void }>();
+  private nextId = 0;
+  private rr = 0;
+  private failed: unknown;
+
+  constructor(n: number) {
+    for (let k = 0; k < n; k++) {
+      const w = new Worker(new URL('./worker-entry.mjs', import.meta.url));
+      const started = new Promise<void>((resolve, reject) => {
+        const onMsg = (m: { ready?: boolean }) => {
+          if (m && m.ready) {
+            w.off('message', onMsg);
+            resolve();
+          }
+        };
+        w.on('message', onMsg);
+        w.once('error', reject);
+      });
+      // Awaited by run()/ready(); this handler only keeps an unobserved start-up failure from crashing the process.
+      started.catch(() => undefined);
+      this.started.push(started);
+      w.on('message', (m: { id?: number; results?: TaskResult[] }) => {
+        if (m.id === undefined || !m.results) return;
+        const p = this.pending.get(m.id);
+        if (p) {
+          this.pending.delete(m.id);
+          p.resolve(m.results);
+        }
+      });
+      w.on('error', (e) => this.fail(e));
+      w.on('exit', (code) => {
+        if (!this.closed) this.fail(new Error(`worker exited with code ${code}`));
+      });
+      this.workers.push(w);
+    }
+  }
+
+  private fail(e: unknown): void {
+    this.failed ??= e;
+    const err = new SmnError(DATASET_ERRORS.WORKER, `a data loader worker thread failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  async ready(): Promise<void> {
+    await Promise.all(this.started);
+  }
+
+  async run(items: TaskItem[], spec: PresetSpec, seed: number, epoch: number, source: string): Promise<TaskResult[]> {
+    if (this.closed) throw new SmnError(DATASET_ERRORS.USAGE, 'this worker pool was closed', { kind: 'usage' });
+    await Promise.all(this.started);
+    if (this.failed) throw new SmnError(DATASET_ERRORS.WORKER, `a data loader worker thread failed: ${String(this.failed)}`);
+    const id = this.nextId++;
+    const w = this.workers[this.rr++ % this.workers.length]!;
+    return new Promise<TaskResult[]>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.postMessage({ id, items, spec, seed, epoch, source });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** Starts `n` worker threads for loaders (see `WorkerPool`). */
+export function createWorkerPool(n: number): WorkerPool {
+  if (!Number.isInteger(n) || n < 1) throw usage(`a worker pool needs n ≥ 1 threads, got ${n}`);
+  return new Pool(n);
+}
+
+/**
+ * Creates a loader for one epoch of `ds`. Iterate it with `for await`; each batch has the dataset `indices` of its
+ * samples, their `labels`, and float32 NHWC normalised `images` `[B,H,W,3]` (or `crops[]` for the multicrop preset).
+ * Worker threads (`workers > 0`) are started when iteration starts and stopped when it ends or breaks.
+ */
+export function createLoader(ds: ImageDataset, opts: LoaderOptions): DataLoader {
+  const B = opts.batchSize;
+  if (!Number.isInteger(B) || B < 1) throw usage(`batchSize must be a positive integer, got ${B}`);
+  const workers = opts.pool ? opts.pool.size : opts.workers ?? 0;
+  if (opts.pool && opts.workers !== undefined && opts.workers !== opts.pool.size) {
+    throw usage(`workers: ${opts.workers} does not match the pool's ${opts.pool.size} threads; leave workers out when passing a pool`);
+  }
+  if (!Number.isInteger(workers) || workers < 0) throw usage(`workers must be an integer ≥ 0, got ${workers}`);
+  let spec: PresetSpec | undefined;
+  let fn: TransformFn;
+  if (typeof opts.transform === 'function') {
+    if (workers > 0) throw usage('a custom transform function cannot run in worker threads; pass a preset spec or use workers: 0');
+    fn = opts.transform;
+  } else {
+    spec = presetSpec(opts.transform);
+    fn = transformFor(spec);
+  }
+  if (opts.indices) {
+    for (let k = 0; k < opts.indices.length; k++) {
+      const i = opts.indices[k]!;
+      if (!(i >= 0 && i < ds.length)) throw usage(`indices[${k}] = ${i} is outside the dataset ${ds.source} of ${ds.length} samples`);
+    }
+  }
+  const seed = opts.seed ?? 0;
+  const epoch = opts.epoch ?? 0;
+  const order = epochOrder(ds.length, { indices: opts.indices, shuffle: opts.shuffle, seed, epoch });
+  const full = Math.floor(order.length / B);
+  const numBatches = opts.dropLast || order.length % B === 0 ? full : full + 1;
+  const startBatch = opts.startBatch ?? 0;
+  const prefetch = Math.max(1, opts.prefetch ?? 2);
+  const count = { bad: 0 };
+
+  const items = (b: number): TaskItem[] => {
+    const out: TaskItem[] = [];
+    for (let p = b * B; p < Math.min(order.length, (b + 1) * B); p++) {
+      const index = order[p]!;
+      out.push({ index, ref: ds.ref(index) });
+    }
+    return out;
+  };
+  const withLabels = (batch: Batch): Batch => {
+    batch.labels = Int32Array.from(batch.indices, (i) => ds.labels[i]!);
+    return batch;
+  };
+  const checkAbort = () => {
+    if (opts.signal?.aborted) {
+      throw new SmnError(DATASET_ERRORS.ABORTED, `data loading of ${ds.source} was aborted`, { cause: opts.signal.reason });
+    }
+  };
+
+  async function* inProcess(): AsyncGenerator<Batch> {
+    for (let b = startBatch; b < numBatches; b++) {
+      checkAbort();
+      // Decodes run concurrently in sharp's thread pool; each transform uses its own (seed, epoch, index) RNG.
+      const results = await Promise.all(items(b).map((it) => runSample(it, fn, seed, epoch, ds.source)));
+      const batch = assemble(results, opts.onBadSample, count);
+      if (batch) yield withLabels(batch);
+    }
+  }
+
+  async function* threaded(): AsyncGenerator<Batch> {
+    const own = !opts.pool;
+    const pool = (opts.pool as Pool | undefined) ?? new Pool(workers);
+    const chunk = Math.max(1, Math.ceil(B / workers));
+    const launch = (b: number): Promise<TaskResult[]> => {
+      const its = items(b);
+      const parts: Promise<TaskResult[]>[] = [];
+      for (let s = 0; s < its.length; s += chunk) parts.push(pool.run(its.slice(s, s + chunk), spec!, seed, epoch, ds.source));
+      return Promise.all(parts).then((r) => r.flat());
+    };
+    const queue: Promise<TaskResult[]>[] = [];
+    let next = startBatch;
+    try {
+      while (next < numBatches && queue.length < prefetch) queue.push(launch(next++));
+      while (queue.length > 0) {
+        checkAbort();
+        const results = await queue.shift()!;
+        if (next < numBatches) queue.push(launch(next++));
+        const batch = assemble(results, opts.onBadSample, count);
+        if (batch) yield withLabels(batch);
+      }
+    } finally {
+      for (const q of queue) q.catch(() => undefined);
+      if (own) await pool.close();
+      else await Promise.allSettled(queue);
+    }
+  }
+
+  return {
+    numBatches,
+    get badSamples() {
+      return count.bad;
+    },
+    [Symbol.asyncIterator]: () => (workers > 0 ? threaded() : inProcess()),
+  };
+}

@@ -1,0 +1,148 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { SmnError, fmtShape } from '@smn/core';
+import type { RawTensor } from './types.js';
+
+/** Gets a parameter from a map or throws SMN_MODEL_PARAM naming it. */
+export function req(params: Map<string, tf.Tensor>, name: string): tf.Tensor {
+  const t = params.get(name);
+  if (!t) {
+    throw new SmnError('SMN_MODEL_PARAM', `parameter '${name}' is missing from the parameter map passed to apply()`, { details: { tensor: name } });
+  }
+  return t;
+}
+
+/** 2-D convolution on NHWC input with an HWIO kernel and symmetric zero padding (PyTorch `Conv2d`, no bias). */
+export function conv(x: tf.Tensor, w: tf.Tensor, stride: number, pad: number): tf.Tensor4D {
+  return tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad === 0 ? 'valid' : pad);
+}
+
+/**
+ * BatchNorm over the channel (last) axis written as plain ops (differentiable, no tf.batchNorm). In training mode it
+ * normalises with the batch statistics (biased variance) and, outside the gradient, updates the running buffers as
+ * PyTorch does (momentum 0.1, unbiased variance, `num_batches_tracked += 1`).
+ */
+export function batchNorm(
+  x: tf.Tensor,
+  weight: tf.Tensor | undefined,
+  bias: tf.Tensor | undefined,
+  buffers: Map<string, tf.Variable>,
+  prefix: string,
+  training: boolean,
+  eps = 1e-5,
+  momentum = 0.1,
+): tf.Tensor {
+  const rm = buffers.get(`${prefix}.running_mean`);
+  const rv = buffers.get(`${prefix}.running_var`);
+  let y: tf.Tensor;
+  if (training || !rm || !rv) {
+    const axes = x.shape.slice(0, -1).map((_, i) => i);
+    const mean = tf.mean(x, axes);
+    const centered = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(centered), axes);
+    y = tf.mul(centered, tf.rsqrt(tf.add(variance, eps)));
+    if (training && rm && rv) {
+      const n = x.size / x.shape[x.shape.length - 1]!;
+      tf.tidy(() => {
+        rm.assign(tf.add(tf.mul(rm, 1 - momentum), tf.mul(mean, momentum)));
+        rv.assign(tf.add(tf.mul(rv, 1 - momentum), tf.mul(variance, (momentum * n) / Math.max(1, n - 1))));
+        const nbt = buffers.get(`${prefix}.num_batches_tracked`);
+        if (nbt) nbt.assign(tf.add(nbt, tf.scalar(1, nbt.dtype)));
+      });
+    }
+  } else {
+    y = tf.mul(tf.sub(x, rm), tf.rsqrt(tf.add(rv, eps)));
+  }
+  if (weight) y = tf.mul(y, weight);
+  if (bias) y = tf.add(y, bias);
+  return y;
+}
+
+/** LayerNorm over the last axis (PyTorch `nn.LayerNorm`). */
+export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
+  const axis = x.shape.length - 1;
+  const mean = tf.mean(x, axis, true);
+  const c = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(c), axis, true);
+  return tf.add(tf.mul(tf.mul(c, tf.rsqrt(tf.add(variance, eps))), weight), bias);
+}
+
+/** Linear layer on the last axis with weight `[in,out]` (already transposed from PyTorch) and optional bias. */
+export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const inDim = x.shape[x.shape.length - 1]!;
+  const lead = x.shape.slice(0, -1);
+  let y: tf.Tensor = tf.matMul(x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, inDim]), w as tf.Tensor2D);
+  if (b) y = tf.add(y, b);
+  return x.rank === 2 ? y : tf.reshape(y, [...lead, w.shape[1]!]);
+}
+
+/** PyTorch → tfjs layout for one tensor: conv OIHW → HWIO, linear [out,in] → [in,out]; others unchanged. */
+export function toTf(raw: RawTensor, layout: 'conv' | 'linear' | 'plain', name: string): tf.Tensor {
+  if (raw.dtype !== 'float32') {
+    throw new SmnError('SMN_WEIGHTS_DTYPE', `tensor '${name}' has dtype ${raw.dtype}, expected a floating point type`, { details: { tensor: name } });
+  }
+  // Transposed in plain loops (tfjs' cpu transpose takes ~20 s on a ResNet-50); 'plain' tensors get their own copy
+  // too, since the cpu backend keeps the array it is given and raw.data may be a view into a whole weight file.
+  const src = raw.data as Float32Array;
+  if (layout === 'plain') return tf.tensor(src.slice(), raw.shape, 'float32');
+  if (layout === 'linear') {
+    const [o, i] = raw.shape as [number, number];
+    return tf.tensor(transpose2d(src, o, i), [i, o], 'float32');
+  }
+  const [o, i, kh, kw] = raw.shape as [number, number, number, number];
+  const k = kh * kw;
+  // [o, (i,k)] → [(i,k), o] by tiles, then reorder the rows (i,k) → (k,i) with contiguous copies.
+  const tmp = transpose2d(src, o, i * k);
+  if (k === 1) return tf.tensor(tmp, [kh, kw, i, o], 'float32');
+  const out = new Float32Array(src.length);
+  for (let b = 0; b < i; b++) {
+    for (let s2 = 0; s2 < k; s2++) out.set(tmp.subarray((b * k + s2) * o, (b * k + s2 + 1) * o), (s2 * i + b) * o);
+  }
+  return tf.tensor(out, [kh, kw, i, o], 'float32');
+}
+
+/** Cache-friendly tiled transpose of a row-major [rows, cols] matrix. */
+function transpose2d(src: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(src.length);
+  const T = 32;
+  for (let r0 = 0; r0 < rows; r0 += T) {
+    const r1 = Math.min(rows, r0 + T);
+    for (let c0 = 0; c0 < cols; c0 += T) {
+      const c1 = Math.min(cols, c0 + T);
+      for (let r = r0; r < r1; r++) {
+        const base = r * cols;
+        for (let c = c0; c < c1; c++) out[c * rows + r] = src[base + c]!;
+      }
+    }
+  }
+  return out;
+}
+
+/** tfjs → PyTorch layout (inverse of {@link toTf}); returns a new RawTensor. */
+export function fromTf(t: tf.Tensor, layout: 'conv' | 'linear' | 'plain'): RawTensor {
+  const src = t.dataSync() as Float32Array;
+  if (layout === 'plain') return { shape: t.shape.slice(), dtype: 'float32', data: src.slice() };
+  if (layout === 'linear') {
+    const [i, o] = t.shape as [number, number];
+    return { shape: [o, i], dtype: 'float32', data: transpose2d(src, i, o) };
+  }
+  const [kh, kw, i, o] = t.shape as [number, number, number, number];
+  const k = kh * kw;
+  // rows (k,i) → (i,k) with contiguous copies, then [(i,k), o] → [o, (i,k)] by tiles
+  const rows = new Float32Array(src.length);
+  for (let b = 0; b < i; b++) {
+    for (let s2 = 0; s2 < k; s2++) rows.set(src.subarray((s2 * i + b) * o, (s2 * i + b + 1) * o), (b * k + s2) * o);
+  }
+  const out = transpose2d(rows, i * k, o);
+  return { shape: [o, i, kh, kw], dtype: 'float32', data: out };
+}
+
+/** Throws SMN_WEIGHTS_SHAPE_MISMATCH naming the tensor with expected and found (PyTorch) shapes. */
+export function checkShape(name: string, expected: readonly number[], found: readonly number[], hint: string): void {
+  if (expected.length !== found.length || expected.some((d, i) => d !== found[i])) {
+    throw new SmnError(
+      'SMN_WEIGHTS_SHAPE_MISMATCH',
+      `tensor '${name}': expected shape ${fmtShape(expected)}, found ${fmtShape(found)}${hint ? ` (${hint})` : ''}`,
+      { details: { tensor: name, expected, found } },
+    );
+  }
+}

@@ -1,0 +1,193 @@
+import { readFile } from 'node:fs/promises';
+import { SmnError, atomicWriteFile, fmtShape } from '@smn/core';
+import type { RawTensor, RawDtype } from './types.js';
+
+const SIZES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+
+/** Half-precision bits → float32 (exact). */
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+/** Decodes one little-endian tensor body to float32 (F32/F16/BF16/F64), int32 (I32/I16/I8/U8/BOOL) or int64. */
+export function decodeDtype(dtype: string, bytes: Uint8Array, count: number, where: string): { dtype: RawDtype; data: RawTensor['data'] } {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (dtype) {
+    case 'F32': {
+      if (bytes.byteOffset % 4 === 0) return { dtype: 'float32', data: new Float32Array(bytes.buffer, bytes.byteOffset, count) };
+      const out = new Float32Array(count);
+      new Uint8Array(out.buffer).set(bytes.subarray(0, count * 4));
+      return { dtype: 'float32', data: out };
+    }
+    case 'F16': {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = halfToFloat(dv.getUint16(2 * i, true));
+      return { dtype: 'float32', data: out };
+    }
+    case 'BF16': {
+      const out = new Float32Array(count);
+      const u = new Uint32Array(out.buffer);
+      for (let i = 0; i < count; i++) u[i] = dv.getUint16(2 * i, true) << 16;
+      return { dtype: 'float32', data: out };
+    }
+    case 'F64': {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = dv.getFloat64(8 * i, true);
+      return { dtype: 'float32', data: out };
+    }
+    case 'I64': {
+      const out = new BigInt64Array(count);
+      for (let i = 0; i < count; i++) out[i] = dv.getBigInt64(8 * i, true);
+      return { dtype: 'int64', data: out };
+    }
+    case 'I32':
+    case 'I16':
+    case 'I8':
+    case 'U8':
+    case 'BOOL': {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) {
+        out[i] =
+          dtype === 'I32' ? dv.getInt32(4 * i, true) : dtype === 'I16' ? dv.getInt16(2 * i, true) : dtype === 'I8' ? dv.getInt8(i) : dv.getUint8(i);
+      }
+      return { dtype: 'int32', data: out };
+    }
+    default:
+      throw new SmnError('SMN_WEIGHTS_DTYPE', `${where}: dtype '${dtype}' is not supported (expected one of ${Object.keys(SIZES).join(', ')})`, {
+        details: { dtype },
+      });
+  }
+}
+
+/**
+ * Parses a safetensors file held in memory. Floating tensors come back as float32 (F16/BF16/F64 converted), integer
+ * ones as int32 or int64. The header is checked against the buffer size; errors name `source` and the tensor.
+ * F32 tensors whose data is 4-byte aligned are views into `buf` (no copy).
+ */
+export function parseSafetensors(buf: Uint8Array, source = '<buffer>'): { tensors: Map<string, RawTensor>; metadata: Record<string, string> } {
+  const where = source;
+  if (buf.length < 8) {
+    throw new SmnError('SMN_WEIGHTS_TRUNCATED', `${where}: the file has ${buf.length} bytes, too short for a safetensors header (truncated?)`, {
+      details: { file: source },
+    });
+  }
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const hlen64 = dv.getBigUint64(0, true);
+  if (hlen64 > BigInt(buf.length - 8)) {
+    throw new SmnError(
+      'SMN_WEIGHTS_TRUNCATED',
+      `${where}: the header claims ${hlen64} bytes but the file has only ${buf.length - 8} after the length field (truncated, or not a safetensors file)`,
+      { details: { file: source } },
+    );
+  }
+  const hlen = Number(hlen64);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + hlen))) as Record<string, unknown>;
+    if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new Error('the header is not a JSON object');
+  } catch (err) {
+    throw new SmnError('SMN_WEIGHTS_BAD_HEADER', `${where}: the safetensors header is not valid JSON: ${(err as Error).message}`, {
+      cause: err,
+      details: { file: source },
+    });
+  }
+  const dataStart = 8 + hlen;
+  const dataLen = buf.length - dataStart;
+  const tensors = new Map<string, RawTensor>();
+  let metadata: Record<string, string> = {};
+  for (const [name, infoU] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      metadata = (infoU ?? {}) as Record<string, string>;
+      continue;
+    }
+    const info = infoU as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const badHeader = (what: string): never => {
+      throw new SmnError('SMN_WEIGHTS_BAD_HEADER', `${where}: tensor '${name}': ${what}`, { details: { file: source, tensor: name } });
+    };
+    if (!info || typeof info.dtype !== 'string') badHeader('missing dtype');
+    if (!Array.isArray(info.shape) || !info.shape.every((d) => Number.isInteger(d) && d >= 0)) badHeader('shape is not a list of sizes');
+    const offs = info.data_offsets;
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isInteger(d) && d >= 0) || offs[0] > offs[1]) {
+      badHeader('data_offsets is not [begin, end]');
+    }
+    const dtype = info.dtype as string;
+    const shape = info.shape as number[];
+    const [b, e] = offs as [number, number];
+    const count = shape.reduce((x, y) => x * y, 1);
+    const size = SIZES[dtype];
+    if (size === undefined) {
+      throw new SmnError('SMN_WEIGHTS_DTYPE', `${where}: tensor '${name}' has dtype '${dtype}', which is not supported (expected F32, F16, BF16, F64 or an integer type)`, {
+        details: { file: source, tensor: name, dtype },
+      });
+    }
+    if (e - b !== count * size) {
+      badHeader(`shape ${fmtShape(shape)} of ${dtype} needs ${count * size} bytes but data_offsets span ${e - b}`);
+    }
+    if (e > dataLen) {
+      throw new SmnError(
+        'SMN_WEIGHTS_TRUNCATED',
+        `${where}: tensor '${name}' ends at data byte ${e} but the file holds only ${dataLen} data bytes (truncated download?)`,
+        { details: { file: source, tensor: name } },
+      );
+    }
+    const dec = decodeDtype(dtype, buf.subarray(dataStart + b, dataStart + e), count, `${where}: tensor '${name}'`);
+    tensors.set(name, { shape, dtype: dec.dtype, sourceDtype: dtype, data: dec.data });
+  }
+  return { tensors, metadata };
+}
+
+/** Reads a `.safetensors` file (see {@link parseSafetensors}). */
+export async function readSafetensors(path: string): Promise<Map<string, RawTensor>> {
+  return parseSafetensors(await readFileOrThrow(path), path).tensors;
+}
+
+/** Serialises float32 tensors (and int32/int64 ones) to safetensors bytes, keys sorted as Python's writer does. */
+export function encodeSafetensors(tensors: Map<string, Pick<RawTensor, 'shape' | 'data'>>, metadata: Record<string, string> = {}): Uint8Array {
+  const names = [...tensors.keys()].sort();
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let off = 0;
+  for (const name of names) {
+    const t = tensors.get(name)!;
+    const count = t.shape.reduce((x, y) => x * y, 1);
+    if (count !== t.data.length) {
+      throw new SmnError('SMN_WEIGHTS_SHAPE_MISMATCH', `encodeSafetensors: tensor '${name}' has shape ${fmtShape(t.shape)} (${count} entries) but ${t.data.length} values`);
+    }
+    const dtype = t.data instanceof Float32Array ? 'F32' : t.data instanceof Int32Array ? 'I32' : 'I64';
+    header[name] = { dtype, shape: t.shape, data_offsets: [off, off + t.data.byteLength] };
+    off += t.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((json.length + 8) % 8)) % 8);
+  const hbytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + hbytes.length + off);
+  new DataView(out.buffer).setBigUint64(0, BigInt(hbytes.length), true);
+  out.set(hbytes, 8);
+  let p = 8 + hbytes.length;
+  for (const name of names) {
+    const d = tensors.get(name)!.data;
+    out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), p);
+    p += d.byteLength;
+  }
+  return out;
+}
+
+/** Writes tensors to a `.safetensors` file atomically (F32 for float data). */
+export async function writeSafetensors(path: string, tensors: Map<string, Pick<RawTensor, 'shape' | 'data'>>, metadata: Record<string, string> = {}): Promise<void> {
+  await atomicWriteFile(path, encodeSafetensors(tensors, metadata));
+}
+
+/** Reads a whole file; a missing file is SMN_FILE_NOT_FOUND naming it. */
+export async function readFileOrThrow(path: string): Promise<Uint8Array> {
+  try {
+    const b = await readFile(path);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  } catch (err) {
+    throw new SmnError('SMN_FILE_NOT_FOUND', `cannot read ${path}: ${(err as Error).message}`, { cause: err, details: { file: path } });
+  }
+}

@@ -1,0 +1,267 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { SmnError, createRng, fmtShape, type Rng } from '@smn/core';
+import { createMaskedModel, type MaskedModel } from '@smn/subnetworks';
+import { SWAV_ERRORS } from './errors.js';
+import { applyLinear, createLinear, type LinearLayer } from './_linear.js';
+import type { SavedArray, SwavHeadOptions } from './types.js';
+
+/** Head defaults (SPEC §2.6). */
+export const SWAV_HEAD_DEFAULTS = {
+  featDim: 128,
+  nmbPrototypes: 3000,
+  fc: 'linear' as 'linear' | 'masked',
+  prototypes: 'linear' as 'linear' | 'masked',
+  seed: 0,
+};
+
+/** A SwAV projection head and prototypes (SPEC §4.3 construction). Call `dispose()` when done. */
+export interface SwavHead {
+  readonly inFeatures: number;
+  readonly featDim: number;
+  readonly nmbPrototypes: number;
+  readonly fcKind: 'linear' | 'masked';
+  readonly prototypesKind: 'linear' | 'masked';
+  /** `z = fc(h)`: `[B, inFeatures] → [B, featDim]`. Caller disposes. */
+  project(features: tf.Tensor2D): tf.Tensor2D;
+  /** `p = prototypes(e)`: `[n, featDim] → [n, K]`. Caller disposes. */
+  prototypeScores(embeddings: tf.Tensor2D): tf.Tensor2D;
+  /** `e = normalize(fc(h))` `[B, featDim]` and `p = prototypes(e)` `[B, K]`. Caller disposes both. */
+  apply(features: tf.Tensor2D): { embeddings: tf.Tensor2D; scores: tf.Tensor2D };
+  /** L2-normalises each prototype row in place (linear prototypes; a no-op for masked ones). Call every train step. */
+  normalizePrototypes(): void;
+  /** All learnable variables (fc, then prototypes). */
+  variables(): tf.Variable[];
+  /** The prototypes' learnable variables (weight, or the mask scores when masked). */
+  prototypeVariables(): tf.Variable[];
+  /**
+   * The variables to hand the optimizer at this global step: the prototypes are left out while
+   * `step < freezePrototypesNiters` (the reference sets their grads to None, so they get no update or decay).
+   */
+  trainableVariables(step: number, freezePrototypesNiters: number): tf.Variable[];
+  /** Copies of every learnable array, keyed with PyTorch-like names (`fc.weight`, `prototypes.weight`, …). */
+  state(): Promise<Record<string, SavedArray>>;
+  /** Restores {@link SwavHead.state}; every key and shape must match. */
+  load(state: Record<string, SavedArray>): void;
+  dispose(): void;
+}
+
+/** The reference's `on_after_backward` test: prototypes get no gradient while `step < freezePrototypesNiters`. */
+export function prototypesFrozen(step: number, freezePrototypesNiters: number): boolean {
+  return step < freezePrototypesNiters;
+}
+
+function uniformValues(rng: Rng, n: number, bound: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.uniform(-bound, bound);
+  return a;
+}
+
+/** A masked `[in → out]` linear map built on @smn/subnetworks (frozen W `[in, out]`, scores 1.0, threshold 0). */
+function createMaskedMap(
+  w: tf.Tensor2D,
+  b: tf.Tensor1D | null,
+): { masked: MaskedModel; frozen: tf.Tensor[] } {
+  const params = new Map<string, tf.Tensor>([['weight', w]]);
+  if (b) params.set('bias', b);
+  const masked = createMaskedModel(
+    {
+      params,
+      apply: (p, x) => {
+        const y = tf.matMul(x as tf.Tensor2D, p.get('weight') as tf.Tensor2D);
+        return b ? tf.add(y, p.get('bias')!) : y;
+      },
+    },
+    { select: () => ['mask', 'head'], scoresInit: { kind: 'constant', value: 1.0 }, mode: 'threshold', k: 0, scale: true },
+  );
+  return { masked, frozen: b ? [w, b] : [w] };
+}
+
+/**
+ * Creates the SwAV head of the reference (SPEC §4.3, §2.6): a projection `fc` Linear(inFeatures → featDim) with
+ * bias and `prototypes` Linear(featDim → K) without bias, PyTorch default init U(±1/√in), seeded.
+ *
+ * - `fc: 'masked'`: the same random Linear (weight and bias) frozen, with a learned mask over both (scores 1.0,
+ *   threshold 0, scaled; @smn/subnetworks). The reference wraps the Linear in its `SubmaskedModel`; which of its
+ *   parameters are masked there is not recorded in SPEC, we mask both.
+ * - `prototypes: 'masked'`: the reference's MaskedLinear(featDim, K) with its K rows L2-normalised once at
+ *   construction; `normalizePrototypes()` is then a no-op (the reference normalises only linear prototypes).
+ *
+ * ```ts
+ * const head = createSwavHead({ inFeatures: 2048, nmbPrototypes: 500, seed: 1 });
+ * head.normalizePrototypes();
+ * const { embeddings, scores } = head.apply(features); // [B, 128], [B, 500]
+ * ```
+ */
+export function createSwavHead(options: SwavHeadOptions): SwavHead {
+  const o = { ...SWAV_HEAD_DEFAULTS, ...options };
+  for (const [name, v] of [
+    ['inFeatures', o.inFeatures],
+    ['featDim', o.featDim],
+    ['nmbPrototypes', o.nmbPrototypes],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new SmnError(SWAV_ERRORS.option, `createSwavHead ${name} must be a positive integer; found ${v}.`, {
+        kind: 'usage',
+      });
+    }
+  }
+  for (const [name, v] of [
+    ['fc', o.fc],
+    ['prototypes', o.prototypes],
+  ] as const) {
+    if (v !== 'linear' && v !== 'masked') {
+      throw new SmnError(SWAV_ERRORS.option, `swav.${name} must be 'linear' or 'masked'; found '${String(v)}'.`, {
+        kind: 'usage',
+      });
+    }
+  }
+  const { inFeatures, featDim, nmbPrototypes: K } = o;
+  const rng = createRng(o.seed);
+  const fcRng = rng.fork();
+  const protoRng = rng.fork();
+
+  let fcLinear: LinearLayer | null = null;
+  let fcMasked: ReturnType<typeof createMaskedMap> | null = null;
+  if (o.fc === 'linear') {
+    fcLinear = createLinear(inFeatures, featDim, true, fcRng);
+  } else {
+    const bound = 1 / Math.sqrt(inFeatures);
+    // PyTorch [out, in] values, transposed to the [in, out] layout of @smn/subnetworks.
+    const wTorch = tf.tensor2d(uniformValues(fcRng, featDim * inFeatures, bound), [featDim, inFeatures]);
+    const w = tf.transpose(wTorch) as tf.Tensor2D;
+    wTorch.dispose();
+    fcMasked = createMaskedMap(w, tf.tensor1d(uniformValues(fcRng, featDim, bound)));
+  }
+
+  let protoLinear: LinearLayer | null = null;
+  let protoMasked: ReturnType<typeof createMaskedMap> | null = null;
+  if (o.prototypes === 'linear') {
+    protoLinear = createLinear(featDim, K, false, protoRng);
+  } else {
+    const bound = 1 / Math.sqrt(featDim);
+    const w = tf.tidy(() => {
+      const wTorch = tf.tensor2d(uniformValues(protoRng, K * featDim, bound), [K, featDim]);
+      const rows = tf.div(wTorch, tf.maximum(tf.norm(wTorch, 'euclidean', 1, true), 1e-12));
+      return tf.transpose(rows) as tf.Tensor2D; // [featDim, K]
+    });
+    protoMasked = createMaskedMap(w, null);
+  }
+
+  let disposed = false;
+  const live = (): void => {
+    if (disposed) throw new SmnError(SWAV_ERRORS.disposed, 'SwavHead was used after dispose().');
+  };
+  const checkInput = (x: tf.Tensor, cols: number, what: string): void => {
+    if (x.rank !== 2 || x.shape[1] !== cols) {
+      throw new SmnError(
+        SWAV_ERRORS.shape,
+        `SwavHead.${what} expects [n, ${cols}]; found ${fmtShape(x.shape)}.`,
+        { kind: 'usage' },
+      );
+    }
+  };
+
+  const fcVars = (): tf.Variable[] =>
+    fcLinear ? [fcLinear.weight, ...(fcLinear.bias ? [fcLinear.bias] : [])] : fcMasked!.masked.variables();
+  const protoVars = (): tf.Variable[] => (protoLinear ? [protoLinear.weight] : protoMasked!.masked.variables());
+
+  const head: SwavHead = {
+    inFeatures,
+    featDim,
+    nmbPrototypes: K,
+    fcKind: o.fc,
+    prototypesKind: o.prototypes,
+    project(features) {
+      live();
+      checkInput(features, inFeatures, 'project');
+      return fcLinear ? applyLinear(fcLinear, features) : (fcMasked!.masked.apply(features) as tf.Tensor2D);
+    },
+    prototypeScores(embeddings) {
+      live();
+      checkInput(embeddings, featDim, 'prototypeScores');
+      return protoLinear ? applyLinear(protoLinear, embeddings) : (protoMasked!.masked.apply(embeddings) as tf.Tensor2D);
+    },
+    apply(features) {
+      const embeddings = tf.tidy(() => {
+        const z = head.project(features);
+        return tf.div(z, tf.maximum(tf.norm(z, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D;
+      });
+      return { embeddings, scores: head.prototypeScores(embeddings) };
+    },
+    normalizePrototypes() {
+      live();
+      if (!protoLinear) return;
+      const w = protoLinear.weight;
+      tf.tidy(() => w.assign(tf.div(w, tf.maximum(tf.norm(w, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D));
+    },
+    variables() {
+      live();
+      return [...fcVars(), ...protoVars()];
+    },
+    prototypeVariables() {
+      live();
+      return protoVars();
+    },
+    trainableVariables(step, freezePrototypesNiters) {
+      live();
+      return prototypesFrozen(step, freezePrototypesNiters) ? fcVars() : [...fcVars(), ...protoVars()];
+    },
+    async state() {
+      live();
+      const out: Record<string, SavedArray> = {};
+      const add = async (key: string, t: tf.Tensor): Promise<void> => {
+        out[key] = { data: Float32Array.from(await t.data()), shape: [...t.shape] };
+      };
+      if (fcLinear) {
+        await add('fc.weight', fcLinear.weight);
+        if (fcLinear.bias) await add('fc.bias', fcLinear.bias);
+      } else {
+        for (const [name, s] of fcMasked!.masked.scores) await add(`fc.scores.${name}`, s);
+      }
+      if (protoLinear) await add('prototypes.weight', protoLinear.weight);
+      else for (const [name, s] of protoMasked!.masked.scores) await add(`prototypes.scores.${name}`, s);
+      return out;
+    },
+    load(state) {
+      live();
+      const targets = new Map<string, tf.Variable>();
+      if (fcLinear) {
+        targets.set('fc.weight', fcLinear.weight);
+        if (fcLinear.bias) targets.set('fc.bias', fcLinear.bias);
+      } else for (const [name, s] of fcMasked!.masked.scores) targets.set(`fc.scores.${name}`, s);
+      if (protoLinear) targets.set('prototypes.weight', protoLinear.weight);
+      else for (const [name, s] of protoMasked!.masked.scores) targets.set(`prototypes.scores.${name}`, s);
+      const want = [...targets.keys()].sort();
+      const found = Object.keys(state).sort();
+      if (want.join(',') !== found.join(',')) {
+        throw new SmnError(
+          SWAV_ERRORS.state,
+          `saved SwAV head has keys [${found.join(', ')}] but this head (fc '${o.fc}', prototypes '${o.prototypes}') ` +
+            `needs [${want.join(', ')}]; was it saved with other swav.fc / swav.prototypes settings?`,
+          { details: { expected: want, found } },
+        );
+      }
+      for (const [key, v] of targets) {
+        const s = state[key]!;
+        if (s.shape.join(',') !== v.shape.join(',') || s.data.length !== v.size) {
+          throw new SmnError(
+            SWAV_ERRORS.state,
+            `saved SwAV head "${key}" has shape ${fmtShape(s.shape)} but this head expects ${fmtShape(v.shape)}; ` +
+              'check swav.feat_dim, swav.nmb_prototypes and the backbone width.',
+            { details: { key, expected: v.shape, found: s.shape } },
+          );
+        }
+      }
+      for (const [key, v] of targets) tf.tidy(() => v.assign(tf.tensor(state[key]!.data, v.shape)));
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      if (fcLinear) tf.dispose([fcLinear.weight, ...(fcLinear.bias ? [fcLinear.bias] : [])]);
+      if (fcMasked) (fcMasked.masked.dispose(), tf.dispose(fcMasked.frozen));
+      if (protoLinear) protoLinear.weight.dispose();
+      if (protoMasked) (protoMasked.masked.dispose(), tf.dispose(protoMasked.frozen));
+    },
+  };
+  return head;
+}
