@@ -54,7 +54,8 @@ export function parseNpy(buf: Uint8Array, source = '<buffer>'): NpyArray {
   if (buf.length - off < need) {
     bad(`shape ${fmtShape(shape)} of ${dtype} needs ${need} data bytes but the file has ${buf.length - off} (truncated?)`);
   }
-  const bytes = buf.slice(off, off + need);
+  // A real copy: Node's Buffer#slice is a view into a shared pool, so its .buffer does not start at the data.
+  const bytes = new Uint8Array(buf.subarray(off, off + need));
   const ab = bytes.buffer;
   let data: NpyArray['data'];
   switch (dtype!) {

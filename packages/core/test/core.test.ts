@@ -2,7 +2,7 @@ import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { atomicWriteFile, createRng, encodeNpy, parseNpy, SmnError, isSmnError } from '../src/index.js';
+import { atomicWriteFile, createRng, encodeNpy, parseNpy, readNpy, writeNpy, SmnError, isSmnError } from '../src/index.js';
 
 describe('rng', () => {
   it('is reproducible and resumable from its state', () => {
@@ -40,6 +40,17 @@ describe('npy', () => {
     expect(back.shape).toEqual([2, 3]);
     expect(Array.from(back.data as Float32Array)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(() => parseNpy(buf.subarray(0, buf.length - 4), 'x.npy')).toThrow(/x\.npy.*needs 24 data bytes but the file has 20/);
+  });
+});
+
+describe('readNpy', () => {
+  it('reads back what writeNpy wrote, from a Node Buffer of a small file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'smn-npy-'));
+    const p = join(dir, 'w.npy');
+    const data = new Float32Array([-0.155, -0.179, 3.5, 1e-3]);
+    await writeNpy(p, { shape: [2, 2], dtype: 'float32', data });
+    const back = await readNpy(p);
+    expect(Array.from(back.data as Float32Array)).toEqual(Array.from(data));
   });
 });
 
