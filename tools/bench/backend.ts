@@ -9,7 +9,7 @@
 import { createRng } from '../../packages/core/src/index.js';
 import { isSmnError } from '../../packages/core/src/index.js';
 import { useBackend, releaseBackend, tf, AUTO_ORDER } from '../../packages/backend/src/index.js';
-import { originalWasmKernel } from '../../packages/backend/src/wasm-kernels.js';
+import { originalWasmKernel, setWasmStridedBackpropInputMethod } from '../../packages/backend/src/wasm-kernels.js';
 import { runPython, timeIt, type BenchOptions, type BenchResult } from './_harness.js';
 
 export interface StackConfig {
@@ -186,6 +186,16 @@ interface ConvTorchOut {
   results: { name: string; op: string; median_ms: number; min_ms: number; max_ms: number; n: number }[];
 }
 
+/** smn's strided dX by inserting zeros into dy (the default splits it into phases instead). */
+const zeroInsertionDx: tf.KernelFunc = (args) => {
+  setWasmStridedBackpropInputMethod('zeros');
+  try {
+    return tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc(args);
+  } finally {
+    setWasmStridedBackpropInputMethod('phases');
+  }
+};
+
 /** Times wasm's forward conv, smn's dX and dW kernels and tfjs's built-in dX, calling the kernels directly. */
 async function convKernels(shapes: ConvShape[], quick: boolean): Promise<BenchResult[]> {
   await useBackend('wasm');
@@ -206,6 +216,9 @@ async function convKernels(shapes: ConvShape[], quick: boolean): Promise<BenchRe
       ['fwd', tf.getKernel('Conv2D', 'wasm')?.kernelFunc, { x, filter: w }, { ...common, dilations: [1, 1] }],
       ['dX', tf.getKernel('Conv2DBackpropInput', 'wasm')?.kernelFunc, { dy, filter: w }, { ...common, inputShape: x.shape }],
       ['dX (tfjs built-in)', originalWasmKernel('Conv2DBackpropInput'), { dy, filter: w }, { ...common, inputShape: x.shape }],
+      ...(c.stride > 1
+        ? ([['dX (zero insertion)', zeroInsertionDx, { dy, filter: w }, { ...common, inputShape: x.shape }]] as typeof ops)
+        : []),
       ['dW', tf.getKernel('Conv2DBackpropFilter', 'wasm')?.kernelFunc, { x, dy }, { ...common, filterShape: w.shape }],
     ];
     for (const [op, fn, inputs, attrs] of ops) {

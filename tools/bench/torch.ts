@@ -1,31 +1,35 @@
 // Bench area `torch`: a masked CIFAR ResNet-18 training step (32², batch 64, 100 classes) on the tfjs backend 'torch'
 // (@smn/backend-torch, libtorch through an N-API addon) against the same step in PyTorch (tools/bench/torch_ref.py,
-// 2 threads), alternating the two sides in one run (the machine is shared: compare the ratio, not the raw times).
+// 2 threads, one warmed-up process), alternating single steps of the two sides (the machine is shared: compare the
+// ratio, not the raw times; `medianPairRatio` is the median of per-pair ratios).
 // Also profiles one step (kernels, time share, fallbacks).
-// Runnable alone: `npx tsx tools/bench/torch.ts [--quick] [--rounds R] [--steps S] [--width W] [--batch B]
+// Runnable alone: `npx tsx tools/bench/torch.ts [--quick] [--pairs P] [--width W] [--batch B]
 //   [--bn ops|fused] [--profile-only]`.
 //
 // The network mirrors torch_ref.py: 3×3 stem, BasicBlocks [2,2,2,2] at widths 64/128/256/512, 1×1 downsample,
 // batch norm in train mode, global mean, fc. Every conv/downsample/fc weight is masked as W⊙(S>0)/sqrt(mean(S>0))
 // with a straight-through score gradient; scores start at 1.0; SGD momentum 0.9 on scores, BN affine, fc bias.
-// Batch norm: `fused` (default) = tf.batchNorm on tf.moments statistics, with a closed-form gradient through
-// tf.customGrad (the same arithmetic as PyTorch's batch_norm_backward); `ops` = plain ops differentiated by tfjs.
+// Batch norm: `fused` (default) = @smn/backend-torch's fusedBatchNormTrain (libtorch's native_batch_norm and its
+// backward, as PyTorch's F.batch_norm); `ops` = plain ops differentiated by tfjs (as @smn/models' batchNorm).
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { createRng } from '../../packages/core/src/index.js';
 import { tf } from '../../packages/backend/src/index.js';
 import {
+  fusedBatchNormTrain,
   isTorchAvailable,
   registerTorchBackend,
   resetTorchProfile,
   torchProfile,
   torchUnavailableReason,
 } from '../../packages/backend-torch/src/index.js';
-import { median, runPython, type BenchOptions, type BenchResult } from './_harness.js';
+import { PYTHON, median, pythonTorch, type BenchOptions, type BenchResult } from './_harness.js';
 
 export interface TorchBenchOptions extends BenchOptions {
-  rounds?: number;
-  steps?: number;
+  /** Alternating (PyTorch step, our step) pairs timed after the warm-up. */
+  pairs?: number;
   width?: number;
   batch?: number;
   bn?: 'fused' | 'ops';
@@ -57,33 +61,15 @@ function maskedWeight(w: tf.Tensor): (s: tf.Tensor) => tf.Tensor {
 
 const EPS = 1e-5;
 
-/** Train-mode batch norm over N,H,W with a closed-form backward (dx, dγ, dβ). */
-export const bnFused = tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
-  const { mean, variance } = tf.moments(x, [0, 1, 2]);
-  const invStd = tf.rsqrt(tf.add(variance, EPS));
-  const y = tf.batchNorm(x, mean, variance, beta, gamma, EPS);
-  save([x, mean, invStd, gamma]);
-  return {
-    value: y,
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, mu, inv, g] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-      const n = xs.size / xs.shape[3]!;
-      // Σdy, Σdy·x̂ = inv·(Σdy·x − μ·Σdy); dx = dy·A + x·B + C with per-channel A = γ·inv,
-      // B = −γ·inv²·Σ(dy·x̂)/n, C = −μ·B − A·Σdy/n (PyTorch's batch_norm_backward arithmetic).
-      const dBeta = tf.sum(dy, [0, 1, 2]);
-      const dGamma = tf.mul(tf.sub(tf.sum(tf.mul(dy, xs), [0, 1, 2]), tf.mul(mu, dBeta)), inv);
-      const A = tf.mul(g, inv);
-      const B = tf.neg(tf.div(tf.mul(tf.mul(A, inv), dGamma), n));
-      const C = tf.sub(tf.neg(tf.mul(mu, B)), tf.div(tf.mul(A, dBeta), n));
-      return [tf.add(tf.mul(dy, A), tf.add(tf.mul(xs, B), C)), dGamma, dBeta];
-    },
-  };
-}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;
-
+/** Batch norm as plain ops, differentiated by tfjs (what @smn/models' batchNorm does in training). */
 export function bnOps(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
-  const { mean, variance } = tf.moments(x, [0, 1, 2], true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, EPS))), gamma), beta);
+  const mean = tf.mean(x, [0, 1, 2]);
+  const centered = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centered), [0, 1, 2]);
+  return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, EPS))), gamma), beta);
 }
+
+const bnFused = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor => fusedBatchNormTrain(x, gamma, beta, EPS);
 
 interface Net {
   frozen: Record<string, tf.Tensor>;
@@ -179,10 +165,42 @@ function makeStep(sz: Sizes, bn: 'fused' | 'ops') {
   return { step, dispose };
 }
 
-interface RefOut {
-  ms: number[];
+interface RefInfo {
   torch: string;
   threads: number;
+}
+
+/** torch_ref.py in serve mode: one process, warmed up once, answering "run N steps" requests. */
+async function startReference(cfg: Record<string, unknown>): Promise<{ info: RefInfo; steps(n: number): Promise<number[]>; close(): void } | { error: string }> {
+  const t = pythonTorch();
+  if (!t.ok) return { error: t.reason };
+  const child = spawn(PYTHON, [new URL('./torch_ref.py', import.meta.url).pathname, JSON.stringify({ ...cfg, serve: true })], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const lines = createInterface({ input: child.stdout });
+  const queue: ((line: string | null) => void)[] = [];
+  lines.on('line', (l) => queue.shift()?.(l));
+  child.on('exit', () => {
+    for (const q of queue.splice(0)) q(null);
+  });
+  const next = () => new Promise<string | null>((res) => queue.push(res));
+  const tail = () => stderr.trim().split('\n').slice(-2).join(' | ');
+  const first = await next();
+  if (first === null) return { error: `torch_ref.py exited: ${tail()}` };
+  const info = JSON.parse(first) as RefInfo;
+  return {
+    info,
+    async steps(n: number) {
+      const p = next();
+      child.stdin.write(`${n}\n`);
+      const line = await p;
+      if (line === null) throw new Error(`torch_ref.py exited: ${tail()}`);
+      return (JSON.parse(line) as { ms: number[] }).ms;
+    },
+    close() {
+      child.stdin.end();
+    },
+  };
 }
 
 /** Profiles one step: per-kernel time share (kernelMs summed by name) and native/fallback counts. */
@@ -215,8 +233,7 @@ export async function run(opts: TorchBenchOptions): Promise<BenchResult[]> {
   }
   const quick = opts.quick;
   const sz: Sizes = { batch: opts.batch ?? (quick ? 8 : 64), size: 32, classes: 100, width: opts.width ?? (quick ? 16 : 64) };
-  const rounds = opts.rounds ?? (quick ? 1 : 3);
-  const steps = opts.steps ?? (quick ? 2 : 3);
+  const pairs = opts.pairs ?? (quick ? 2 : 6);
   const bn = opts.bn ?? 'fused';
   const info = await registerTorchBackend({ device: 'cpu', threads: 2 });
   await tf.setBackend('torch');
@@ -225,22 +242,28 @@ export async function run(opts: TorchBenchOptions): Promise<BenchResult[]> {
   step(); // warm-up: filter layouts, optimizer slots, allocator
   const ours: number[] = [];
   const ref: number[] = [];
-  let refInfo: RefOut | undefined;
+  const pairRatios: number[] = [];
+  let refInfo: RefInfo | undefined;
   let refError: string | undefined;
   if (!opts.profileOnly) {
-    for (let r = 0; r < rounds; r++) {
-      const py = runPython<RefOut>('torch_ref.py', { batch: sz.batch, size: sz.size, classes: sz.classes, width: sz.width, warmup: 2, steps, threads: 2 });
-      if (py.ok) {
-        ref.push(...py.value.ms);
-        refInfo = py.value;
-      } else refError = py.reason;
-      for (let s = 0; s < steps; s++) {
-        const t0 = performance.now();
-        step();
-        ours.push(performance.now() - t0);
+    // one PyTorch process, warmed up once; then single steps alternate: PyTorch, ours, PyTorch, ours, ...
+    const py = await startReference({ batch: sz.batch, size: sz.size, classes: sz.classes, width: sz.width, warmup: 2, threads: 2 });
+    if ('error' in py) refError = py.error;
+    else refInfo = py.info;
+    for (let r = 0; r < pairs; r++) {
+      let p: number | undefined;
+      if (!('error' in py)) {
+        p = (await py.steps(1))[0]!;
+        ref.push(p);
       }
-      console.log(`round ${r + 1}/${rounds}: torch backend ${median(ours.slice(-steps)).toFixed(0)} ms, PyTorch ${py.ok ? median(py.value.ms).toFixed(0) : 'n/a'} ms`);
+      const t0 = performance.now();
+      step();
+      const o = performance.now() - t0;
+      ours.push(o);
+      if (p !== undefined) pairRatios.push(o / p);
+      console.log(`pair ${r + 1}/${pairs}: torch backend ${o.toFixed(0)} ms, PyTorch ${p === undefined ? 'n/a' : p.toFixed(0)} ms`);
     }
+    if (!('error' in py)) py.close();
   }
   const prof = await profileStep(step);
   dispose();
@@ -251,12 +274,13 @@ export async function run(opts: TorchBenchOptions): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   if (ours.length) {
     const ratio = ref.length ? median(ours) / median(ref) : NaN;
+    const pairRatio = pairRatios.length ? median(pairRatios) : NaN;
     results.push({
       name,
       backend: 'torch',
       unit: 'ms',
       ...stats(ours),
-      extra: { device: info.device, threads: info.threads, libtorch: info.torchVersion, bn, ratioToPyTorch: ratio, fallbacks: prof.fallbacks },
+      extra: { device: info.device, threads: info.threads, libtorch: info.torchVersion, bn, ratioToPyTorch: ratio, medianPairRatio: pairRatio, fallbacks: prof.fallbacks },
     });
   }
   if (ref.length) results.push({ name, backend: 'pytorch', unit: 'ms', ...stats(ref), extra: { torch: refInfo?.torch, threads: refInfo?.threads } });
@@ -278,8 +302,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
-      rounds: { type: 'string' },
-      steps: { type: 'string' },
+      pairs: { type: 'string' },
       width: { type: 'string' },
       batch: { type: 'string' },
       bn: { type: 'string' },
@@ -290,8 +313,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const res = await run({
     quick: values.quick,
     backend: 'torch',
-    rounds: num(values.rounds),
-    steps: num(values.steps),
+    pairs: num(values.pairs),
     width: num(values.width),
     batch: num(values.batch),
     bn: values.bn === 'ops' ? 'ops' : 'fused',

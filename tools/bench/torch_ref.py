@@ -4,7 +4,9 @@ on every conv/downsample/fc weight as W*(S>0)/sqrt(mean(S>0)) with a straight-th
 SGD momentum 0.9 on scores, BN affine and fc bias, softmax cross-entropy on random inputs/labels.
 
 argv[1]: JSON {"batch":64,"size":32,"classes":100,"width":64,"warmup":2,"steps":3,"threads":2,"channels_last":false,
-"bn":"module"|"ops"}; prints one JSON line {"ms": [...], ...}."""
+"bn":"module"|"ops","serve":false}; prints one JSON line {"ms": [...], ...}. With "serve": true it prints
+{"ready": true, ...} after the warm-up, then for every line N read from stdin runs N steps and prints {"ms": [...]}
+(so the caller can alternate single steps with its own); it exits at end of input."""
 import json, sys, time
 import torch
 import torch.nn.functional as F
@@ -113,9 +115,20 @@ def step():
 
 for _ in range(int(cfg.get('warmup', 2))):
     step()
+info = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'channels_last': CL, 'bn': 'ops' if BN_OPS else 'module'}
+if cfg.get('serve'):
+    print(json.dumps({'ready': True, **info}), flush=True)
+    for line in sys.stdin:
+        out = []
+        for _ in range(int(line.strip() or 1)):
+            t0 = time.perf_counter()
+            step()
+            out.append((time.perf_counter() - t0) * 1000)
+        print(json.dumps({'ms': out}), flush=True)
+    sys.exit(0)
 ms = []
 for _ in range(int(cfg.get('steps', 3))):
     t0 = time.perf_counter()
     step()
     ms.append((time.perf_counter() - t0) * 1000)
-print(json.dumps({'ms': ms, 'torch': torch.__version__, 'threads': torch.get_num_threads(), 'channels_last': CL, 'bn': 'ops' if BN_OPS else 'module'}))
+print(json.dumps({'ms': ms, **info}))

@@ -11,6 +11,9 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/cuda.h>
 
+#include <malloc.h>
+
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
@@ -181,6 +184,16 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   }
   if (threads > 0) at::set_num_threads(threads);
   g_dummies.clear();
+#if defined(__GLIBC__)
+  // tfjs keeps a step's activations and gradients alive longer than PyTorch's autograd, and glibc hands large blocks
+  // back to the kernel (munmap / heap trim) as soon as they are freed, so every step page-faults its tensors in again.
+  // Keep blocks up to 32 MiB in the heap and up to 1 GiB of free heap before trimming (SMN_TORCH_MALLOC=0: off).
+  const char* m = std::getenv("SMN_TORCH_MALLOC");
+  if (!g_device.is_cuda() && (m == nullptr || std::string(m) != "0")) {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  }
+#endif
   return Napi::Number::New(info.Env(), at::get_num_threads());
 }
 
@@ -307,6 +320,7 @@ at::Tensor binaryOp(int op, const at::Tensor& a, const at::Tensor& b) {
     case 18: return at::atan2(a, b);
     case 19: return at::where(at::lt(a, 0), at::mul(a, b), a);  // Prelu(x, alpha)
     case 20: return at::where(at::lt(b, 0), at::mul(a, at::add(b, 1)), a);  // EluGrad(dy, y)
+    case 21: return at::threshold_backward(a, b, 0);                        // ReluGrad(dy, x): x > 0 ? dy : 0
   }
   throw std::runtime_error("binary: unknown op " + std::to_string(op));
 }

@@ -9,3 +9,4 @@ export {
 export { torchProfile, resetTorchProfile, type TorchProfile } from './profile.js';
 export { TorchBackend } from './backend.js';
 export type { TorchBackendOptions, TorchBackendInfo } from './types.js';
+export { fusedBatchNormTrain } from './batch-norm.js';

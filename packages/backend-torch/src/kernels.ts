@@ -7,6 +7,8 @@ const { backend_util, slice_util, util } = tf;
 /** Kernel names of the fused train-mode batch norm (forward, backward); native on 'torch' only. */
 export const BN_TRAIN = '_SmnTorchBatchNormTrain';
 export const BN_TRAIN_GRAD = '_SmnTorchBatchNormTrainGrad';
+/** dy·(x > 0) in one pass, used by the Relu gradient while 'torch' is active. */
+export const RELU_GRAD = '_SmnTorchReluGrad';
 
 type Info = tf.TensorInfo;
 type Args = { inputs: tf.NamedTensorInfoMap | Info[]; attrs: tf.NamedAttrMap; backend: TorchBackend };
@@ -554,6 +556,12 @@ Object.assign(nativeKernels, {
     const c = x.shape[x.shape.length - 1];
     const [dx, ds, db] = be.native.batchNormTrainGrad(be.h(dy), be.h(x), be.h(scale), be.h(mean), be.h(invStd), A(args.attrs).varianceEpsilon);
     return [be.wrapAs(dx, [...x.shape], 'float32'), be.wrapAs(ds, [c], 'float32'), be.wrapAs(db, [c], 'float32')];
+  },
+
+  [RELU_GRAD]: (args) => {
+    const { dy, x } = I(args);
+    if (!isF(dy) || !isF(x)) return null;
+    return args.backend.wrapAs(args.backend.native.binary(21, args.backend.h(dy), args.backend.h(x)), [...x.shape], 'float32');
   },
 
   FusedBatchNorm: (args) => {

@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { SmnError } from '@smn/core';
 import { TorchBackend } from './backend.js';
 import { runFallback } from './fallback.js';
-import { nativeKernels } from './kernels.js';
+import { RELU_GRAD, nativeKernels } from './kernels.js';
 import { loadNative } from './native.js';
 import { countNative } from './profile.js';
 import type { TorchBackendInfo, TorchBackendOptions } from './types.js';
@@ -64,7 +64,31 @@ function registerKernels(): void {
     if (tf.getKernel(kernelName, TORCH_BACKEND_NAME) !== undefined) continue;
     tf.registerKernel({ kernelName, backendName: TORCH_BACKEND_NAME, kernelFunc: kernelFuncFor(kernelName) });
   }
+  registerFusedGradients();
   kernelsRegistered = true;
+}
+
+/**
+ * Replaces tfjs's Relu gradient (dy·cast(step(x)): two passes and a temporary) by one that runs a single fused
+ * kernel while 'torch' is the active backend and is tfjs's own formula on every other backend. (If a package that
+ * registers tfjs's gradients, e.g. @tensorflow/tfjs-layers, is imported afterwards, tfjs's version wins again;
+ * results are the same except that a NaN input gives dy rather than NaN.)
+ */
+function registerFusedGradients(): void {
+  tf.registerGradient({
+    kernelName: 'Relu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const [x] = saved as [tf.Tensor];
+      const d = dy as tf.Tensor;
+      return {
+        x: () =>
+          tf.getBackend() === TORCH_BACKEND_NAME && x.dtype === 'float32' && d.dtype === 'float32'
+            ? (tf.engine().runKernel(RELU_GRAD, { dy: d, x }, {}) as tf.Tensor)
+            : tf.mul(d, tf.cast(tf.step(x), 'float32')),
+      };
+    },
+  });
 }
 
 /**

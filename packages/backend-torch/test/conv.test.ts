@@ -1,5 +1,6 @@
-import { beforeAll, describe, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { available, both, setup, tf } from './helpers.js';
+import { fusedBatchNormTrain } from '../src/index.js';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 const cases: { x: number[]; f: number[]; s: number; pad: Pad; d?: number; what: string }[] = [
@@ -92,5 +93,29 @@ describe.skipIf(!available)('torch backend: convolution vs cpu', () => {
       [{ shape: [2, 3, 3, 4] }, { shape: [4] }, { shape: [4] }, { shape: [4] }, { shape: [4] }],
       { natives: ['FusedBatchNorm'], tol: 2e-5 },
     );
+  });
+
+  it('fusedBatchNormTrain: one libtorch kernel each way on torch, the closed form on cpu, both equal to plain ops', async () => {
+    const plain = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const { mean, variance } = tf.moments(x, x.shape.slice(0, -1).map((_, i) => i));
+      return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), g), b);
+    };
+    for (const shape of [[3, 4, 5, 6], [7, 6]]) {
+      const r = await both(
+        (x, g, b, w) => {
+          const loss = (f: typeof plain) => (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(f(a, c, d), w));
+          return [fusedBatchNormTrain(x, g, b), ...tf.grads(loss(fusedBatchNormTrain))([x, g, b]), plain(x, g, b), ...tf.grads(loss(plain))([x, g, b])];
+        },
+        [{ shape }, { shape: [6] }, { shape: [6] }, { shape }],
+        { natives: ['_SmnTorchBatchNormTrain', '_SmnTorchBatchNormTrainGrad'], tol: 5e-5 },
+      );
+      // fused (outputs 0-3) against plain ops (outputs 4-7) on the torch side
+      for (let k = 0; k < 4; k++) {
+        const a = r.torch[k]!.values;
+        const p = r.torch[k + 4]!.values;
+        const worst = Math.max(...a.map((v, i) => Math.abs(v - p[i]!) / (1 + Math.abs(p[i]!))));
+        expect(worst, `fused vs plain, output ${k}`).toBeLessThan(5e-5);
+      }
+    }
   });
 });

@@ -126,6 +126,13 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: tf
   return dw;
 }
 
+let useZeroInsertion = false;
+
+/** Strided dX by zero insertion (`true`) or by phases (`false`, default); for tests and benchmarks. */
+export function setWasmStridedBackpropInputMethod(method: 'zeros' | 'phases'): void {
+  useZeroInsertion = method === 'zeros';
+}
+
 /** Inserts (s−1) zeros between rows / columns of dy [N, Ho, Wo, C] → [N, Ho·sh, Wo·sw, C] (trailing zeros kept). */
 function dilateRowsCols(backend: WasmBackendLike, dy: TI, sh: number, sw: number): TI {
   const [n, ho, wo, c] = dy.shape as [number, number, number, number];
@@ -150,6 +157,104 @@ function dilateRowsCols(backend: WasmBackendLike, dy: TI, sh: number, sw: number
   return out;
 }
 
+/** Per-dimension plan of one output phase r of a strided conv's input gradient (see `conv2DBackpropInputStrided`). */
+interface Phase {
+  /** Number of rows h = s·u + r in the input. */
+  count: number;
+  /** First filter tap used (taps a, a+s, ...). */
+  a: number;
+  /** Number of taps used. */
+  taps: number;
+  /** Pads of the stride-1 correlation of dy with the reversed sub-filter. */
+  before: number;
+  after: number;
+}
+
+function phasePlan(size: number, outSize: number, k: number, s: number, pad: number): Phase[] {
+  const out: Phase[] = [];
+  for (let r = 0; r < s; r++) {
+    const count = Math.max(0, Math.ceil((size - r) / s));
+    const a = (((r + pad) % s) + s) % s;
+    const taps = Math.max(0, Math.ceil((k - a) / s));
+    const d = (r + pad - a) / s;
+    const before = taps - 1 - d;
+    out.push({ count, a, taps, before, after: count + taps - 1 - outSize - before });
+  }
+  return out;
+}
+
+/**
+ * Strided dX without inserting zeros: input rows h = s·u + r only receive filter taps p ≡ (r + pad) mod s, so each of
+ * the s_h·s_w phases is a stride-1 conv of dy with a reversed sub-filter; the phases are then interleaved.
+ * dX[s·u + r] = Σ_t dy[u + d − t] · W[a + s·t], with a = (r + pad) mod s, d = (r + pad − a) / s.
+ */
+function conv2DBackpropInputStrided(
+  backend: WasmBackendLike,
+  dy: TI,
+  filter: TI,
+  inputShape: [number, number, number, number],
+  info: tf.backend_util.Conv2DInfo,
+): TI {
+  const [n, h, w, ci] = inputShape;
+  const [kh, kw] = filter.shape as [number, number, number, number];
+  const [, ho, wo] = dy.shape as [number, number, number, number];
+  const sh = info.strideHeight;
+  const sw = info.strideWidth;
+  const rows = phasePlan(h, ho, kh, sh, info.padInfo.top);
+  const cols = phasePlan(w, wo, kw, sw, info.padInfo.left);
+  const uc = Math.ceil(h / sh);
+  const vc = Math.ceil(w / sw);
+  const rowBlocks: TI[] = [];
+  for (const ph of rows) {
+    const colBlocks: TI[] = [];
+    for (const pw of cols) {
+      let block: TI;
+      if (ph.taps === 0 || pw.taps === 0 || ph.count === 0 || pw.count === 0) {
+        block = runKernel('Fill', backend, {}, { shape: [n, uc, vc, ci], value: 0, dtype: 'float32' });
+      } else {
+        const sub = runKernel('StridedSlice', backend, { x: filter }, {
+          begin: [ph.a, pw.a, 0, 0],
+          end: [kh, kw, filter.shape[2], filter.shape[3]],
+          strides: [sh, sw, 1, 1],
+          beginMask: 0,
+          endMask: 0,
+          ellipsisMask: 0,
+          newAxisMask: 0,
+          shrinkAxisMask: 0,
+        }); // [taps_h, taps_w, Ci, Co]
+        const rev = runKernel('Reverse', backend, { x: sub }, { dims: [0, 1] });
+        const f = runKernel('Transpose', backend, { x: rev }, { perm: [0, 1, 3, 2] }); // [taps_h, taps_w, Co, Ci]
+        backend.disposeData(sub.dataId);
+        backend.disposeData(rev.dataId);
+        const part = convAnyPad(backend, dy, f, { top: ph.before, bottom: ph.after, left: pw.before, right: pw.after }, [1, 1]);
+        backend.disposeData(f.dataId);
+        if (ph.count === uc && pw.count === vc) block = part;
+        else {
+          block = runKernel('PadV2', backend, { x: part }, {
+            paddings: [[0, 0], [0, uc - ph.count], [0, vc - pw.count], [0, 0]],
+            constantValue: 0,
+          });
+          backend.disposeData(part.dataId);
+        }
+      }
+      const r = runKernel('Reshape', backend, { x: block }, { shape: [n, uc, 1, vc, 1, ci] });
+      backend.disposeData(block.dataId);
+      colBlocks.push(r);
+    }
+    const row = colBlocks.length === 1 ? colBlocks[0]! : runKernel('Concat', backend, colBlocks as unknown as Record<string, TI>, { axis: 4 });
+    if (colBlocks.length > 1) for (const b of colBlocks) backend.disposeData(b.dataId);
+    rowBlocks.push(row);
+  }
+  const all = rowBlocks.length === 1 ? rowBlocks[0]! : runKernel('Concat', backend, rowBlocks as unknown as Record<string, TI>, { axis: 2 });
+  if (rowBlocks.length > 1) for (const b of rowBlocks) backend.disposeData(b.dataId);
+  const flat = runKernel('Reshape', backend, { x: all }, { shape: [n, uc * sh, vc * sw, ci] });
+  backend.disposeData(all.dataId);
+  if (uc * sh === h && vc * sw === w) return flat;
+  const dx = runKernel('Slice', backend, { x: flat }, { begin: [0, 0, 0, 0], size: [n, h, w, ci] });
+  backend.disposeData(flat.dataId);
+  return dx;
+}
+
 /**
  * dX = conv(dy dilated by the stride, filter rotated 180° with in/out swapped), stride 1, padding kh−1−pt on top.
  * dy: [N, Ho, Wo, Co], filter: [kh, kw, Ci, Co] → [N, H, W, Ci].
@@ -171,6 +276,7 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: tf.
   const [, h, w] = inputShape;
   const sh = info.strideHeight;
   const sw = info.strideWidth;
+  if ((sh > 1 || sw > 1) && !useZeroInsertion) return conv2DBackpropInputStrided(backend, dy, filter, inputShape, info);
   const dyd = sh > 1 || sw > 1 ? dilateRowsCols(backend, dy, sh, sw) : dy;
   const [, hd, wd] = dyd.shape as [number, number, number, number];
   const rev = runKernel('Reverse', backend, { x: filter }, { dims: [0, 1] });

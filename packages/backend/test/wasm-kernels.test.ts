@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { useBackend, tf, WASM_TRAINING_KERNELS } from '../src/index.js';
+import { setWasmStridedBackpropInputMethod } from '../src/wasm-kernels.js';
 import { evalArrays, randn, relMaxDiff, size } from './helpers.js';
 
 // The wasm training kernels (conv gradients through wasm's forward conv, cpu fallbacks) against the tfjs cpu
@@ -10,7 +11,7 @@ interface ConvCase {
   x: [number, number, number, number];
   k: number;
   cout: number;
-  stride: 1 | 2;
+  stride: number | [number, number];
   pad: 'same' | 'valid';
 }
 
@@ -28,6 +29,8 @@ const CASES: ConvCase[] = [
   { x: [1, 16, 16, 3], k: 7, cout: 4, stride: 2, pad: 'same' },
   { x: [2, 15, 13, 3], k: 7, cout: 4, stride: 2, pad: 'same' },
   { x: [2, 11, 11, 2], k: 7, cout: 3, stride: 2, pad: 'valid' },
+  { x: [2, 10, 11, 3], k: 3, cout: 4, stride: [2, 3], pad: 'same' },
+  { x: [2, 10, 11, 3], k: 5, cout: 2, stride: [3, 1], pad: 'valid' },
 ];
 
 /** [y, dL/dx, dL/dW] of L = Σ y ⊙ g for a random g, on the active backend. */
@@ -55,14 +58,27 @@ describe('wasm training kernels vs cpu', () => {
     for (const k of WASM_TRAINING_KERNELS) expect(tf.getKernel(k, 'wasm'), k).toBeDefined();
   });
 
-  it.each(CASES.map((c, i) => [`${c.k}x${c.k} s${c.stride} ${c.pad} x=${c.x.join('x')}`, c, i] as const))(
+  // Strided dX has two implementations: by phases (default) and by zero insertion; both are checked.
+  type Method = 'phases' | 'zeros';
+  const labelled: [string, ConvCase, number, Method][] = CASES.flatMap((c, i): [string, ConvCase, number, Method][] => {
+    const label = `${c.k}x${c.k} s${String(c.stride)} ${c.pad} x=${c.x.join('x')}`;
+    return c.stride !== 1
+      ? [
+          [`${label} (phases)`, c, i, 'phases'],
+          [`${label} (zeros)`, c, i, 'zeros'],
+        ]
+      : [[label, c, i, 'phases']];
+  });
+  it.each(labelled)(
     'conv2d forward, dX and dW agree: %s',
-    async (_label, c, i) => {
+    async (_label, c, i, method) => {
       await useBackend('cpu');
       const ref = convGrads(c, 100 + i);
       await useBackend('wasm');
+      setWasmStridedBackpropInputMethod(method);
       const before = tf.memory().numTensors;
       const got = convGrads(c, 100 + i);
+      setWasmStridedBackpropInputMethod('phases');
       expect(tf.memory().numTensors).toBe(before);
       const names = ['y', 'dx', 'dw'];
       for (let j = 0; j < 3; j++) {
@@ -72,15 +88,19 @@ describe('wasm training kernels vs cpu', () => {
     },
   );
 
-  it('the conv gradients free their intermediates in wasm memory', async () => {
+  it.each(['phases', 'zeros'] as const)('the conv gradients free their intermediates in wasm memory (%s)', async (method) => {
     await useBackend('wasm');
+    setWasmStridedBackpropInputMethod(method);
     const c = CASES[2]!;
     convGrads(c, 7); // warm up (XNNPACK caches operators)
     const bytes = tf.memory().numBytes;
     const tensors = tf.memory().numTensors;
+    const wasmIds = (tf.backend() as unknown as { dataIdMap: { numDataIds(): number } }).dataIdMap.numDataIds();
     for (let i = 0; i < 3; i++) convGrads(c, 7);
+    setWasmStridedBackpropInputMethod('phases');
     expect(tf.memory().numTensors).toBe(tensors);
     expect(tf.memory().numBytes).toBe(bytes);
+    expect((tf.backend() as unknown as { dataIdMap: { numDataIds(): number } }).dataIdMap.numDataIds()).toBe(wasmIds);
   });
 
   it('max-pool gradient matches a direct argmax computation (wasm 4.22 built-in is wrong for C > 1)', async () => {

@@ -41,7 +41,7 @@ export function fitGmm(X: DenseMatrix, options: GmmOptions = {}): GaussianMixtur
   const labels = K === 1 ? new Array<number>(N).fill(0) : kmeans(toRows(X), K, { seed: o.seed, initialization: 'kmeans++' }).clusters;
   const resp = new Float64Array(N * K);
   for (let i = 0; i < N; i++) resp[i * K + labels[i]!] = 1;
-  let params = mStep(x, N, d, K, resp, o.regCovar);
+  let params = mStep(x, N, d, K, resp, o.regCovar, true);
 
   let lowerBound = -Infinity;
   let converged = false;
@@ -52,7 +52,7 @@ export function fitGmm(X: DenseMatrix, options: GmmOptions = {}): GaussianMixtur
     const prev = lowerBound;
     const logProbNorm = eStep(x, N, d, K, params, logResp);
     for (let i = 0; i < N * K; i++) resp[i] = Math.exp(logResp[i]!);
-    params = mStep(x, N, d, K, resp, o.regCovar);
+    params = mStep(x, N, d, K, resp, o.regCovar, false);
     lowerBound = logProbNorm;
     nIter = it;
     const change = lowerBound - prev;
@@ -143,8 +143,11 @@ interface Params {
   precChol: Float64Array; // [K, d, d], upper triangular (sklearn's precisions_cholesky_)
 }
 
-/** M step: weights, means, covariances (+ regCovar) and precision Cholesky factors from responsibilities [N, K]. */
-function mStep(x: Float64Array, N: number, d: number, K: number, resp: Float64Array, reg: number): Params {
+/**
+ * M step: weights, means, covariances (+ regCovar) and precision Cholesky factors from responsibilities [N, K].
+ * sklearn divides the initial weights by N and later ones by their sum (which includes the 10·eps terms).
+ */
+function mStep(x: Float64Array, N: number, d: number, K: number, resp: Float64Array, reg: number, init: boolean): Params {
   const nk = new Float64Array(K).fill(EPS10);
   for (let i = 0; i < N; i++) for (let k = 0; k < K; k++) nk[k] = nk[k]! + (resp[i * K + k]!);
   const means = new Float64Array(K * d);
@@ -192,7 +195,8 @@ function mStep(x: Float64Array, N: number, d: number, K: number, resp: Float64Ar
     for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) precChol[k * d * d + a * d + b] = Li[b * d + a]!;
   }
   const weights = new Float64Array(K);
-  for (let k = 0; k < K; k++) weights[k] = nk[k]! / N;
+  const total = init ? N : nk.reduce((a, b) => a + b, 0);
+  for (let k = 0; k < K; k++) weights[k] = nk[k]! / total;
   return { weights, means, covs, precChol };
 }
 

@@ -47,7 +47,7 @@ export {
   adjustSaturation,
   adjustHue,
   colorJitter,
-  gaussianKernel,
+  boxRadiusForGaussian,
   gaussianBlur,
   normStats,
   normalize,

@@ -160,18 +160,20 @@ export function resampleBox(
   }
   const out = new Uint8Array(outH * outW * 3);
   const rowLen = outW * 3;
+  const acc = new Float64Array(rowLen);
   for (let y = 0; y < outH; y++) {
     const f0 = cy.first[y]! - r0;
     const n = cy.count[y]!;
     const wo = y * cy.kmax;
-    const orow = y * rowLen;
-    for (let x = 0; x < rowLen; x++) {
-      let acc = 0;
-      let p = f0 * rowLen + x;
-      for (let k = 0; k < n; k++, p += rowLen) acc += tmp[p]! * cy.w[wo + k]!;
-      const v = Math.round(acc);
-      out[orow + x] = v < 0 ? 0 : v > 255 ? 255 : v;
+    // Accumulate whole source rows (contiguous reads) into the output row.
+    acc.fill(0);
+    for (let k = 0; k < n; k++) {
+      const w = cy.w[wo + k]!;
+      const base = (f0 + k) * rowLen;
+      for (let x = 0; x < rowLen; x++) acc[x]! += tmp[base + x]! * w;
     }
+    const orow = y * rowLen;
+    for (let x = 0; x < rowLen; x++) out[orow + x] = clamp8(acc[x]!);
   }
   return { data: out, height: outH, width: outW };
 }
@@ -427,71 +429,106 @@ export function colorJitter(img: RawImage, opts: JitterOptions, rng: Rng): RawIm
   return out;
 }
 
-/** Normalised 1-D Gaussian kernel with sigma, radius ceil(3·sigma). */
-export function gaussianKernel(sigma: number): Float32Array {
-  const r = Math.max(1, Math.ceil(3 * sigma));
-  const k = new Float32Array(2 * r + 1);
-  let s = 0;
-  for (let i = -r; i <= r; i++) {
-    const v = Math.exp(-(i * i) / (2 * sigma * sigma));
-    k[i + r] = v;
-    s += v;
-  }
-  for (let i = 0; i < k.length; i++) k[i]! /= s;
-  return k;
+/** PIL's `_gaussian_blur_radius`: the extended-box radius whose `passes` repetitions approximate a Gaussian. */
+export function boxRadiusForGaussian(radius: number, passes = 3): number {
+  const f = Math.fround;
+  const sigma2 = f(f(radius * radius) / passes);
+  const L = f(Math.sqrt(12 * sigma2 + 1));
+  const l = f(Math.floor((L - 1) / 2));
+  let a = f(f(2 * l + 1) * f(l * (l + 1) - 3 * sigma2));
+  a = f(a / f(6 * f(sigma2 - (l + 1) * (l + 1))));
+  return f(l + a);
 }
 
 /**
- * Gaussian blur with standard deviation `radius` (PIL's `GaussianBlur(radius)` meaning), separable, edges clamped.
- * PIL approximates the Gaussian with three box blurs; this uses the exact kernel.
+ * One extended-box blur pass along rows, PIL's `ImagingLineBoxBlur` in 8.24 fixed point: a box of integer radius r
+ * plus the two pixels at distance r+1 weighted by the fraction; edges repeat the end pixels; uint8 output.
+ */
+const INV_2_24 = 1 / 16777216; // exact power of two: (v · 2^-24) | 0 = floor(v / 2^24) for 0 ≤ v < 2^31·2^24
+
+function boxBlurRows(src: Uint8Array, dst: Uint8Array, H: number, W: number, floatRadius: number): void {
+  const r = Math.trunc(floatRadius);
+  const ww = Math.trunc(Math.fround(16777216 / Math.fround(Math.fround(floatRadius * 2) + 1)));
+  const fw = Math.floor((16777216 - (r * 2 + 1) * ww) / 2);
+  const edgeA = Math.min(r + 1, W);
+  const edgeB = Math.max(W - r - 1, 0);
+  const last = W - 1;
+  // For output x: the pixel added to and the one removed from the running sum, and the two far pixels (r+1 away),
+  // all clamped to the line as PIL's three (or, for short lines, the other three) loops do.
+  const addIdx = new Int32Array(W);
+  const subIdx = new Int32Array(W);
+  const leftIdx = new Int32Array(W);
+  const rightIdx = new Int32Array(W);
+  for (let x = 0; x < W; x++) {
+    const early = x < edgeA;
+    const addLast = x >= edgeB;
+    addIdx[x] = addLast ? last : x + r;
+    subIdx[x] = early ? 0 : x - r - 1;
+    leftIdx[x] = subIdx[x]!;
+    rightIdx[x] = addLast ? last : x + r + 1;
+  }
+  const row = new Int32Array(W * 3);
+  for (let y = 0; y < H; y++) {
+    const base = y * W * 3;
+    for (let i = 0; i < W * 3; i++) row[i] = src[base + i]!;
+    let a0 = row[0]! * (r + 1);
+    let a1 = row[1]! * (r + 1);
+    let a2 = row[2]! * (r + 1);
+    for (let x = 0; x < edgeA - 1; x++) {
+      a0 += row[x * 3]!;
+      a1 += row[x * 3 + 1]!;
+      a2 += row[x * 3 + 2]!;
+    }
+    const m = r - edgeA + 1;
+    a0 += row[last * 3]! * m;
+    a1 += row[last * 3 + 1]! * m;
+    a2 += row[last * 3 + 2]! * m;
+    for (let x = 0; x < W; x++) {
+      const ad = addIdx[x]! * 3;
+      const sb = subIdx[x]! * 3;
+      const lf = leftIdx[x]! * 3;
+      const rt = rightIdx[x]! * 3;
+      a0 += row[ad]! - row[sb]!;
+      a1 += row[ad + 1]! - row[sb + 1]!;
+      a2 += row[ad + 2]! - row[sb + 2]!;
+      const o = base + x * 3;
+      dst[o] = ((a0 * ww + (row[lf]! + row[rt]!) * fw + 8388608) * INV_2_24) | 0;
+      dst[o + 1] = ((a1 * ww + (row[lf + 1]! + row[rt + 1]!) * fw + 8388608) * INV_2_24) | 0;
+      dst[o + 2] = ((a2 * ww + (row[lf + 2]! + row[rt + 2]!) * fw + 8388608) * INV_2_24) | 0;
+    }
+  }
+}
+
+function transpose(src: Uint8Array, H: number, W: number): Uint8Array {
+  const out = new Uint8Array(src.length);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const s = (y * W + x) * 3;
+      const d = (x * H + y) * 3;
+      out[d] = src[s]!;
+      out[d + 1] = src[s + 1]!;
+      out[d + 2] = src[s + 2]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * PIL's `ImageFilter.GaussianBlur(radius)` (what SwAV's multicrop uses): three extended-box blur passes along rows,
+ * then three along columns, with the box radius from `boxRadiusForGaussian`; matches Pillow's output exactly on the
+ * test fixtures. `radius` ≈ the Gaussian's standard deviation.
  */
 export function gaussianBlur(img: RawImage, radius: number): RawImage {
   checkImage(img, 'gaussianBlur');
   if (radius <= 0) return img;
-  const k = gaussianKernel(radius);
-  const r = (k.length - 1) / 2;
-  const { data, height: H, width: W } = img;
-  const tmp = new Float32Array(data.length);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      let a = 0;
-      let b = 0;
-      let c = 0;
-      for (let t = -r; t <= r; t++) {
-        const sx = x + t < 0 ? 0 : x + t >= W ? W - 1 : x + t;
-        const p = (y * W + sx) * 3;
-        const w = k[t + r]!;
-        a += data[p]! * w;
-        b += data[p + 1]! * w;
-        c += data[p + 2]! * w;
-      }
-      const d = (y * W + x) * 3;
-      tmp[d] = a;
-      tmp[d + 1] = b;
-      tmp[d + 2] = c;
-    }
-  }
-  const out = new Uint8Array(data.length);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      let a = 0;
-      let b = 0;
-      let c = 0;
-      for (let t = -r; t <= r; t++) {
-        const sy = y + t < 0 ? 0 : y + t >= H ? H - 1 : y + t;
-        const p = (sy * W + x) * 3;
-        const w = k[t + r]!;
-        a += tmp[p]! * w;
-        b += tmp[p + 1]! * w;
-        c += tmp[p + 2]! * w;
-      }
-      const d = (y * W + x) * 3;
-      out[d] = clamp8(a);
-      out[d + 1] = clamp8(b);
-      out[d + 2] = clamp8(c);
-    }
-  }
-  return { data: out, height: H, width: W };
+  const { height: H, width: W } = img;
+  const br = boxRadiusForGaussian(radius, 3);
+  const a = new Uint8Array(img.data.length);
+  if (br === 0) a.set(img.data);
+  else for (let p = 0; p < 3; p++) boxBlurRows(p === 0 ? img.data : a, a, H, W, br);
+  const t = transpose(a, H, W);
+  if (br !== 0) for (let p = 0; p < 3; p++) boxBlurRows(t, t, W, H, br);
+  return { data: transpose(t, W, H), height: H, width: W };
 }
 
 /** Resolves 'clip' | 'imagenet' | explicit stats. */

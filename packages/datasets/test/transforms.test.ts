@@ -14,7 +14,7 @@ import {
   compilePreset,
   crop,
   gaussianBlur,
-  gaussianKernel,
+  boxRadiusForGaussian,
   grayscale,
   hflip,
   normalize,
@@ -82,6 +82,15 @@ describe('transforms against PIL / torchvision (fixtures from tools/fixtures/dat
       if (c.name === 'saturation') expect(maxDiff(adjustSaturation(input, f).data, c.data)).toBeLessThanOrEqual(1);
       if (c.name === 'hue') expect(maxDiff(adjustHue(input, f).data, c.data)).toBeLessThanOrEqual(1);
     }
+  });
+
+  it('gaussian blur matches PIL ImageFilter.GaussianBlur exactly (also on a 3×4 image)', () => {
+    const blurs = ref.cases.filter((c) => c.name === 'blur');
+    expect(blurs.length).toBe(4);
+    for (const c of blurs) expect(maxDiff(gaussianBlur(input, c.factor!).data, c.data), `radius ${c.factor}`).toBe(0);
+    const tinyCase = ref.cases.find((c) => c.name === 'blur-tiny')!;
+    const tiny = crop(input, { top: 0, left: 0, height: 3, width: 4 });
+    expect(maxDiff(gaussianBlur(tiny, tinyCase.factor!).data, tinyCase.data)).toBe(0);
   });
 
   it('solarize and grayscale match exactly (grayscale within 1: PIL uses fixed-point weights)', () => {
@@ -208,19 +217,22 @@ describe('transforms against formulas', () => {
     expect(wide).toEqual({ top: 0, left: Math.trunc((100 - 13) / 2), height: 10, width: 13 });
   });
 
-  it('gaussian kernel sums to 1, is symmetric, and blur keeps a constant image constant and smooths an impulse', () => {
-    const k = gaussianKernel(1.5);
-    expect(k.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
-    expect(k[0]).toBeCloseTo(k[k.length - 1]!, 7);
+  it('gaussian blur keeps a constant image constant, spreads an impulse symmetrically and keeps its mass', () => {
+    // Box radius of PIL for sigma² = r²/3 (Gwosdek et al.): r = 2 → l = 1, a = 3·(2 − 4)/(6·(4/3 − 4)) = 0.375.
+    expect(boxRadiusForGaussian(2)).toBeCloseTo(1.375, 5);
     const flat: RawImage = { data: new Uint8Array(5 * 6 * 3).fill(77), height: 5, width: 6 };
     expect(Array.from(gaussianBlur(flat, 1.2).data).every((v) => v === 77)).toBe(true);
-    const imp: RawImage = { data: new Uint8Array(7 * 7 * 3), height: 7, width: 7 };
-    imp.data.fill(255, (3 * 7 + 3) * 3, (3 * 7 + 3) * 3 + 3);
-    const b = gaussianBlur(imp, 1).data;
-    const center = b[(3 * 7 + 3) * 3]!;
-    const k1 = gaussianKernel(1);
-    expect(center).toBe(Math.round(255 * k1[3]! * k1[3]!));
-    expect(b[(3 * 7 + 4) * 3]).toBe(Math.round(255 * k1[3]! * k1[4]!));
+    const imp: RawImage = { data: new Uint8Array(15 * 15 * 3), height: 15, width: 15 };
+    imp.data.fill(255, (7 * 15 + 7) * 3, (7 * 15 + 7) * 3 + 3);
+    const b = gaussianBlur(imp, 1.5).data;
+    const at = (y: number, x: number) => b[(y * 15 + x) * 3]!;
+    expect(at(7, 6)).toBe(at(7, 8));
+    expect(at(6, 7)).toBe(at(8, 7));
+    expect(at(7, 5)).toBe(at(5, 7));
+    expect(at(7, 7)).toBeGreaterThan(at(7, 6));
+    let mass = 0;
+    for (let i = 0; i < b.length; i += 3) mass += b[i]!;
+    expect(Math.abs(mass - 255)).toBeLessThanOrEqual(20); // rounding in 6 uint8 passes
   });
 });
 

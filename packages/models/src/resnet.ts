@@ -264,7 +264,9 @@ function buildResNet(cfg: Required<ResNetConfig>, sd: StateDict, source: string,
     } else if (s.role === 'num_batches_tracked') {
       const t = sd.get(s.name);
       const v = t ? Number(t.data[0] ?? 0) : 0;
-      buffers.set(s.name, tf.variable(tf.scalar(v, 'int32'), false, `${s.name}_${uid()}`));
+      const init = tf.scalar(v, 'int32');
+      buffers.set(s.name, tf.variable(init, false, `${s.name}_${uid()}`));
+      init.dispose();
     } else {
       params.set(s.name, toTf(sd.get(s.name)!, layoutOf(s.role), s.name));
     }

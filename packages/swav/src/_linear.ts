@@ -19,8 +19,10 @@ function uniform(rng: Rng, n: number, bound: number): Float32Array {
  */
 export function createLinear(inF: number, outF: number, bias: boolean, rng: Rng): LinearLayer {
   const bound = 1 / Math.sqrt(inF);
-  const weight = tf.variable(tf.tensor2d(uniform(rng, outF * inF, bound), [outF, inF]), true);
-  const b = bias ? tf.variable(tf.tensor1d(uniform(rng, outF, bound)), true) : null;
+  const wInit = uniform(rng, outF * inF, bound);
+  const weight = tf.tidy(() => tf.variable(tf.tensor2d(wInit, [outF, inF]), true));
+  const bInit = bias ? uniform(rng, outF, bound) : null;
+  const b = bInit ? tf.tidy(() => tf.variable(tf.tensor1d(bInit), true)) : null;
   return { weight: weight as tf.Variable<tf.Rank.R2>, bias: b as tf.Variable<tf.Rank.R1> | null };
 }
 

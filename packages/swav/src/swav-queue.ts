@@ -63,7 +63,8 @@ export class SwavQueue {
     this.length = SwavQueue.trimmedLength(length, batchSize);
     this.featDim = featDim;
     this.nmbAssign = nmbAssign;
-    this.queues = Array.from({ length: nmbAssign }, () => tf.variable(tf.zeros([this.length, featDim]), false) as tf.Variable<tf.Rank.R2>);
+    // tf.tidy disposes the zeros; the variable keeps its own reference to the data.
+    this.queues = Array.from({ length: nmbAssign }, () => tf.tidy(() => tf.variable(tf.zeros([this.length, featDim]), false)) as tf.Variable<tf.Rank.R2>);
     this.rowsPushed = new Array<number>(nmbAssign).fill(0);
   }
 

@@ -58,17 +58,17 @@ export async function loadRunData(cfg: SmnConfig, inputSize: number, swav: boole
   const trainIndices = subset && (!swav || clusterRun) ? subset : all(train.length);
   const bankIndices = subset ?? all(train.length);
   const small = inputSize < 64;
+  // Multi-crop views from swav.* (SPEC §2.6); for small images the crop sizes scale with the input (224 → inputSize).
+  const cropSize = (s: number) => (small ? Math.max(8, Math.round((s * inputSize) / 224)) : s);
   const trainPreset: PresetSpec = swav
-    ? small
-      ? { preset: 'multicrop', size: inputSize }
-      : {
-          preset: 'multicrop',
-          crops: cfg.swav.nmb_crops.map((count, i) => ({
-            count,
-            size: cfg.swav.size_crops[i]!,
-            scale: [cfg.swav.min_scale_crops[i]!, cfg.swav.max_scale_crops[i]!] as [number, number],
-          })),
-        }
+    ? {
+        preset: 'multicrop',
+        crops: cfg.swav.nmb_crops.map((count, i) => ({
+          count,
+          size: cropSize(cfg.swav.size_crops[i]!),
+          scale: [cfg.swav.min_scale_crops[i]!, cfg.swav.max_scale_crops[i]!] as [number, number],
+        })),
+      }
     : { preset: 'supervised', size: inputSize };
   const evalPreset: PresetSpec = { preset: 'eval', size: inputSize };
   return { name, multicrop, train, test, numClasses: train.classes.length, trainIndices, bankIndices, trainPreset, evalPreset };

@@ -43,8 +43,9 @@ export function linearHead(inFeatures: number, numClasses: number, seed: number)
   const bound = 1 / Math.sqrt(inFeatures);
   const w = Float32Array.from({ length: inFeatures * numClasses }, () => rng.uniform(-bound, bound));
   const b = Float32Array.from({ length: numClasses }, () => rng.uniform(-bound, bound));
-  const W = tf.variable(tf.tensor2d(w, [inFeatures, numClasses]), true);
-  const B = tf.variable(tf.tensor1d(b), true);
+  // tf.tidy disposes the initial tensors; the variables keep their own reference to the data.
+  const W = tf.tidy(() => tf.variable(tf.tensor2d(w, [inFeatures, numClasses]), true));
+  const B = tf.tidy(() => tf.variable(tf.tensor1d(b), true));
   return {
     kind: 'linear',
     apply: (f) => tf.add(tf.matMul(f, W), B),
@@ -63,8 +64,8 @@ export function linearHead(inFeatures: number, numClasses: number, seed: number)
 
 /** A fixed linear head from a probe (weights [D, C], bias [C]); nothing to learn. */
 export function fixedLinearHead(W: Float32Array, b: Float32Array, inFeatures: number, numClasses: number): Head {
-  const Wt = tf.variable(tf.tensor2d(W, [inFeatures, numClasses]), false);
-  const Bt = tf.variable(tf.tensor1d(b), false);
+  const Wt = tf.tidy(() => tf.variable(tf.tensor2d(W, [inFeatures, numClasses]), false));
+  const Bt = tf.tidy(() => tf.variable(tf.tensor1d(b), false));
   return {
     kind: 'probe',
     apply: (f) => tf.add(tf.matMul(f, Wt), Bt),
