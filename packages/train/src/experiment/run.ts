@@ -129,7 +129,7 @@ function restoreVars(prefix: string, vars: Map<string, tf.Variable>, ckpt: Check
       skipped.push(`${prefix}${name} (shape)`);
       continue;
     }
-    v.assign(tf.tensor(t.data, t.shape));
+    tf.tidy(() => v.assign(tf.tensor(v.dtype === 'int32' ? Int32Array.from(t.data) : t.data, t.shape, v.dtype)));
   }
 }
 
