@@ -4,6 +4,7 @@
 //   1. LIBTORCH=<folder>      a libtorch distribution (include/, lib/)
 //   2. LIBTORCH_PY=<python>   a Python whose `torch` package provides headers and libraries (e.g. a CUDA wheel)
 //   3. Debian's libtorch-dev  (/usr/include/torch, -ltorch -ltorch_cpu -lc10)
+// (an explicit LIBTORCH / LIBTORCH_PY that does not work is reported rather than replaced by Debian's)
 // When none is found it prints why and exits 0, building nothing, so `pnpm install` never fails.
 // SMN_TORCH_SKIP_BUILD=1 skips the build. NODEDIR (or npm_config_nodedir) points node-gyp at Node's headers;
 // by default /usr (Debian's nodejs-dev layout) is used when /usr/include/node/node_api.h exists.
@@ -88,22 +89,13 @@ function main() {
     say('SMN_TORCH_SKIP_BUILD=1: not building the libtorch addon.');
     return;
   }
-  const tried = [];
-  let found = null;
-  const candidates = [];
-  if (process.env.LIBTORCH) candidates.push(() => fromFolder(process.env.LIBTORCH));
-  if (process.env.LIBTORCH_PY) candidates.push(() => fromPython(process.env.LIBTORCH_PY));
-  candidates.push(fromDebian);
-  for (const c of candidates) {
-    const r = c();
-    if (r.why) tried.push(r.why);
-    else {
-      found = r;
-      break;
-    }
-  }
-  if (!found) {
-    say(`libtorch not found, building nothing (the 'torch' backend stays unavailable): ${tried.join('; ')}.`);
+  // An explicit LIBTORCH / LIBTORCH_PY that does not work is reported, not silently replaced by another libtorch.
+  let found;
+  const explicit = process.env.LIBTORCH ? fromFolder(process.env.LIBTORCH) : process.env.LIBTORCH_PY ? fromPython(process.env.LIBTORCH_PY) : null;
+  if (explicit) found = explicit;
+  else found = fromDebian();
+  if (found.why) {
+    say(`libtorch not found, building nothing (the 'torch' backend stays unavailable): ${found.why}.`);
     say('Install libtorch-dev (Debian) or set LIBTORCH / LIBTORCH_PY, then run `pnpm rebuild @smn/backend-torch`.');
     return;
   }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { SmnError } from '@smn/core';
+import { TorchErrorCode } from './errors.js';
 import { DT, DT_NAME, type NativeTorch } from './native.js';
 
 type DataId = object;
@@ -64,7 +65,7 @@ export class TorchBackend extends tf.KernelBackend {
   private makeRec(values: Values, shape: number[], dtype: tf.DataType, refCount: number): Rec {
     if (dtype === 'string') return { id: -1, dtype, shape, refCount, strings: (values ?? []) as Uint8Array[] };
     if (dtype === 'complex64') {
-      throw new SmnError('SMN_TORCH_DTYPE', "backend 'torch': complex64 tensors are not supported (float32, int32, bool and string are)", { kind: 'usage' });
+      throw new SmnError(TorchErrorCode.Dtype, "backend 'torch': complex64 tensors are not supported (float32, int32, bool and string are)", { kind: 'usage' });
     }
     const code = DT[dtype];
     const id = values == null ? this.native.fill(shape, 0, code) : this.native.upload(typedFor(values, dtype), shape, code);
@@ -110,8 +111,8 @@ export class TorchBackend extends tf.KernelBackend {
   /** The native handle of a TensorInfo (a cached reshaped view when the info's shape differs from the stored one). */
   h(t: tf.TensorInfo): number {
     const rec = this.get(t.dataId);
-    if (rec === undefined) throw new SmnError('SMN_TORCH_DATA', `backend 'torch': tensor data not found (disposed, or it lives on another backend); shape ${JSON.stringify(t.shape)}`);
-    if (rec.id < 0) throw new SmnError('SMN_TORCH_DTYPE', `backend 'torch': a ${rec.dtype} tensor has no native handle`);
+    if (rec === undefined) throw new SmnError(TorchErrorCode.Data, `backend 'torch': tensor data not found (disposed, or it lives on another backend); shape ${JSON.stringify(t.shape)}`);
+    if (rec.id < 0) throw new SmnError(TorchErrorCode.Dtype, `backend 'torch': a ${rec.dtype} tensor has no native handle`);
     if (sameShape(rec.shape, t.shape)) return rec.id;
     const key = t.shape.join(',');
     rec.views ??= new Map();
@@ -154,7 +155,7 @@ export class TorchBackend extends tf.KernelBackend {
 
   override readSync(dataId: DataId): Values {
     const rec = this.get(dataId);
-    if (rec === undefined) throw new SmnError('SMN_TORCH_DATA', "backend 'torch': readSync of a tensor whose data is not here (disposed?)");
+    if (rec === undefined) throw new SmnError(TorchErrorCode.Data, "backend 'torch': readSync of a tensor whose data is not here (disposed?)");
     if (rec.id < 0) return rec.strings as Uint8Array[];
     return this.native.download(rec.id);
   }

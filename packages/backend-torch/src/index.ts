@@ -10,3 +10,4 @@ export { torchProfile, resetTorchProfile, type TorchProfile } from './profile.js
 export { TorchBackend } from './backend.js';
 export type { TorchBackendOptions, TorchBackendInfo } from './types.js';
 export { fusedBatchNormTrain } from './batch-norm.js';
+export { TorchErrorCode } from './errors.js';

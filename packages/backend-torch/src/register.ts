@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { SmnError } from '@smn/core';
+import { TorchErrorCode } from './errors.js';
 import { TorchBackend } from './backend.js';
 import { runFallback } from './fallback.js';
 import { RELU_GRAD, nativeKernels } from './kernels.js';
@@ -102,7 +103,7 @@ export async function registerTorchBackend(options: TorchBackendOptions = {}): P
   const loaded = loadNative();
   if ('error' in loaded) {
     throw new SmnError(
-      'SMN_TORCH_UNAVAILABLE',
+      TorchErrorCode.Unavailable,
       `libtorch not found: ${loaded.error}. Install libtorch-dev (Debian) or set LIBTORCH (a libtorch folder) or LIBTORCH_PY (a Python with torch), then run \`pnpm rebuild @smn/backend-torch\``,
       { details: { reason: loaded.error } },
     );
@@ -111,19 +112,19 @@ export async function registerTorchBackend(options: TorchBackendOptions = {}): P
   const envDevice = process.env.SMN_TORCH_DEVICE;
   const device = options.device ?? (envDevice === 'cuda' || envDevice === 'cpu' ? envDevice : native.info().cudaAvailable ? 'cuda' : 'cpu');
   if (device !== 'cpu' && device !== 'cuda') {
-    throw new SmnError('SMN_TORCH_DEVICE', `registerTorchBackend: device must be 'cpu' or 'cuda', found '${String(device)}'`, { kind: 'usage' });
+    throw new SmnError(TorchErrorCode.Device, `registerTorchBackend: device must be 'cpu' or 'cuda', found '${String(device)}'`, { kind: 'usage' });
   }
   const envThreads = Number(process.env.SMN_TORCH_THREADS);
   const threads = options.threads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism());
   if (!Number.isInteger(threads) || threads < 1) {
-    throw new SmnError('SMN_TORCH_THREADS', `registerTorchBackend: threads must be a positive integer, found ${threads}`, { kind: 'usage' });
+    throw new SmnError(TorchErrorCode.Threads, `registerTorchBackend: threads must be a positive integer, found ${threads}`, { kind: 'usage' });
   }
   if (state && state.device === device) {
     if (threads !== state.info.threads) state.info.threads = native.init(device, threads);
     return { ...state.info };
   }
   if (device === 'cuda' && !native.info().cudaAvailable) {
-    throw new SmnError('SMN_TORCH_DEVICE', "registerTorchBackend: device 'cuda' requested, but libtorch sees no CUDA device (CPU-only libtorch, or no GPU); use device 'cpu' or build against a CUDA libtorch with LIBTORCH_PY", { kind: 'usage' });
+    throw new SmnError(TorchErrorCode.Device, "registerTorchBackend: device 'cuda' requested, but libtorch sees no CUDA device (CPU-only libtorch, or no GPU); use device 'cpu' or build against a CUDA libtorch with LIBTORCH_PY", { kind: 'usage' });
   }
   if (state) tf.removeBackend(TORCH_BACKEND_NAME);
   const used = native.init(device, threads);

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SmnError, atomicWriteFile, fmtShape, writeNpy } from '@smn/core';
-import { readNpyFile as readNpy } from './_npy.js';
+import { SmnError, atomicWriteFile, fmtShape, readNpy, writeNpy } from '@smn/core';
 import { checkLength, checkMatrix, throwIfAborted } from './_dense.js';
 import { clusterDiagnostics } from './diagnostics.js';
 import { CASCADE_ERRORS } from './errors.js';

@@ -1,6 +1,6 @@
 import { SmnError, fmtShape } from '@smn/core';
 import { kmeans } from 'ml-kmeans';
-import { checkMatrix, cholesky, invLower, throwIfAborted, toRows } from './_dense.js';
+import { checkLength, checkMatrix, cholesky, invLower, throwIfAborted, toRows } from './_dense.js';
 import { CASCADE_ERRORS } from './errors.js';
 import type { DenseMatrix, GaussianMixture, GmmJson, GmmOptions } from './types.js';
 
@@ -38,7 +38,16 @@ export function fitGmm(X: DenseMatrix, options: GmmOptions = {}): GaussianMixtur
   }
   const x = X.data instanceof Float64Array ? X.data : Float64Array.from(X.data);
   // Initial responsibilities: one-hot k-means labels (sklearn: KMeans(n_init=1, random_state).fit(X).labels_).
-  const labels = K === 1 ? new Array<number>(N).fill(0) : kmeans(toRows(X), K, { seed: o.seed, initialization: 'kmeans++' }).clusters;
+  let labels: ArrayLike<number>;
+  if (o.initLabels) {
+    checkLength(o.initLabels, N, 'fitGmm: initLabels', 'X');
+    if (Array.prototype.some.call(o.initLabels, (l: number) => !(Number.isInteger(l) && l >= 0 && l < K))) {
+      throw new SmnError(CASCADE_ERRORS.OPTION, `fitGmm: initLabels must be integers in [0, ${K})`, { kind: 'usage' });
+    }
+    labels = o.initLabels;
+  } else {
+    labels = K === 1 ? new Array<number>(N).fill(0) : kmeans(toRows(X), K, { seed: o.seed, initialization: 'kmeans++' }).clusters;
+  }
   const resp = new Float64Array(N * K);
   for (let i = 0; i < N; i++) resp[i * K + labels[i]!] = 1;
   let params = mStep(x, N, d, K, resp, o.regCovar, true);

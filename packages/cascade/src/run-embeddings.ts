@@ -1,7 +1,6 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SmnError, fmtShape } from '@smn/core';
-import { readNpyFile } from './_npy.js';
+import { SmnError, fmtShape, readNpy } from '@smn/core';
 import { CASCADE_ERRORS } from './errors.js';
 import type { DenseMatrix } from './types.js';
 
@@ -24,7 +23,7 @@ export function runEmbeddingPath(runDir: string, name: RunEmbeddingName): string
 
 /** Reads a 2-D float `.npy` file as a DenseMatrix (float32 stays float32, float64 stays float64). */
 export async function readMatrixNpy(path: string): Promise<DenseMatrix> {
-  const a = await readNpyFile(path);
+  const a = await readNpy(path);
   if (a.shape.length !== 2 || (a.dtype !== 'float32' && a.dtype !== 'float64')) {
     throw new SmnError(
       CASCADE_ERRORS.FILE,
@@ -36,7 +35,7 @@ export async function readMatrixNpy(path: string): Promise<DenseMatrix> {
 
 /** Reads a 1-D integer `.npy` file (int32 or int64) of labels or cluster ids as an Int32Array. */
 export async function readLabelsNpy(path: string): Promise<Int32Array> {
-  const a = await readNpyFile(path);
+  const a = await readNpy(path);
   if (a.shape.length !== 1 || (a.dtype !== 'int32' && a.dtype !== 'int64' && a.dtype !== 'uint8')) {
     throw new SmnError(CASCADE_ERRORS.FILE, `${path}: expected a 1-D int32/int64 array of labels, found ${a.dtype} ${fmtShape(a.shape)}`);
   }

@@ -52,6 +52,8 @@ export interface GmmOptions {
   maxIter?: number;
   /** Seed of the k-means initialisation (default 0). */
   seed?: number;
+  /** Initial cluster of each row [N] instead of the k-means labels (sklearn's `init_params='kmeans'` step). */
+  initLabels?: ArrayLike<number>;
   /** Called after every EM iteration. */
   onIteration?: (info: { iteration: number; lowerBound: number; change: number }) => void;
   signal?: AbortSignal;

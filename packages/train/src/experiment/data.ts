@@ -27,13 +27,21 @@ export interface RunData {
   evalPreset: PresetSpec;
 }
 
-/** Picks the subset of the train split named by `main.dataset_subset*` (SPEC §6.3), or undefined for all. */
+/**
+ * The subset of the train split named by `main.dataset_subset*` (SPEC §6.3), or undefined for all. The reference
+ * applies only the first of them that is set; smn intersects every one that is set (the same when one is set), so
+ * a cascade expert of a dispatcher trained on a label subset keeps that subset.
+ */
 function subsetOf(cfg: SmnConfig, train: ImageDataset): Int32Array | undefined {
   const m = cfg.main;
-  if (m.dataset_subset) return subsetIndices(train, String(m.dataset_subset), 42);
-  if (m.dataset_subset_labels) return labelSubset(train, m.dataset_subset_labels);
-  if (m.dataset_subset_clusters_file) return clusterSubset(m.dataset_subset_clusters_file, m.dataset_subset_cluster, train.length);
-  return undefined;
+  const parts: Int32Array[] = [];
+  if (m.dataset_subset) parts.push(subsetIndices(train, String(m.dataset_subset), 42));
+  if (m.dataset_subset_labels) parts.push(labelSubset(train, m.dataset_subset_labels));
+  if (m.dataset_subset_clusters_file) parts.push(clusterSubset(m.dataset_subset_clusters_file, m.dataset_subset_cluster, train.length));
+  if (parts.length === 0) return undefined;
+  const [first, ...rest] = parts;
+  const keep = rest.map((p) => new Set(p));
+  return first!.filter((i) => keep.every((k) => k.has(i)));
 }
 
 const all = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
