@@ -468,8 +468,13 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
         for (let i = 0; i < te.rows; i++) if (pred[i] === te.labels[i]) ok++;
         final['training/probe/train_accuracy'] = probe.trainAccuracy;
         final['training/probe/accuracy'] = ok / te.rows;
-        // The reference reports the probe through validation when the probe is the head (SPEC §5.D, §5.E).
-        if (swav || !cfg.main.train || !head) final['training/val/accuracy'] = ok / te.rows;
+        // The reference reports the probe through validation when the probe is the head (SPEC §5.D, §5.E): an
+        // untrained head's accuracy would be meaningless, so the probe replaces it.
+        if (swav || !cfg.main.train || !head) {
+          final['training/val/accuracy'] = ok / te.rows;
+          final['training/test/accuracy'] = ok / te.rows;
+          delete final['training/test/loss'];
+        }
         await writeNpy(join(runDir, 'probe_W.npy'), { shape: [tr.dim, data.numClasses], dtype: 'float32', data: Float32Array.from(probe.W.data) });
         await writeNpy(join(runDir, 'probe_b.npy'), { shape: [data.numClasses], dtype: 'float32', data: probe.b });
       }
