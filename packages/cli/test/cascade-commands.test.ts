@@ -1,29 +1,11 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng, parseNpy, writeNpy } from '@smn/core';
-import { main } from '../src/main.js';
+import { runCli } from './_cli.js';
 
-function sink(): Writable & { text: () => string } {
-  const chunks: string[] = [];
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      chunks.push(String(chunk));
-      cb();
-    },
-  }) as Writable & { text: () => string };
-  w.text = () => chunks.join('');
-  return w;
-}
-
-async function smn(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = sink();
-  const err = sink();
-  const code = await main(['--backend', 'cpu', ...argv], { out, err });
-  return { code, out: out.text(), err: err.text() };
-}
+const smn = (...argv: string[]) => runCli(['--backend', 'cpu', ...argv]);
 
 /** Six classes in three well-separated groups; each model sees them with its own noise. */
 async function writeRun(dir: string, seed: number, labels: { train: Int32Array; test: Int32Array }, centres: number[][]): Promise<void> {

@@ -2,25 +2,15 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '@smn/backend';
 import { createResNet, resnetStateDict, writeSafetensors } from '@smn/models';
-import { main } from '../src/main.js';
+import { runCli } from './_cli.js';
 
 let root = '';
 let weights = '';
 
-async function smn(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (d) => (o += d));
-  err.on('data', (d) => (e += d));
-  const code = await main(args, { out, err });
-  return { code, out: o, err: e };
-}
+const smn = runCli;
 
 beforeAll(async () => {
   await useBackend('wasm');

@@ -1,26 +1,8 @@
-import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { main } from '../src/main.js';
+import { runCli } from './_cli.js';
 
-function sink(): Writable & { text: () => string } {
-  const chunks: string[] = [];
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      chunks.push(String(chunk));
-      cb();
-    },
-  }) as Writable & { text: () => string };
-  w.text = () => chunks.join('');
-  return w;
-}
-
-async function smn(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = sink();
-  const err = sink();
-  const code = await main(argv, { out, err });
-  return { code, out: out.text(), err: err.text() };
-}
+const smn = (...argv: string[]) => runCli(argv);
 
 describe('smn config show', () => {
   // The command imports @smn/train, which loads tfjs and the models: load it once, outside the per-test timeout.

@@ -1,26 +1,16 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { crc32, deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { encodeNpy, parseNpy } from '@smn/core';
 import { readSafetensors } from '@smn/models';
-import { main } from '../src/main.js';
+import { runCli } from './_cli.js';
 
 const FIX = join(import.meta.dirname, '..', '..', 'models', 'test', 'fixtures');
 const CLIP_DIR = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'fixtures', 'clip_tiny');
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (d) => (o += d));
-  err.on('data', (d) => (e += d));
-  const code = await main(['--backend', 'cpu', ...args], { out, err });
-  return { code, out: o, err: e };
-}
+const run = (args: string[]) => runCli(['--backend', 'cpu', ...args]);
 
 function readOut(path: string): { shape: number[]; data: Float32Array } {
   const b = readFileSync(path);

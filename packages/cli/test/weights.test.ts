@@ -1,22 +1,12 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/main.js';
+import { runCli } from './_cli.js';
 
 const FIX = join(import.meta.dirname, '..', '..', 'models', 'test', 'fixtures');
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (d) => (o += d));
-  err.on('data', (d) => (e += d));
-  const code = await main(args, { out, err });
-  return { code, out: o, err: e };
-}
+const run = runCli;
 
 describe('smn weights inspect', { timeout: 60_000 }, () => {
   it('lists names, shapes, dtypes and the total of a PyTorch checkpoint', async () => {
