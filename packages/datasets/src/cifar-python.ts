@@ -6,8 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SmnError, numpyGlobals, unpickle, type PickledNdarray } from '@smn/core';
-import { arrayDataset } from './array-dataset.js';
-import { CIFAR10_CLASSES, cifarFiles, type CifarLayout } from './cifar.js';
+import { CIFAR10_CLASSES, cifarArrayDataset, cifarFiles, type CifarLayout } from './cifar.js';
 import type { ImageDataset } from './types.js';
 import { DATASET_ERRORS } from './errors.js';
 
@@ -109,20 +108,5 @@ export function cifarPythonDataset(name: string, layout: CifarLayout, split: 'tr
     classes = asNames(meta.get(layout.variant === 'cifar10' ? 'label_names' : 'fine_label_names'));
   }
   classes ??= layout.variant === 'cifar10' ? CIFAR10_CLASSES : Array.from({ length: 100 }, (_, i) => `class_${i}`);
-  return arrayDataset({
-    name,
-    split,
-    classes,
-    labels,
-    source: files.length === 1 ? files[0]! : `${layout.dir} (${files.map((f) => f.slice(layout.dir.length + 1)).join(', ')})`,
-    height: 32,
-    width: 32,
-    channels: 3,
-    layout: 'chw',
-    locate: (i) => {
-      let b = starts.length - 1;
-      while (starts[b]! > i) b--;
-      return { buf: bufs[b]!, offset: (i - starts[b]!) * PIXELS };
-    },
-  });
+  return cifarArrayDataset({ name, split, classes, labels, layout, files, bufs, starts, stride: PIXELS, skip: 0 });
 }

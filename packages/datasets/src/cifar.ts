@@ -96,11 +96,32 @@ export function cifarBinaryDataset(name: string, layout: CifarLayout, split: 'tr
     layout.variant === 'cifar10'
       ? readLines(join(layout.dir, 'batches.meta.txt')) ?? CIFAR10_CLASSES
       : readLines(join(layout.dir, 'fine_label_names.txt')) ?? Array.from({ length: 100 }, (_, i) => `class_${i}`);
+  return cifarArrayDataset({ name, split, classes, labels, layout, files, bufs, starts, stride: rec, skip: labelBytes });
+}
+
+/**
+ * A CIFAR split held as the raw batch files: images are 3×32×32 CHW records, image `i` lives in batch `b` (the last
+ * batch whose first index `starts[b]` is ≤ i) at byte `(i − starts[b])·stride + skip`. Shared by the binary and the
+ * python readers, which differ only in record layout.
+ */
+export function cifarArrayDataset(o: {
+  name: string;
+  split: 'train' | 'test';
+  classes: string[];
+  labels: Int32Array;
+  layout: CifarLayout;
+  files: string[];
+  bufs: Uint8Array[];
+  starts: number[];
+  stride: number;
+  skip: number;
+}): ImageDataset {
+  const { layout, files, bufs, starts } = o;
   return arrayDataset({
-    name,
-    split,
-    classes,
-    labels,
+    name: o.name,
+    split: o.split,
+    classes: o.classes,
+    labels: o.labels,
     source: files.length === 1 ? files[0]! : `${layout.dir} (${files.map((f) => f.slice(layout.dir.length + 1)).join(', ')})`,
     height: 32,
     width: 32,
@@ -109,7 +130,7 @@ export function cifarBinaryDataset(name: string, layout: CifarLayout, split: 'tr
     locate: (i) => {
       let b = starts.length - 1;
       while (starts[b]! > i) b--;
-      return { buf: bufs[b]!, offset: (i - starts[b]!) * rec + labelBytes };
+      return { buf: bufs[b]!, offset: (i - starts[b]!) * o.stride + o.skip };
     },
   });
 }
