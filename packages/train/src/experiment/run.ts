@@ -102,7 +102,8 @@ async function buildHead(cfg: SmnConfig, backbone: Backbone, data: RunData): Pro
     if (backbone.kind !== 'clip') throw new SmnError('SMN_CONFIG_HEAD', `cls.fc=${fc} is CLIP's text-embedding head; it needs a CLIP backbone (model.pret.source=clip)`, { kind: 'usage' });
     const clip = backbone.model as ClipModel;
     const { loadClipTokenizer } = await import('@smn/models');
-    const tok = await loadClipTokenizer(cfg.model.pret.weights ?? '');
+    // Prompts longer than the text tower's positions are truncated (with the end token kept), as CLIPProcessor does.
+    const tok = await loadClipTokenizer(cfg.model.pret.weights ?? '', clip.config.text.maxPositions);
     const enc = tok.encode(clipPrompts(data.train.classes));
     const text = tf.tidy(() => clip.encodeText(enc.ids, enc.mask, { output: 'projected' }));
     return clipPromptHead(clip, text, { masked: fc === 'pret_submasked' });
