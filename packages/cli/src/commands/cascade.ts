@@ -56,13 +56,9 @@ async function runConfig(dir: string): Promise<SmnConfig> {
   return configFromYaml(await readFile(p, 'utf8'), p);
 }
 
+/** A run is complete when its report exists: runExperiment writes it last, after the embeddings and masks. */
 async function finished(dir: string): Promise<boolean> {
-  if (!existsSync(join(dir, 'last.ckpt')) || !existsSync(join(dir, 'embeddings', 'test_raw.npy'))) return false;
-  try {
-    return Boolean((await loadCheckpoint(join(dir, 'last.ckpt'))).meta.finished) || existsSync(join(dir, 'report.html'));
-  } catch {
-    return false;
-  }
+  return existsSync(join(dir, 'report.html')) && existsSync(join(dir, 'embeddings', 'test_raw.npy'));
 }
 
 const command: Command = {
