@@ -21,6 +21,18 @@ export function conv(x: tf.Tensor, w: tf.Tensor, stride: number, pad: number): t
  * normalises with the batch statistics (biased variance) and, outside the gradient, updates the running buffers as
  * PyTorch does (momentum 0.1, unbiased variance, `num_batches_tracked += 1`).
  */
+/** Train-mode batch norm `(x − mean)/sqrt(var + eps)·γ + β` over all axes but the last, with its gradient. */
+export type TrainBatchNorm = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number) => tf.Tensor;
+let trainBatchNorm: TrainBatchNorm | null = null;
+
+/**
+ * Uses `impl` for train-mode BatchNorm (e.g. `fusedBatchNormTrain` of `@smn/backend-torch`, one libtorch kernel each
+ * way); `null` restores the plain-ops version. Eval mode and the running statistics are unchanged.
+ */
+export function setTrainBatchNorm(impl: TrainBatchNorm | null): void {
+  trainBatchNorm = impl;
+}
+
 export function batchNorm(
   x: tf.Tensor,
   weight: tf.Tensor | undefined,
@@ -34,6 +46,21 @@ export function batchNorm(
   const rm = buffers.get(`${prefix}.running_mean`);
   const rv = buffers.get(`${prefix}.running_var`);
   let y: tf.Tensor;
+  if (training && trainBatchNorm && weight && bias) {
+    // A backend's fused kernel (one op each way instead of ~15); the running statistics are computed beside it.
+    y = trainBatchNorm(x, weight, bias, eps);
+    if (rm && rv) {
+      const n = x.size / x.shape[x.shape.length - 1]!;
+      tf.tidy(() => {
+        const { mean, variance } = tf.moments(x, x.shape.slice(0, -1).map((_, i) => i));
+        rm.assign(tf.add(tf.mul(rm, 1 - momentum), tf.mul(mean, momentum)));
+        rv.assign(tf.add(tf.mul(rv, 1 - momentum), tf.mul(variance, (momentum * n) / Math.max(1, n - 1))));
+        const nbt = buffers.get(`${prefix}.num_batches_tracked`);
+        if (nbt) nbt.assign(tf.add(nbt, tf.scalar(1, nbt.dtype)));
+      });
+    }
+    return y;
+  }
   if (training || !rm || !rv) {
     const axes = x.shape.slice(0, -1).map((_, i) => i);
     const mean = tf.mean(x, axes);

@@ -8,3 +8,4 @@ export { runExperiment, type RunOptions, type RunResult, type RunEvents } from '
 export { loadBackbone, EMBEDDED_BACKBONE, type Backbone } from './experiment/backbone.js';
 export { embedSplit, classificationMetrics, l2normalizeRows, loadRunData, type Embedded, type RunData } from './experiment/data.js';
 export { pretrainEmbedded, type PretrainOptions, type PretrainResult } from './pretrain.js';
+export { useFusedKernels } from './fused-ops.js';

@@ -6,6 +6,7 @@ import { createResNet, resnetStateDict, writeSafetensors } from '@smn/models';
 import { createMaskedModel } from '@smn/subnetworks';
 import { createOptimizer, lrAt } from './optim/index.js';
 import { runLoop } from './loop.js';
+import { useFusedKernels } from './fused-ops.js';
 import { createLoader, type Batch } from '@smn/datasets';
 import { classificationMetrics, embedSplit } from './experiment/data.js';
 import type { RunEvents } from './experiment/run.js';
@@ -69,6 +70,7 @@ export async function pretrainEmbedded(opts: PretrainOptions): Promise<PretrainR
   if (trainIdx.length === 0) throw new SmnError('SMN_PRETRAIN_EMPTY', `no training images of classes ${classes.join(',')} in ${train.source}`);
   const size = train.imageShape?.[0] ?? 28;
 
+  await useFusedKernels();
   const model = createResNet({ depth, width, stem: 'imagenet', numClasses: classes.length, seed });
   model.output = 'logits';
   const mm = createMaskedModel(model, { select: () => 'train' });

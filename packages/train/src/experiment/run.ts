@@ -16,6 +16,7 @@ import { loadCheckpoint, saveCheckpoint, type CheckpointData } from '../checkpoi
 import { MetricsLog, readMetrics } from '../metrics.js';
 import { runLoop, type LoopCallbacks, type LoopPosition } from '../loop.js';
 import { writeRunReport } from './run-report.js';
+import { useFusedKernels } from '../fused-ops.js';
 import { loadBackbone, type Backbone } from './backbone.js';
 import { clipPromptHead, linearHead, maskedHead, type Head } from './head.js';
 import { classificationMetrics, embedSplit, l2normalizeRows, loadRunData, type Embedded, type RunData } from './data.js';
@@ -157,6 +158,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     await writeFile(join(runDir, 'overrides.yaml'), (opts.overrides ?? []).map((o) => `- ${JSON.stringify(o)}`).join('\n') + '\n');
   }
 
+  await useFusedKernels();
   const backbone = await loadBackbone(cfg);
   const data = await loadRunData(cfg, backbone.inputSize, swav);
   const masked = buildMasked(cfg, backbone);
