@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { createRng } from '../../packages/core/src/index.js';
+import { resnetSpecs } from '../../packages/models/src/index.js';
 import { useBackend, tf } from '../../packages/backend/src/index.js';
 import {
   createMaskedModel,
@@ -98,19 +99,13 @@ async function benchStep(backend: string, quick: boolean): Promise<BenchResult[]
   return out;
 }
 
+/** Random masks over exactly what the reference masks in a ResNet-50 (names containing conv or downsample:
+ * 23,462,592 entries), with shapes from @smn/models (conv weights in HWIO, as the models store them). */
 function resnet50Masks(seed: number, pOn: number): Map<string, MaskData> {
-  const shapes: [string, number[]][] = [['conv1.weight', [7, 7, 3, 64]]];
-  let cin = 64;
-  [3, 4, 6, 3].forEach((blocks, li) => {
-    const width = 64 * 2 ** li;
-    for (let b = 0; b < blocks; b++) {
-      const p = `layer${li + 1}.${b}`;
-      shapes.push([`${p}.conv1.weight`, [1, 1, cin, width]], [`${p}.conv2.weight`, [3, 3, width, width]], [`${p}.conv3.weight`, [1, 1, width, width * 4]]);
-      if (b === 0) shapes.push([`${p}.downsample.0.weight`, [1, 1, cin, width * 4]]);
-      cin = width * 4;
-    }
-  });
-  shapes.push(['head.weight', [768, 10]]);
+  const hwio = (s: number[]) => (s.length === 4 ? [s[2]!, s[3]!, s[1]!, s[0]!] : s);
+  const shapes: [string, number[]][] = resnetSpecs({ depth: 50 })
+    .filter((p) => !['running_mean', 'running_var', 'num_batches_tracked'].includes(p.role) && (p.name.includes('conv') || p.name.includes('downsample')))
+    .map((p) => [p.name, hwio(p.shape)]);
   const rng = createRng(seed);
   return new Map(
     shapes.map(([name, shape]) => {
