@@ -13,7 +13,10 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <cstring>
 #include <map>
 #include <string>
@@ -755,6 +758,131 @@ Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
   return Ids(info.Env(), {chanLast(std::get<0>(r)), std::get<1>(r), std::get<2>(r)});
 }
 
+// ---------------------------------------------------------------- masked weights (W ⊙ M / √mean M)
+// The mask-and-scale step of @smn/subnetworks' maskedWeight, fused: forward reads W and S once to count the mask and
+// once to write the weight; backward reads dy, W and S once for Σ dy·W·M and once to write the score gradient. tfjs
+// ops need ~13 passes forward and ~10 backward over every masked weight. mode 0: M = [S > k]; mode 1: M = ±1.
+// On CPU the loops run in W's memory order (conv filters are stored OHWI under their HWIO shape); elsewhere the same
+// arithmetic runs as ATen ops.
+std::vector<int64_t> memOrder(const at::Tensor& t) {
+  std::vector<int64_t> p(t.dim());
+  for (int64_t i = 0; i < t.dim(); i++) p[i] = i;
+  std::stable_sort(p.begin(), p.end(), [&](int64_t a, int64_t b) { return t.stride(a) > t.stride(b); });
+  return p;
+}
+std::vector<int64_t> inversePerm(const std::vector<int64_t>& p) {
+  std::vector<int64_t> q(p.size());
+  for (size_t i = 0; i < p.size(); i++) q[p[i]] = static_cast<int64_t>(i);
+  return q;
+}
+constexpr int64_t kGrain = 16384;
+
+double maskMean(const at::Tensor& s, float k, int mode) {
+  int64_t n = s.numel();
+  if (n == 0) return 0.0;
+  if (!s.is_cpu()) {
+    auto on = at::gt(s, k).sum().item<int64_t>();
+    return mode == 0 ? double(on) / n : double(2 * on - n) / n;
+  }
+  auto sc = s.contiguous();
+  const float* ps = sc.data_ptr<float>();
+  int64_t on = at::parallel_reduce(0, n, kGrain, int64_t(0), [&](int64_t b, int64_t e, int64_t acc) {
+    for (int64_t i = b; i < e; i++) acc += ps[i] > k;
+    return acc;
+  }, std::plus<int64_t>());
+  return mode == 0 ? double(on) / n : double(2 * on - n) / n;
+}
+
+float invScale(double m, int64_t n, bool scale) {
+  if (!scale) return 1.0f;
+  return static_cast<float>(1.0 / std::sqrt(std::max(std::fabs(m), 1.0 / double(std::max<int64_t>(n, 1)))));
+}
+
+// w, s, k, mode, scale -> [y, mean(M)]
+Napi::Value MaskedWeight(const Napi::CallbackInfo& info) {
+  auto w = T(info, 0), s = T(info, 1);
+  float k = static_cast<float>(D(info, 2));
+  int mode = I(info, 3);
+  bool scale = B(info, 4);
+  int64_t n = w.numel();
+  double m = maskMean(s, k, mode);
+  float inv = invScale(m, n, scale);
+  auto mean = at::scalar_tensor(m, at::TensorOptions().dtype(at::kFloat).device(w.device()));
+  if (!w.is_cpu()) {
+    auto mask = at::gt(s, k).to(at::kFloat);
+    if (mode == 1) mask = mask.mul(2).sub_(1);
+    return Ids(info.Env(), {w.mul(mask).mul_(inv), mean});
+  }
+  auto perm = memOrder(w);
+  auto wp = w.permute(perm).contiguous(), sp = s.permute(perm).contiguous();
+  auto yp = at::empty_like(wp);
+  const float *pw = wp.data_ptr<float>(), *ps = sp.data_ptr<float>();
+  float* py = yp.data_ptr<float>();
+  float off = mode == 1 ? -inv : 0.0f;
+  at::parallel_for(0, n, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) py[i] = pw[i] * (ps[i] > k ? inv : off);
+  });
+  return Ids(info.Env(), {yp.permute(inversePerm(perm)), mean});
+}
+
+// dy, w, s, mean(M), k, mode, scale, weightGrad -> [dS] or [dS, dW]
+//   dS = dy·W/√d − (1/(2N))·d^(−3/2)·flows·Σ dy·W·M,  dW = dy·M/√d   (d = max(|m|, 1/N), flows = sign(m)·[|m| > 1/2N])
+Napi::Value MaskedWeightGrad(const Napi::CallbackInfo& info) {
+  auto dy = T(info, 0), w = T(info, 1), s = T(info, 2);
+  double m = T(info, 3).item<double>();
+  float k = static_cast<float>(D(info, 4));
+  int mode = I(info, 5);
+  bool scale = B(info, 6), wantW = B(info, 7);
+  int64_t n = w.numel();
+  float inv = invScale(m, n, scale);
+  double flows = (std::fabs(m) > 0.5 / double(std::max<int64_t>(n, 1))) ? (m > 0 ? 1.0 : -1.0) : 0.0;
+  if (!w.is_cpu()) {
+    auto mask = at::gt(s, k).to(at::kFloat);
+    if (mode == 1) mask = mask.mul(2).sub_(1);
+    auto gw = dy.mul(w);
+    auto gs = gw.mul(inv);
+    if (scale) {
+      double coef = gw.mul(mask).sum().item<double>() * double(inv) * inv * inv * flows * 0.5 / double(n);
+      gs.sub_(coef);
+    }
+    if (!wantW) return Ids(info.Env(), {gs});
+    return Ids(info.Env(), {gs, dy.mul(mask).mul_(inv)});
+  }
+  auto perm = memOrder(w);
+  auto ip = inversePerm(perm);
+  auto wp = w.permute(perm).contiguous(), sp = s.permute(perm).contiguous(), dp = dy.permute(perm).contiguous();
+  const float *pw = wp.data_ptr<float>(), *ps = sp.data_ptr<float>(), *pd = dp.data_ptr<float>();
+  double coef = 0.0;
+  if (scale && flows != 0.0) {
+    double dot = at::parallel_reduce(0, n, kGrain, 0.0, [&](int64_t b, int64_t e, double acc) {
+      for (int64_t i = b; i < e; i++) {
+        float g = pd[i] * pw[i];
+        acc += ps[i] > k ? g : (mode == 1 ? -g : 0.0f);
+      }
+      return acc;
+    }, std::plus<double>());
+    coef = dot * double(inv) * inv * inv * flows * 0.5 / double(n);
+  }
+  auto gsp = at::empty_like(wp);
+  float* pgs = gsp.data_ptr<float>();
+  float c = static_cast<float>(coef);
+  at::Tensor gwp;
+  float* pgw = nullptr;
+  if (wantW) {
+    gwp = at::empty_like(wp);
+    pgw = gwp.data_ptr<float>();
+  }
+  float off = mode == 1 ? -inv : 0.0f;
+  at::parallel_for(0, n, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) {
+      pgs[i] = pd[i] * pw[i] * inv - c;
+      if (pgw) pgw[i] = pd[i] * (ps[i] > k ? inv : off);
+    }
+  });
+  if (!wantW) return Ids(info.Env(), {gsp.permute(ip)});
+  return Ids(info.Env(), {gsp.permute(ip), gwp.permute(ip)});
+}
+
 }  // namespace
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
@@ -811,6 +939,8 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   EXPORT("batchNorm", BatchNorm);
   EXPORT("batchNormTrain", BatchNormTrain);
   EXPORT("batchNormTrainGrad", BatchNormTrainGrad);
+  EXPORT("maskedWeight", MaskedWeight);
+  EXPORT("maskedWeightGrad", MaskedWeightGrad);
 #undef EXPORT
   return exports;
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TorchBackend } from './backend.js';
 import { DT } from './native.js';
+import { FusedKernel } from '@smn/core';
 
 const { backend_util, slice_util, util } = tf;
 
@@ -556,6 +557,24 @@ Object.assign(nativeKernels, {
     const c = x.shape[x.shape.length - 1];
     const [dx, ds, db] = be.native.batchNormTrainGrad(be.h(dy), be.h(x), be.h(scale), be.h(mean), be.h(invStd), A(args.attrs).varianceEpsilon);
     return [be.wrapAs(dx, [...x.shape], 'float32'), be.wrapAs(ds, [c], 'float32'), be.wrapAs(db, [c], 'float32')];
+  },
+
+  // @smn/core's FusedKernel.maskedWeight(Grad): the mask-and-scale step of @smn/subnetworks in one pass each way.
+  [FusedKernel.maskedWeight]: (args) => {
+    const { w, s } = I(args);
+    const { k, mode, scale } = A(args.attrs);
+    if (!isF(w) || !isF(s) || (mode !== 0 && mode !== 1)) return null;
+    const be = args.backend;
+    const [y, m] = be.native.maskedWeight(be.h(w), be.h(s), k, mode, !!scale);
+    return [be.wrapAs(y, [...w.shape], 'float32'), be.wrapAs(m, [], 'float32')];
+  },
+  [FusedKernel.maskedWeightGrad]: (args) => {
+    const { dy, w, s, mean } = I(args);
+    const { k, mode, scale, weightGrad } = A(args.attrs);
+    if (!isF(dy) || !isF(w) || !isF(s) || (mode !== 0 && mode !== 1)) return null;
+    const be = args.backend;
+    const ids = be.native.maskedWeightGrad(be.h(dy), be.h(w), be.h(s), be.h(mean), k, mode, !!scale, !!weightGrad);
+    return ids.map((id) => be.wrapAs(id, [...w.shape], 'float32'));
   },
 
   [RELU_GRAD]: (args) => {

@@ -65,6 +65,10 @@ export interface NativeTorch {
   batchNormTrain(x: number, scale: number, offset: number, eps: number): [number, number, number];
   /** [dx, dScale, dOffset] */
   batchNormTrainGrad(dy: number, x: number, scale: number, mean: number, invStd: number, eps: number): [number, number, number];
+  /** [y, mean(M)] of W ⊙ M / √mean (mode 0 threshold, 1 flip) */
+  maskedWeight(w: number, s: number, k: number, mode: number, scale: boolean): [number, number];
+  /** [dS] or [dS, dW] */
+  maskedWeightGrad(dy: number, w: number, s: number, mean: number, k: number, mode: number, scale: boolean, weightGrad: boolean): number[];
 }
 
 /** Where the addon is looked for: SMN_TORCH_ADDON, else build/Release/smn_torch.node in this package. */

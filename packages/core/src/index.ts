@@ -4,3 +4,4 @@ export { atomicWriteFile } from './fs.js';
 export { parseNpy, readNpy, encodeNpy, writeNpy, type NpyArray } from './npy.js';
 export { unpickle, numpyGlobals, latin1Bytes, type UnpickleOptions, type PickledNdarray } from './pickle.js';
 export { readZip, type ZipEntry } from './zip.js';
+export { FusedKernel } from './kernels.js';

@@ -30,4 +30,4 @@ export {
   type ClipApplyOptions,
 } from './clip.js';
 export { createClipTokenizer, loadClipTokenizer, clipPrompts, type ClipTokenizer } from './tokenizer.js';
-export { setTrainBatchNorm, type TrainBatchNorm } from './layers.js';
+export { setTrainBatchNorm, withCumulativeBatchNorm, type TrainBatchNorm } from './layers.js';

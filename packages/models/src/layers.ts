@@ -33,6 +33,32 @@ export function setTrainBatchNorm(impl: TrainBatchNorm | null): void {
   trainBatchNorm = impl;
 }
 
+/** Batches each BatchNorm has averaged while running statistics are cumulative; null: exponential (momentum). */
+let cumulative: Map<string, number> | null = null;
+
+/**
+ * Runs `fn` with BatchNorm running statistics updated as a cumulative average over the batches seen (PyTorch's
+ * `momentum=None`, as `torch.optim.swa_utils.update_bn` uses it) instead of the momentum-0.1 exponential average. Reset
+ * the buffers first (mean 0, variance 1) and forward batches in training mode inside `fn`: the buffers then hold the
+ * average batch statistics of exactly those batches.
+ */
+export async function withCumulativeBatchNorm<T>(fn: () => Promise<T>): Promise<T> {
+  const saved = cumulative;
+  cumulative = new Map();
+  try {
+    return await fn();
+  } finally {
+    cumulative = saved;
+  }
+}
+
+function runningFactor(prefix: string, momentum: number): number {
+  if (!cumulative) return momentum;
+  const seen = (cumulative.get(prefix) ?? 0) + 1;
+  cumulative.set(prefix, seen);
+  return 1 / seen;
+}
+
 export function batchNorm(
   x: tf.Tensor,
   weight: tf.Tensor | undefined,
@@ -51,10 +77,11 @@ export function batchNorm(
     y = trainBatchNorm(x, weight, bias, eps);
     if (rm && rv) {
       const n = x.size / x.shape[x.shape.length - 1]!;
+      const f = runningFactor(prefix, momentum);
       tf.tidy(() => {
         const { mean, variance } = tf.moments(x, x.shape.slice(0, -1).map((_, i) => i));
-        rm.assign(tf.add(tf.mul(rm, 1 - momentum), tf.mul(mean, momentum)));
-        rv.assign(tf.add(tf.mul(rv, 1 - momentum), tf.mul(variance, (momentum * n) / Math.max(1, n - 1))));
+        rm.assign(tf.add(tf.mul(rm, 1 - f), tf.mul(mean, f)));
+        rv.assign(tf.add(tf.mul(rv, 1 - f), tf.mul(variance, (f * n) / Math.max(1, n - 1))));
         const nbt = buffers.get(`${prefix}.num_batches_tracked`);
         if (nbt) nbt.assign(tf.add(nbt, tf.scalar(1, nbt.dtype)));
       });
@@ -69,9 +96,10 @@ export function batchNorm(
     y = tf.mul(centered, tf.rsqrt(tf.add(variance, eps)));
     if (training && rm && rv) {
       const n = x.size / x.shape[x.shape.length - 1]!;
+      const f = runningFactor(prefix, momentum);
       tf.tidy(() => {
-        rm.assign(tf.add(tf.mul(rm, 1 - momentum), tf.mul(mean, momentum)));
-        rv.assign(tf.add(tf.mul(rv, 1 - momentum), tf.mul(variance, (momentum * n) / Math.max(1, n - 1))));
+        rm.assign(tf.add(tf.mul(rm, 1 - f), tf.mul(mean, f)));
+        rv.assign(tf.add(tf.mul(rv, 1 - f), tf.mul(variance, (f * n) / Math.max(1, n - 1))));
         const nbt = buffers.get(`${prefix}.num_batches_tracked`);
         if (nbt) nbt.assign(tf.add(nbt, tf.scalar(1, nbt.dtype)));
       });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SmnError, fmtShape } from '@smn/core';
+import { FusedKernel, SmnError, fmtShape } from '@smn/core';
 import { SubnetErrorCode } from './errors.js';
 import type { MaskMode } from './types.js';
 
@@ -68,7 +68,7 @@ export function computeMask(scores: tf.Tensor, k: number, mode: MaskMode): tf.Te
  * @param scores learnable scores, same shape
  * @returns a new tensor shaped like `weight`; the gradient w.r.t. `weight` is g ⊙ M / √d.
  */
-export function maskedWeight(weight: tf.Tensor, scores: tf.Tensor, k: number, mode: MaskMode, scale = true): tf.Tensor {
+export function maskedWeight(weight: tf.Tensor, scores: tf.Tensor, k: number, mode: MaskMode, scale = true, opts: MaskedWeightOptions = {}): tf.Tensor {
   checkModeAndK(mode, k, 'maskedWeight');
   if (!tf.util.arraysEqual(weight.shape, scores.shape)) {
     throw new SmnError(
@@ -77,8 +77,13 @@ export function maskedWeight(weight: tf.Tensor, scores: tf.Tensor, k: number, mo
       { details: { weightShape: weight.shape, scoresShape: scores.shape } },
     );
   }
+  const weightGrad = opts.weightGrad ?? true;
+  if (mode !== 'topk' && weight.dtype === 'float32' && scores.dtype === 'float32' && tf.getKernel(FusedKernel.maskedWeight, tf.getBackend())) {
+    return fusedMaskedWeight(weight, scores, k, mode === 'flip' ? 1 : 0, scale, weightGrad);
+  }
   const n = weight.size;
-  const op = tf.customGrad(((w: tf.Tensor, s: tf.Tensor, save: tf.GradSaveFunc) => {
+  // gradFunc returns [dW, dS], dW only when weightGrad (masked models freeze W: one pass less per step).
+  const run = (w: tf.Tensor, s: tf.Tensor, save: tf.GradSaveFunc) => {
     const mask = computeMask(s, k, mode);
     if (!scale) {
       save([w, mask]);
@@ -86,7 +91,7 @@ export function maskedWeight(weight: tf.Tensor, scores: tf.Tensor, k: number, mo
         value: tf.mul(w, mask),
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [w0, m0] = saved as [tf.Tensor, tf.Tensor];
-          return [tf.mul(dy, m0), tf.mul(dy, w0)];
+          return weightGrad ? [tf.mul(dy, m0), tf.mul(dy, w0)] : [tf.mul(dy, w0)];
         },
       };
     }
@@ -104,12 +109,42 @@ export function maskedWeight(weight: tf.Tensor, scores: tf.Tensor, k: number, mo
         const dot = tf.sum(tf.mul(gw, m0));
         const coef = tf.mul(tf.mul(dot, tf.pow(inv0, 3)), tf.mul(flows0, 0.5 / n));
         const gs = tf.sub(tf.mul(gw, inv0), coef);
-        const gW = tf.mul(tf.mul(dy, m0), inv0);
-        return [gW, gs];
+        return weightGrad ? [tf.mul(tf.mul(dy, m0), inv0), gs] : [gs];
       },
     };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return op(weight, scores);
+  };
+  type Grad = Parameters<typeof tf.customGrad>[0];
+  if (weightGrad) return tf.customGrad(((w: tf.Tensor, s: tf.Tensor, save: tf.GradSaveFunc) => run(w, s, save)) as unknown as Grad)(weight, scores);
+  return tf.customGrad(((s: tf.Tensor, save: tf.GradSaveFunc) => run(weight, s, save)) as unknown as Grad)(scores);
+}
+
+/** Options of {@link maskedWeight}. */
+export interface MaskedWeightOptions {
+  /**
+   * Compute the gradient with respect to the weight (default true). Masked models keep their base weights frozen and
+   * pass false: the weight is then a constant of the gradient, which saves a pass over it on every step.
+   */
+  weightGrad?: boolean;
+}
+
+/** maskedWeight through the backend's fused kernel (one pass each way, @smn/core FusedKernel). */
+function fusedMaskedWeight(weight: tf.Tensor, scores: tf.Tensor, k: number, mode: 0 | 1, scale: boolean, weightGrad: boolean): tf.Tensor {
+  const attrs = { k, mode, scale };
+  const run = (w: tf.Tensor, s: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y, mean] = tf.engine().runKernel(FusedKernel.maskedWeight, { w, s }, attrs) as tf.Tensor[];
+    save([w, s, mean!]);
+    return {
+      value: y!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [w0, s0, m0] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const g = tf.engine().runKernel(FusedKernel.maskedWeightGrad, { dy, w: w0, s: s0, mean: m0 }, { ...attrs, weightGrad }) as tf.Tensor[];
+        return weightGrad ? [g[1]!, g[0]!] : [g[0]!];
+      },
+    };
+  };
+  if (weightGrad) return tf.customGrad(((w: tf.Tensor, s: tf.Tensor, save: tf.GradSaveFunc) => run(w, s, save)) as unknown as Parameters<typeof tf.customGrad>[0])(weight, scores);
+  // The weight is a constant here: only the scores are inputs of the gradient.
+  return tf.customGrad(((s: tf.Tensor, save: tf.GradSaveFunc) => run(weight, s, save)) as unknown as Parameters<typeof tf.customGrad>[0])(scores);
 }
 
 /**

@@ -1,5 +1,5 @@
 export { createMaskedModel, parseSelection, MASKED_MODEL_DEFAULTS } from './masked-model.js';
-export { computeMask, maskedWeight, invSqrtSafeMean } from './get-subnet.js';
+export { computeMask, maskedWeight, invSqrtSafeMean, type MaskedWeightOptions } from './get-subnet.js';
 export { initScores, initScoreValues, fanIn, SQRT5 } from './score-init.js';
 export { progressiveK, resolveK, type ProgressiveKOptions } from './k-schedule.js';
 export { analyzeMasks, type AnalyzeEntry } from './analyze.js';

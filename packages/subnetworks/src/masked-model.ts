@@ -115,7 +115,7 @@ export function createMaskedModel<M extends FunctionalModel>(model: M, options: 
     const out = new Map<string, tf.Tensor>();
     for (const e of entries) {
       const base = model.params.get(e.name)!;
-      if (e.selection === 'mask') out.set(e.name, maskedWeight(base, scores.get(e.name)!, k, mode, scale));
+      if (e.selection === 'mask') out.set(e.name, maskedWeight(base, scores.get(e.name)!, k, mode, scale, { weightGrad: false }));
       else if (e.selection === 'train') out.set(e.name, tf.clone(trainable.get(e.name)!));
       else out.set(e.name, tf.clone(base));
     }

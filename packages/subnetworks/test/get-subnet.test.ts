@@ -1,7 +1,14 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend, tf } from '@smn/backend';
 import { createRng, isSmnError } from '@smn/core';
+import { FusedKernel } from '@smn/core';
 import { computeMask, maskedWeight, type MaskMode } from '../src/index.js';
+
+// The torch backend registers @smn/core's FusedKernel.maskedWeight: the maskedWeight tests run there too when it builds.
+const torchOk = await useBackend('torch').then(
+  () => true,
+  () => false,
+);
 
 beforeAll(async () => {
   await useBackend('cpu');
@@ -96,7 +103,15 @@ describe('computeMask', () => {
   });
 });
 
-describe('maskedWeight straight-through gradient', () => {
+for (const backend of ['cpu', 'torch'] as const) describe.skipIf(backend === 'torch' && !torchOk)(`maskedWeight straight-through gradient (${backend})`, () => {
+  beforeAll(async () => {
+    await useBackend(backend);
+    // cpu runs the tfjs-ops version, torch the fused kernel: both must match the closed form.
+    expect(tf.getKernel(FusedKernel.maskedWeight, backend) !== undefined).toBe(backend === 'torch');
+  });
+  afterAll(async () => {
+    await useBackend('cpu');
+  });
   const shape = [4, 6];
   const w = randn(24, 10).map((v) => v * 0.5);
   const g = randn(24, 11);
@@ -147,6 +162,41 @@ describe('maskedWeight straight-through gradient', () => {
     const got = tfjsGrad(w, s, g, shape, 0, 'threshold', false);
     expectClose(got.eff, w.map((wi, i) => (s[i]! > 0 ? wi : 0)), 1e-7);
     expectClose(got.grad, w.map((wi, i) => g[i]! * wi), 1e-7);
+  });
+
+  it('the weight gradient is g ⊙ M / √d, and weightGrad: false gives the same score gradient', () => {
+    const s = randn(24, 13, 0.2);
+    const W = tf.tensor(w, shape);
+    const S = tf.tensor(s, shape);
+    const G = tf.tensor(g, shape);
+    const [dW, dS] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(maskedWeight(a, b, 0, 'threshold'), G)))([W, S]);
+    const dS2 = tf.grad((b: tf.Tensor) => tf.sum(tf.mul(maskedWeight(W, b, 0, 'threshold', true, { weightGrad: false }), G)))(S);
+    const m = s.map((v): number => (v > 0 ? 1 : 0));
+    const d = m.reduce((a, b) => a + b, 0) / 24;
+    expectClose(Array.from(dW!.dataSync()), g.map((gi, i) => (gi * m[i]!) / Math.sqrt(d)), 1e-6);
+    expectClose(Array.from(dS2.dataSync()), Array.from(dS!.dataSync()), 1e-7);
+    expectClose(Array.from(dS2.dataSync()), closedForm(w, m, g).grad, 1e-6);
+    tf.dispose([W, S, G, dW!, dS!, dS2]);
+  });
+
+  it('a conv filter that a convolution has used (stored in another memory order) gives the same results', () => {
+    const fshape = [3, 3, 4, 5];
+    const n = 180;
+    const wv = randn(n, 21);
+    const sv = randn(n, 22, 0.5);
+    const gv = randn(n, 23);
+    const fresh = tfjsGrad(wv, sv, gv, fshape, 0, 'threshold');
+    const W = tf.tensor4d(wv, fshape as [number, number, number, number]);
+    const x = tf.randomNormal([2, 6, 6, 4], 0, 1, 'float32', 1);
+    tf.conv2d(x as tf.Tensor4D, W, 1, 'same').dispose();
+    const S = tf.tensor(sv, fshape);
+    const G = tf.tensor(gv, fshape);
+    const eff = maskedWeight(W, S, 0, 'threshold');
+    const grad = tf.grad((b: tf.Tensor) => tf.sum(tf.mul(maskedWeight(W, b, 0, 'threshold', true, { weightGrad: false }), G)))(S);
+    expectClose(Array.from(eff.dataSync()), fresh.eff, 1e-7);
+    expectClose(Array.from(grad.dataSync()), fresh.grad, 1e-6);
+    expectClose(fresh.grad, closedForm(wv, sv.map((v) => (v > 0 ? 1 : 0)), gv).grad, 1e-6);
+    tf.dispose([W, x, S, G, eff, grad]);
   });
 
   it('rejects scores of another shape, naming both shapes', () => {

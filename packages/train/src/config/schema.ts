@@ -57,6 +57,9 @@ export const mainSchema = z.strictObject({
   test: bool('Evaluate on the test split at the end.'),
   validate: bool('Validate before training.'),
   probe: bool('Fit the logistic-regression probe on unaugmented train features before validation (SPEC §7.2).'),
+  update_bn: bool(
+    "smn: before the final evaluation, recompute the BatchNorm running statistics as the average over the unaugmented train bank, in training mode (PyTorch's swa_utils.update_bn). Training on augmented crops leaves statistics that do not match the evaluation images; the reference keeps them.",
+  ),
   seed: int('smn: seed of every random choice (init, shuffling, augmentation, subsets). Same seed, same backend, same numbers.'),
   run_dir: str('smn: folder of the run (config.yaml, metrics.jsonl, last.ckpt, …); null = runs/<id>.').nullable(),
   backend: z

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { SmnError, writeNpy } from '@smn/core';
 import { createLoader, type Batch } from '@smn/datasets';
 import { createMaskedModel, progressiveK, saveMasks, type MaskedModel, type ScoresInit } from '@smn/subnetworks';
-import { clipPrompts, type ClipModel } from '@smn/models';
+import { clipPrompts, withCumulativeBatchNorm, type ClipModel } from '@smn/models';
 import { knnMemTrainAccuracy, knnSelfAccuracy } from '@smn/knn';
 import { createSwavHead, swavLoss, SwavQueue, type SwavHead } from '@smn/swav';
 import { fitLinearProbe } from '@smn/cascade';
@@ -431,6 +431,20 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   let maskBytes = 0;
   if (completed) {
     const pos = { epoch: Math.max(0, (cfg.main.train ? epochs : start.epoch) - 1), step: start.step };
+    // ---- optional: BatchNorm statistics of the unaugmented train images (main.update_bn) ----
+    if (cfg.main.update_bn && buffers.size > 0) {
+      await withCumulativeBatchNorm(() =>
+        embedSplit(data.train, data.bankIndices, data.evalPreset, { features: (x) => features(x, true, pos) }, {
+          batchSize: Math.max(B, 128),
+          workers,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          onProgress: (d, t) => ev.onProgress?.('update bn', d, t),
+          onBadSample,
+        }),
+      );
+      if (cfg.main.train) await saveCkpt({ epoch: epochs, batch: 0, step: start.step }, true);
+      ev.onLog?.(`BatchNorm statistics recomputed on ${data.bankIndices.length} unaugmented train images`);
+    }
     // ---- test: accuracy, kNN against the train bank, embeddings (SPEC §7.1) ----
     if (cfg.main.test || cfg.main.probe) {
       const te = await evalFeatures('test', allTest, !swav, pos);

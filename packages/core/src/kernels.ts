@@ -1,0 +1,18 @@
+/**
+ * Names of the fused kernels a tfjs backend may register for smn, and their contract. A package that can use one
+ * looks it up with `tf.getKernel(name, tf.getBackend())` and falls back to plain tfjs ops when it is absent, so no
+ * package depends on the backend that provides it.
+ */
+export const FusedKernel = {
+  /**
+   * `W ⊙ M / √max(|mean M|, 1/N)` (or `W ⊙ M` without scale) with `M = [S > k]` (mode 0, threshold) or
+   * `M = ±1` (mode 1, flip). Inputs `{ w, s }` (float32, same shape); attrs `{ k, mode, scale }`.
+   * Outputs `[y, mean]`: y shaped like w, mean the scalar mean(M).
+   */
+  maskedWeight: 'SmnMaskedWeight',
+  /**
+   * Gradient of {@link FusedKernel.maskedWeight}. Inputs `{ dy, w, s, mean }`; attrs `{ k, mode, scale, weightGrad }`.
+   * Outputs `[dS]`, or `[dS, dW]` with weightGrad (see @smn/subnetworks' maskedWeight for the formula).
+   */
+  maskedWeightGrad: 'SmnMaskedWeightGrad',
+} as const;

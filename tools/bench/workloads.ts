@@ -1,0 +1,162 @@
+// Bench area `workloads`: the project's own code end to end (@smn/models ResNets, @smn/subnetworks masks and the
+// fused kernels the backend offers, @smn/train's optimizer) on the workloads users run, against the same workloads in
+// PyTorch (tools/bench/workloads.py, 2 threads) in the same invocation; the ratio is smn time / PyTorch time.
+//   r18-mask-32-b64   masked ResNet-18 training step, 32², batch 64, 100 classes (scores and a masked head, sgd-m)
+//   r18-fft-32-b64    full fine-tuning step of the same network (every parameter and a linear head)
+//   r50-mask-224-b32  masked ResNet-50 training step, 224², batch 32, 100 classes
+//   r50-fft-224-b32   full fine-tuning step of ResNet-50, 224², batch 32
+//   r50-infer-224-b32 ResNet-50 inference (eval mode), 224², batch 32
+// --quick shrinks every workload (batch 4, 32²/64²) and times 2 steps: a smoke run that never judges speed.
+// Also: the kernel profile of one r18-mask step (tf.profile: time per kernel, native vs fallback on torch).
+// Runnable alone: `npx tsx tools/bench/workloads.ts [--quick] [--backend torch] [--only NAME[,NAME]]`.
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { tf, useBackend } from '../../packages/backend/src/index.js';
+import { createResNet } from '../../packages/models/src/index.js';
+import { createMaskedLinear, createMaskedModel } from '../../packages/subnetworks/src/index.js';
+import { createOptimizer, useFusedKernels } from '../../packages/train/src/index.js';
+import { runPython, timeIt, type BenchOptions, type BenchResult } from './_harness.js';
+
+export interface Workload {
+  name: string;
+  depth: 18 | 50;
+  size: number;
+  batch: number;
+  classes: number;
+  mode: 'mask' | 'fft' | 'infer';
+  warmup: number;
+  iters: number;
+}
+
+export function workloads(quick: boolean): Workload[] {
+  const w = (name: string, depth: 18 | 50, size: number, batch: number, mode: Workload['mode'], iters: number): Workload =>
+    quick ? { name, depth, size: Math.min(size, depth === 50 ? 64 : 32), batch: 4, classes: 100, mode, warmup: 1, iters: 2 } : { name, depth, size, batch, classes: 100, mode, warmup: 2, iters };
+  return [
+    w('r18-mask-32-b64', 18, 32, 64, 'mask', 7),
+    w('r18-fft-32-b64', 18, 32, 64, 'fft', 7),
+    w('r50-mask-224-b32', 50, 224, 32, 'mask', 3),
+    w('r50-fft-224-b32', 50, 224, 32, 'fft', 3),
+    w('r50-infer-224-b32', 50, 224, 32, 'infer', 5),
+  ];
+}
+
+interface Built {
+  step: () => Promise<void>;
+  dispose: () => void;
+}
+
+/** One workload built from the project's packages, as @smn/train runs it. */
+function build(w: Workload): Built {
+  const model = createResNet({ depth: w.depth, numClasses: 0, seed: 0 });
+  const feat = w.depth === 50 ? 2048 : 512;
+  const x = tf.randomNormal([w.batch, w.size, w.size, 3], 0, 1, 'float32', 0);
+  const y = tf.oneHot(tf.tensor1d(Array.from({ length: w.batch }, (_, i) => i % w.classes), 'int32'), w.classes);
+  if (w.mode === 'infer') {
+    return {
+      step: async () => {
+        const out = tf.tidy(() => tf.sum(model.apply(model.params, x, { training: false })));
+        await out.data();
+        out.dispose();
+      },
+      dispose: () => {
+        tf.dispose([x, y]);
+        model.dispose();
+      },
+    };
+  }
+  const fft = w.mode === 'fft';
+  const mm = createMaskedModel(model, {
+    select: (n) => (fft ? ['train', n] : n.includes('conv') || n.includes('downsample') ? ['mask', n] : 'freeze'),
+    scoresInit: { kind: 'normal', mean: 1, std: 0 },
+  });
+  const headMasked = fft ? null : createMaskedLinear(feat, w.classes, { seed: 1 });
+  const headW = fft ? tf.variable(tf.randomUniform([feat, w.classes], -1 / Math.sqrt(feat), 1 / Math.sqrt(feat), 'float32', 1)) : null;
+  const headB = fft ? tf.variable(tf.zeros([w.classes])) : null;
+  const vars = new Map<string, tf.Variable>();
+  for (const [n, v] of fft ? mm.trainable : mm.scores) vars.set(`b.${n}`, v);
+  if (headMasked) for (const [n, v] of headMasked.scores) vars.set(`h.${n}`, v);
+  if (headW && headB) vars.set('h.w', headW).set('h.b', headB);
+  const byName = new Map([...vars].map(([n, v]) => [v.name, n]));
+  const opt = createOptimizer({ optimizer: 'sgdc', momentum: 0.9, groups: [{ name: 'all', params: vars, lr: fft ? 0.05 : 50, weightDecay: 0 }] });
+  const head = (f: tf.Tensor) => (headMasked ? headMasked.apply(f as tf.Tensor2D) : tf.add(tf.matMul(f as tf.Tensor2D, headW!), headB!));
+  return {
+    step: async () => {
+      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, head(mm.apply(x, { training: true }))) as tf.Scalar, [...vars.values()]);
+      opt.step(new Map(Object.entries(grads).map(([k, g]) => [byName.get(k)!, g])));
+      Object.values(grads).forEach((g) => g.dispose());
+      await value.data();
+      value.dispose();
+    },
+    dispose: () => {
+      tf.dispose([x, y]);
+      opt.dispose();
+      mm.dispose();
+      headMasked?.dispose();
+      headW?.dispose();
+      headB?.dispose();
+      model.dispose();
+    },
+  };
+}
+
+/** Kernel time per kernel name over one call of `step` (tf.profile), largest first. */
+async function kernelProfile(step: () => Promise<void>): Promise<{ kernel: string; calls: number; ms: number }[]> {
+  const prof = await tf.profile(step);
+  const agg = new Map<string, { calls: number; ms: number }>();
+  for (const k of prof.kernels) {
+    const a = agg.get(k.name) ?? { calls: 0, ms: 0 };
+    a.calls++;
+    a.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    agg.set(k.name, a);
+  }
+  return [...agg].map(([kernel, a]) => ({ kernel, calls: a.calls, ms: Math.round(a.ms * 10) / 10 })).sort((a, b) => b.ms - a.ms);
+}
+
+export async function run(opts: BenchOptions & { only?: string[] }): Promise<BenchResult[]> {
+  const choice = await useBackend(opts.backend === 'auto' ? 'auto' : (opts.backend as never));
+  const fused = await useFusedKernels();
+  const list = workloads(opts.quick).filter((w) => !opts.only || opts.only.includes(w.name));
+  const ref = runPython<{ results: { name: string; median_ms: number; min_ms: number; max_ms: number; n: number; peak_rss_mib: number }[]; torch: string }>(
+    'workloads.py',
+    { threads: 2, workloads: list },
+    { timeoutMs: 3_600_000 },
+  );
+  if (!ref.ok) console.warn(`workloads: no PyTorch reference (${ref.reason})`);
+  const out: BenchResult[] = [];
+  for (const w of list) {
+    const b = build(w);
+    const before = tf.memory().numTensors;
+    const t = await timeIt(b.step, { warmup: w.warmup, iters: w.iters });
+    const leaked = tf.memory().numTensors - before;
+    let profile: { kernel: string; calls: number; ms: number }[] | undefined;
+    if (w.name.startsWith('r18-mask')) profile = await kernelProfile(b.step);
+    b.dispose();
+    const py = ref.ok ? ref.value.results.find((r) => r.name === w.name) : undefined;
+    out.push({
+      name: w.name,
+      backend: choice.name,
+      unit: 'ms',
+      median: t.median,
+      min: t.min,
+      max: t.max,
+      n: t.n,
+      extra: {
+        ...(py ? { pytorch_ms: Math.round(py.median_ms), ratio: Math.round((t.median / py.median_ms) * 100) / 100, pytorch_peak_rss_mib: Math.round(py.peak_rss_mib) } : {}),
+        images_per_s: Math.round((w.batch / t.median) * 1000 * 10) / 10,
+        peak_rss_mib: Math.round(t.peakRssMiB),
+        leaked_tensors: leaked,
+        fused_kernels: String(fused),
+        shape: `${w.batch}x${w.size}x${w.size}`,
+        ...(profile ? { profile: profile.slice(0, 15) } : {}),
+      },
+    });
+  }
+  return out;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, backend: { type: 'string', default: 'torch' }, only: { type: 'string' } } });
+  const res = await run({ quick: values.quick, backend: values.backend, ...(values.only ? { only: values.only.split(',') } : {}) });
+  console.log(JSON.stringify(res, null, 1));
+  process.exit(0);
+}
