@@ -883,6 +883,51 @@ Napi::Value MaskedWeightGrad(const Napi::CallbackInfo& info) {
   return Ids(info.Env(), {gsp.permute(ip), gwp.permute(ip)});
 }
 
+// ---------------------------------------------------------------- optimizer
+// One SGD step in one pass (torch.optim.SGD, and the reference's constant-wd variant):
+//   d = g + wd·p (or + wd with constantWd); buf = d on the first step, else m·buf + (1 − dampening)·d;
+//   d = nesterov ? d + m·buf : buf; p' = p − lr·d.
+// p, g, buf (-1: none yet), lr, m, dampening, nesterov, wd, constantWd -> [p'] (m = 0) or [p', buf']. The loop runs in
+// g's memory order and the outputs keep it, so a parameter whose gradient arrives in a conv filter's order (scores of
+// masked filters) is copied once, on its first step, and never again.
+Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  auto p = T(info, 0), g = T(info, 1);
+  int32_t bufId = I(info, 2);
+  float lr = static_cast<float>(D(info, 3)), m = static_cast<float>(D(info, 4)), damp = static_cast<float>(D(info, 5));
+  bool nesterov = B(info, 6);
+  float wd = static_cast<float>(D(info, 7));
+  bool constantWd = B(info, 8);
+  bool first = bufId < 0;
+  if (!p.is_cpu()) {
+    auto d = wd == 0.0f ? g : (constantWd ? g.add(wd) : g.add(p, wd));
+    if (m == 0.0f) return Ids(info.Env(), {p.sub(d, lr)});
+    auto buf = first ? d.clone() : get(bufId).mul(m).add_(d, 1.0f - damp);
+    auto step = nesterov ? d.add(buf, m) : buf;
+    return Ids(info.Env(), {p.sub(step, lr), buf});
+  }
+  auto perm = memOrder(g);
+  auto gp = g.permute(perm).contiguous(), pp = p.permute(perm).contiguous();
+  at::Tensor bp = first ? at::Tensor() : get(bufId).permute(perm).contiguous();
+  auto np = at::empty_like(gp);
+  at::Tensor nb = m != 0.0f ? at::empty_like(gp) : at::Tensor();
+  const float *pg = gp.data_ptr<float>(), *ppv = pp.data_ptr<float>(), *pb = first ? nullptr : bp.data_ptr<float>();
+  float *pnp = np.data_ptr<float>(), *pnb = m != 0.0f ? nb.data_ptr<float>() : nullptr;
+  at::parallel_for(0, gp.numel(), kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) {
+      float d = pg[i] + (wd == 0.0f ? 0.0f : constantWd ? wd : wd * ppv[i]);
+      if (pnb) {
+        float bu = pb ? m * pb[i] + (1.0f - damp) * d : d;
+        pnb[i] = bu;
+        d = nesterov ? d + m * bu : bu;
+      }
+      pnp[i] = ppv[i] - lr * d;
+    }
+  });
+  auto ip = inversePerm(perm);
+  if (!pnb) return Ids(info.Env(), {np.permute(ip)});
+  return Ids(info.Env(), {np.permute(ip), nb.permute(ip)});
+}
+
 }  // namespace
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
@@ -941,6 +986,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   EXPORT("batchNormTrainGrad", BatchNormTrainGrad);
   EXPORT("maskedWeight", MaskedWeight);
   EXPORT("maskedWeightGrad", MaskedWeightGrad);
+  EXPORT("sgdStep", SgdStep);
 #undef EXPORT
   return exports;
 }

@@ -576,6 +576,14 @@ Object.assign(nativeKernels, {
     const ids = be.native.maskedWeightGrad(be.h(dy), be.h(w), be.h(s), be.h(mean), k, mode, !!scale, !!weightGrad);
     return ids.map((id) => be.wrapAs(id, [...w.shape], 'float32'));
   },
+  [FusedKernel.sgdStep]: (args) => {
+    const { p, g, buf } = I(args);
+    if (!isF(p) || !isF(g) || (buf && !isF(buf))) return null;
+    const a = A(args.attrs);
+    const be = args.backend;
+    const ids = be.native.sgdStep(be.h(p), be.h(g), buf ? be.h(buf) : -1, a.lr, a.momentum, a.dampening, !!a.nesterov, a.weightDecay, !!a.constantWd);
+    return ids.map((id) => be.wrapAs(id, [...p.shape], 'float32'));
+  },
 
   [RELU_GRAD]: (args) => {
     const { dy, x } = I(args);

@@ -69,6 +69,8 @@ export interface NativeTorch {
   maskedWeight(w: number, s: number, k: number, mode: number, scale: boolean): [number, number];
   /** [dS] or [dS, dW] */
   maskedWeightGrad(dy: number, w: number, s: number, mean: number, k: number, mode: number, scale: boolean, weightGrad: boolean): number[];
+  /** [p'] or [p', buf'] (buf −1: first step) */
+  sgdStep(p: number, g: number, buf: number, lr: number, momentum: number, dampening: number, nesterov: boolean, wd: number, constantWd: boolean): number[];
 }
 
 /** Where the addon is looked for: SMN_TORCH_ADDON, else build/Release/smn_torch.node in this package. */

@@ -15,4 +15,10 @@ export const FusedKernel = {
    * Outputs `[dS]`, or `[dS, dW]` with weightGrad (see @smn/subnetworks' maskedWeight for the formula).
    */
   maskedWeightGrad: 'SmnMaskedWeightGrad',
+  /**
+   * One step of SGD (torch.optim.SGD; constantWd: the reference's ConstantWD_SGD, d = g + wd). Inputs `{ p, g }` and
+   * `buf` (the momentum buffer) after the first step; attrs `{ lr, momentum, dampening, nesterov, weightDecay,
+   * constantWd }`. Outputs `[p']`, or `[p', buf']` when momentum ≠ 0 (buf' = d on the first step).
+   */
+  sgdStep: 'SmnSgdStep',
 } as const;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf, useBackend } from '@smn/backend';
-import { isSmnError } from '@smn/core';
+import { FusedKernel, isSmnError } from '@smn/core';
 import {
   applySchedule,
   createOptimizer,
@@ -92,7 +92,25 @@ describe('lrAt reproduces torch 1.13 per-epoch schedules', () => {
   });
 });
 
-describe('optimizers match torch 1.13 step by step', () => {
+// On torch, SGD runs as @smn/core's FusedKernel.sgdStep (one native pass); the same fixtures must hold.
+const torchOk = await isTorchAvailableHere();
+async function isTorchAvailableHere(): Promise<boolean> {
+  const ok = await useBackend('torch').then(
+    () => true,
+    () => false,
+  );
+  await useBackend('cpu');
+  return ok;
+}
+
+for (const backend of ['cpu', 'torch'] as const) describe.skipIf(backend === 'torch' && !torchOk)(`optimizers match torch 1.13 step by step (${backend})`, () => {
+  beforeAll(async () => {
+    await useBackend(backend);
+    expect(tf.getKernel(FusedKernel.sgdStep, backend) !== undefined).toBe(backend === 'torch');
+  });
+  afterAll(async () => {
+    await useBackend('cpu');
+  });
   for (const c of fixture.optimizers) {
     it(`${c.kind}: ${c.name}`, () => {
       const shapes: Record<string, number[]> = {};

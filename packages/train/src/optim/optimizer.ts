@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SmnError, fmtShape } from '@smn/core';
+import { FusedKernel, SmnError, fmtShape } from '@smn/core';
 
 /** The reference's `dl.optimizer` values. */
 export type OptimizerName = 'sgd' | 'sgdc' | 'adam' | 'adamw';
@@ -188,6 +188,20 @@ export class Optimizer {
     const { lr, weightDecay: wd } = p.group;
     const m = this.momentum;
     const constantWd = this.optimizer === 'sgdc';
+    if (p.variable.dtype === 'float32' && grad.dtype === 'float32' && tf.getKernel(FusedKernel.sgdStep, tf.getBackend())) {
+      // The backend's one-pass step (same arithmetic in float32).
+      const existing = p.slots.get('momentum_buffer');
+      const attrs = { lr, momentum: m, dampening: this.dampening, nesterov: this.nesterov, weightDecay: wd, constantWd };
+      const out = tf.engine().runKernel(FusedKernel.sgdStep, { p: p.variable, g: grad, ...(existing ? { buf: existing } : {}) }, attrs) as tf.Tensor[];
+      p.variable.assign(out[0]!);
+      out[0]!.dispose();
+      if (m !== 0) {
+        if (existing) existing.assign(out[1]!);
+        else p.slots.set('momentum_buffer', tf.variable(out[1]!, false));
+        out[1]!.dispose();
+      }
+      return;
+    }
     tf.tidy(() => {
       let d: tf.Tensor = grad;
       if (wd !== 0) d = constantWd ? tf.add(grad, tf.scalar(wd)) : tf.add(grad, tf.mul(p.variable, tf.scalar(wd)));
