@@ -16,7 +16,7 @@
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14"],
-      "cflags_cc": ["-std=<!(node -p \"process.env.SMN_TORCH_STD || 'c++17'\")", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-unused-variable"],
+      "cflags_cc": ["-std=<!(node -p \"process.env.SMN_TORCH_STD || 'c++17'\")", "-fexceptions", "-frtti", "-O3", "-Wno-unused-parameter", "-Wno-unused-variable"],
       "ldflags": ["<!@(node -p \"process.env.SMN_TORCH_LDFLAGS || ''\")"],
       "libraries": ["<!@(node -p \"process.env.SMN_TORCH_LIBS || '-ltorch -ltorch_cpu -lc10'\")"]
     }

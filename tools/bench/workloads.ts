@@ -7,15 +7,17 @@
 //   r50-fft-224-b32   full fine-tuning step of ResNet-50, 224², batch 32
 //   r50-infer-224-b32 ResNet-50 inference (eval mode), 224², batch 32
 // --quick shrinks every workload (batch 4, 32²/64²) and times 2 steps: a smoke run that never judges speed.
-// Also: the kernel profile of one r18-mask step (tf.profile: time per kernel, native vs fallback on torch).
-// Runnable alone: `npx tsx tools/bench/workloads.ts [--quick] [--backend torch] [--only NAME[,NAME]]`.
+// Each workload runs in its own process (peak memory is its own), alternating with PyTorch: r18 3 pairs, r50 1.
+// Also: the kernel profile of one r18-mask step (tf.profile: time per kernel).
+// Runnable alone: `npx tsx tools/bench/workloads.ts [--quick] [--backend torch] [--only NAME[,NAME]] [--pairs P]`.
+import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { tf, useBackend } from '../../packages/backend/src/index.js';
 import { createResNet } from '../../packages/models/src/index.js';
 import { createMaskedLinear, createMaskedModel } from '../../packages/subnetworks/src/index.js';
 import { createOptimizer, useFusedKernels } from '../../packages/train/src/index.js';
-import { runPython, timeIt, type BenchOptions, type BenchResult } from './_harness.js';
+import { maxRssMiB, median, runPython, timeIt, type BenchOptions, type BenchResult } from './_harness.js';
 
 export interface Workload {
   name: string;
@@ -112,42 +114,88 @@ async function kernelProfile(step: () => Promise<void>): Promise<{ kernel: strin
   return [...agg].map(([kernel, a]) => ({ kernel, calls: a.calls, ms: Math.round(a.ms * 10) / 10 })).sort((a, b) => b.ms - a.ms);
 }
 
-export async function run(opts: BenchOptions & { only?: string[] }): Promise<BenchResult[]> {
-  const choice = await useBackend(opts.backend === 'auto' ? 'auto' : (opts.backend as never));
+interface ChildResult {
+  backend: string;
+  fused: boolean;
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+  samples: number[];
+  /** Peak resident memory of the process that ran only this workload (MiB). */
+  peakRssMiB: number;
+  /** Live tensors after the last timed step minus after the warm-up: 0 when nothing leaks. */
+  tensorGrowth: number;
+  profile?: { kernel: string; calls: number; ms: number }[];
+}
+
+/** Runs one workload in this process (the child side). */
+async function runHere(w: Workload, backend: string): Promise<ChildResult> {
+  const choice = await useBackend(backend as never);
   const fused = await useFusedKernels();
+  const b = build(w);
+  for (let i = 0; i < w.warmup; i++) await b.step();
+  const after = tf.memory().numTensors;
+  const t = await timeIt(b.step, { warmup: 0, iters: w.iters });
+  const tensorGrowth = tf.memory().numTensors - after;
+  const profile = w.name.startsWith('r18-mask') ? (await kernelProfile(b.step)).slice(0, 15) : undefined;
+  b.dispose();
+  return { backend: choice.name, fused, median: t.median, min: t.min, max: t.max, n: t.n, samples: t.samples, peakRssMiB: maxRssMiB(), tensorGrowth, ...(profile ? { profile } : {}) };
+}
+
+/** Runs one workload in a fresh Node process (same loader flags), so its peak memory is its own. */
+function runChild(w: Workload, backend: string): ChildResult {
+  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify(w), '--backend', backend], {
+    encoding: 'utf8',
+    maxBuffer: 16 * 2 ** 20,
+    timeout: 3_600_000,
+  });
+  const line = r.stdout?.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) throw new Error(`workload ${w.name} failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-5).join(' | ')}`);
+  return JSON.parse(line) as ChildResult;
+}
+
+type PyResult = { name: string; median_ms: number; min_ms: number; max_ms: number; n: number; peak_rss_mib: number };
+
+export async function run(opts: BenchOptions & { only?: string[]; pairs?: number }): Promise<BenchResult[]> {
   const list = workloads(opts.quick).filter((w) => !opts.only || opts.only.includes(w.name));
-  const ref = runPython<{ results: { name: string; median_ms: number; min_ms: number; max_ms: number; n: number; peak_rss_mib: number }[]; torch: string }>(
-    'workloads.py',
-    { threads: 2, workloads: list },
-    { timeoutMs: 3_600_000 },
-  );
-  if (!ref.ok) console.warn(`workloads: no PyTorch reference (${ref.reason})`);
+  const backend = opts.backend === 'auto' ? (await useBackend('auto')).name : opts.backend;
   const out: BenchResult[] = [];
   for (const w of list) {
-    const b = build(w);
-    const before = tf.memory().numTensors;
-    const t = await timeIt(b.step, { warmup: w.warmup, iters: w.iters });
-    const leaked = tf.memory().numTensors - before;
-    let profile: { kernel: string; calls: number; ms: number }[] | undefined;
-    if (w.name.startsWith('r18-mask')) profile = await kernelProfile(b.step);
-    b.dispose();
-    const py = ref.ok ? ref.value.results.find((r) => r.name === w.name) : undefined;
+    // PyTorch and smn alternate, each workload in its own process: `pairs` rounds (r18 3, r50 1; quick 1).
+    const pairs = opts.pairs ?? (opts.quick || w.depth === 50 ? 1 : 3);
+    const ours: ChildResult[] = [];
+    const refs: PyResult[] = [];
+    let why = '';
+    for (let i = 0; i < pairs; i++) {
+      const py = runPython<{ results: PyResult[] }>('workloads.py', { threads: 2, workloads: [w] }, { timeoutMs: 3_600_000 });
+      if (py.ok) refs.push(py.value.results[0]!);
+      else why = py.reason;
+      ours.push(runChild(w, backend));
+    }
+    const med = median(ours.map((o) => o.median));
+    const pyMed = refs.length ? median(refs.map((r) => r.median_ms)) : NaN;
+    const pairRatios = refs.length === ours.length ? ours.map((o, i) => o.median / refs[i]!.median_ms) : [];
+    const first = ours[0]!;
     out.push({
       name: w.name,
-      backend: choice.name,
+      backend: first.backend,
       unit: 'ms',
-      median: t.median,
-      min: t.min,
-      max: t.max,
-      n: t.n,
+      median: med,
+      min: Math.min(...ours.map((o) => o.min)),
+      max: Math.max(...ours.map((o) => o.max)),
+      n: ours.reduce((a, o) => a + o.n, 0),
       extra: {
-        ...(py ? { pytorch_ms: Math.round(py.median_ms), ratio: Math.round((t.median / py.median_ms) * 100) / 100, pytorch_peak_rss_mib: Math.round(py.peak_rss_mib) } : {}),
-        images_per_s: Math.round((w.batch / t.median) * 1000 * 10) / 10,
-        peak_rss_mib: Math.round(t.peakRssMiB),
-        leaked_tensors: leaked,
-        fused_kernels: String(fused),
+        ...(refs.length ? { pytorch_ms: Math.round(pyMed), ratio: Math.round((med / pyMed) * 100) / 100 } : { pytorch: `absent: ${why}` }),
+        ...(pairRatios.length > 1 ? { pair_ratios: pairRatios.map((r) => Math.round(r * 100) / 100).join('/') } : {}),
+        images_per_s: Math.round((w.batch / med) * 1000 * 10) / 10,
+        ...(refs.length ? { pytorch_images_per_s: Math.round((w.batch / pyMed) * 1000 * 10) / 10 } : {}),
+        peak_rss_mib: Math.round(Math.max(...ours.map((o) => o.peakRssMiB))),
+        ...(refs.length ? { pytorch_peak_rss_mib: Math.round(Math.max(...refs.map((r) => r.peak_rss_mib))) } : {}),
+        tensor_growth: Math.max(...ours.map((o) => o.tensorGrowth)),
+        fused_kernels: String(first.fused),
         shape: `${w.batch}x${w.size}x${w.size}`,
-        ...(profile ? { profile: profile.slice(0, 15) } : {}),
+        ...(first.profile ? { profile: first.profile } : {}),
       },
     });
   }
@@ -155,8 +203,14 @@ export async function run(opts: BenchOptions & { only?: string[] }): Promise<Ben
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, backend: { type: 'string', default: 'torch' }, only: { type: 'string' } } });
-  const res = await run({ quick: values.quick, backend: values.backend, ...(values.only ? { only: values.only.split(',') } : {}) });
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, backend: { type: 'string', default: 'torch' }, only: { type: 'string' }, pairs: { type: 'string' }, child: { type: 'string' } },
+  });
+  if (values.child) {
+    console.log(JSON.stringify(await runHere(JSON.parse(values.child) as Workload, values.backend)));
+    process.exit(0);
+  }
+  const res = await run({ quick: values.quick, backend: values.backend, ...(values.only ? { only: values.only.split(',') } : {}), ...(values.pairs ? { pairs: Number(values.pairs) } : {}) });
   console.log(JSON.stringify(res, null, 1));
   process.exit(0);
 }

@@ -787,8 +787,9 @@ double maskMean(const at::Tensor& s, float k, int mode) {
   auto sc = s.contiguous();
   const float* ps = sc.data_ptr<float>();
   int64_t on = at::parallel_reduce(0, n, kGrain, int64_t(0), [&](int64_t b, int64_t e, int64_t acc) {
-    for (int64_t i = b; i < e; i++) acc += ps[i] > k;
-    return acc;
+    int32_t part = 0;  // a block of kGrain fits in int32: vectorisable
+    for (int64_t i = b; i < e; i++) part += ps[i] > k ? 1 : 0;
+    return acc + part;
   }, std::plus<int64_t>());
   return mode == 0 ? double(on) / n : double(2 * on - n) / n;
 }
@@ -854,10 +855,16 @@ Napi::Value MaskedWeightGrad(const Napi::CallbackInfo& info) {
   const float *pw = wp.data_ptr<float>(), *ps = sp.data_ptr<float>(), *pd = dp.data_ptr<float>();
   double coef = 0.0;
   if (scale && flows != 0.0) {
+    // 8 float lanes over blocks of 1024 (vectorisable), combined in double.
+    float neg = mode == 1 ? -1.0f : 0.0f;
     double dot = at::parallel_reduce(0, n, kGrain, 0.0, [&](int64_t b, int64_t e, double acc) {
-      for (int64_t i = b; i < e; i++) {
-        float g = pd[i] * pw[i];
-        acc += ps[i] > k ? g : (mode == 1 ? -g : 0.0f);
+      for (int64_t i0 = b; i0 < e; i0 += 1024) {
+        int64_t i1 = std::min(e, i0 + 1024), i = i0;
+        float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (; i + 8 <= i1; i += 8)
+          for (int j = 0; j < 8; j++) lanes[j] += pd[i + j] * pw[i + j] * (ps[i + j] > k ? 1.0f : neg);
+        for (; i < i1; i++) lanes[0] += pd[i] * pw[i] * (ps[i] > k ? 1.0f : neg);
+        acc += double(lanes[0] + lanes[1] + lanes[2] + lanes[3]) + double(lanes[4] + lanes[5] + lanes[6] + lanes[7]);
       }
       return acc;
     }, std::plus<double>());

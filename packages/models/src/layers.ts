@@ -105,6 +105,8 @@ export function batchNorm(
       });
     }
   } else {
+    // Eval mode: one batchNorm kernel (one pass over x on every backend; tfjs's gradient needs scale and offset).
+    if (weight && bias) return tf.batchNorm(x, rm, rv, bias, weight, eps);
     y = tf.mul(tf.sub(x, rm), tf.rsqrt(tf.add(rv, eps)));
   }
   if (weight) y = tf.mul(y, weight);
