@@ -301,13 +301,23 @@ function makeModel(cfg: Required<ResNetConfig>, params: Map<string, tf.Tensor>, 
       if (output === 'logits' && !p.has('fc.weight')) {
         throw new SmnError('SMN_MODEL_CONFIG', `this ResNet has no fc head: use output 'features' or withHead(model, numClasses, seed)`, { kind: 'usage' });
       }
+      // Inference outside any gradient: each block in its own tidy, and the block's input freed once used, so peak
+      // memory is a few activations rather than all of them (PyTorch's eval-mode behaviour).
+      const eager = !training && tf.engine().state.gradientDepth === 0;
+      const stage = (prev: tf.Tensor, f: () => tf.Tensor): tf.Tensor => {
+        if (!eager) return f();
+        const next = tf.tidy(f);
+        if (prev !== x) prev.dispose();
+        return next;
+      };
       return tf.tidy(() => {
         const bn = (h: tf.Tensor, name: string) => batchNorm(h, req(p, `${name}.weight`), req(p, `${name}.bias`), buffers, name, training);
-        let h: tf.Tensor = cfg.stem === 'cifar' ? conv(x, req(p, 'conv1.weight'), 1, 1) : conv(x, req(p, 'conv1.weight'), 2, 3);
-        h = tf.relu(bn(h, 'bn1'));
-        if (cfg.stem !== 'cifar') h = tf.maxPool(h as tf.Tensor4D, 3, 2, 1);
+        let h: tf.Tensor = stage(x, () => {
+          const s = tf.relu(bn(cfg.stem === 'cifar' ? conv(x, req(p, 'conv1.weight'), 1, 1) : conv(x, req(p, 'conv1.weight'), 2, 3), 'bn1'));
+          return cfg.stem !== 'cifar' ? tf.maxPool(s as tf.Tensor4D, 3, 2, 1) : s;
+        });
         layers.forEach((nb, li) => {
-          for (let b = 0; b < nb; b++) {
+          for (let b = 0; b < nb; b++) h = stage(h, () => {
             const pre = `layer${li + 1}.${b}`;
             const stride = b === 0 && li > 0 ? 2 : 1;
             let y: tf.Tensor;
@@ -321,8 +331,8 @@ function makeModel(cfg: Required<ResNetConfig>, params: Map<string, tf.Tensor>, 
             }
             const ds = p.get(`${pre}.downsample.0.weight`);
             const idn = ds ? bn(conv(h, ds, stride, 0), `${pre}.downsample.1`) : h;
-            h = tf.relu(tf.add(y, idn));
-          }
+            return tf.relu(tf.add(y, idn));
+          });
         });
         const feats = tf.mean(h, [1, 2]);
         if (output === 'features') return feats;
