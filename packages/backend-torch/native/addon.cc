@@ -801,6 +801,9 @@ float invScale(double m, int64_t n, bool scale) {
 
 // w, s, k, mode, scale -> [y, mean(M)]
 Napi::Value MaskedWeight(const Napi::CallbackInfo& info) {
+  // A rank-4 weight is a conv filter: store it once in the order convolutions want (OHWI), so the masked filter is
+  // written in that order too and the conv that reads it copies nothing.
+  if (get(I(info, 0)).dim() == 4) filterOIHW(I(info, 0));
   auto w = T(info, 0), s = T(info, 1);
   float k = static_cast<float>(D(info, 2));
   int mode = I(info, 3);
