@@ -64,6 +64,25 @@ describe('supervised masking run', () => {
     expect(strip(b.metrics)).toEqual(strip(a.metrics));
   }, 300_000);
 
+  it('main.update_bn recomputes BatchNorm statistics on the unaugmented bank after training and saves them', async () => {
+    const plain = join(root, 'bn-off');
+    const upd = join(root, 'bn-on');
+    const extra = ['dl.epochs=1'];
+    await runExperiment({ config: cfgOf('submask', extra), runDir: plain, workers: 0 });
+    const r = await runExperiment({ config: cfgOf('submask', [...extra, 'main.update_bn=1']), runDir: upd, workers: 0 });
+    expect(r.completed).toBe(true);
+    const a = await loadCheckpoint(join(plain, 'last.ckpt'));
+    const b = await loadCheckpoint(join(upd, 'last.ckpt'));
+    // 64 images in batches of 32 train for 2 steps; the bank (64 images, one batch of up to 128) adds one more.
+    expect(a.tensors.get('buf/bn1.num_batches_tracked')!.data[0]).toBe(2);
+    expect(b.tensors.get('buf/bn1.num_batches_tracked')!.data[0]).toBe(3);
+    // Same masks (same seed, same steps), different statistics: the recomputed ones replace the momentum average.
+    expect(Array.from(b.tensors.get('var/scores.layer1.0.conv1.weight')!.data)).toEqual(Array.from(a.tensors.get('var/scores.layer1.0.conv1.weight')!.data));
+    const ma = a.tensors.get('buf/bn1.running_mean')!.data;
+    const mb = b.tensors.get('buf/bn1.running_mean')!.data;
+    expect(ma.some((v, i) => Math.abs(v - mb[i]!) > 1e-4)).toBe(true);
+  });
+
   it('fine-tunes (baseline) and probes (main.train=0 main.probe=1)', async () => {
     const ft = await runExperiment({ config: cfgOf('baseline', ['dl.lr=0.05', 'dl.epochs=1']), runDir: join(root, 'ft'), workers: 0 });
     expect(ft.trainedEntries).toBeGreaterThan(0);
