@@ -17,7 +17,7 @@ import { tf, useBackend } from '../../packages/backend/src/index.js';
 import { createResNet } from '../../packages/models/src/index.js';
 import { createMaskedLinear, createMaskedModel } from '../../packages/subnetworks/src/index.js';
 import { createOptimizer, useFusedKernels } from '../../packages/train/src/index.js';
-import { maxRssMiB, median, runPython, timeIt, type BenchOptions, type BenchResult } from './_harness.js';
+import { maxRssMiB, median, runPython, timeIt, type BenchOptions, type BenchResult, type TimingStats } from './_harness.js';
 
 export interface Workload {
   name: string;
@@ -114,16 +114,10 @@ async function kernelProfile(step: () => Promise<void>): Promise<{ kernel: strin
   return [...agg].map(([kernel, a]) => ({ kernel, calls: a.calls, ms: Math.round(a.ms * 10) / 10 })).sort((a, b) => b.ms - a.ms);
 }
 
-interface ChildResult {
+/** timeIt's statistics, with peakRssMiB the peak of the process that ran only this workload. */
+interface ChildResult extends TimingStats {
   backend: string;
   fused: boolean;
-  median: number;
-  min: number;
-  max: number;
-  n: number;
-  samples: number[];
-  /** Peak resident memory of the process that ran only this workload (MiB). */
-  peakRssMiB: number;
   /** Live tensors after the last timed step minus after the warm-up: 0 when nothing leaks. */
   tensorGrowth: number;
   profile?: { kernel: string; calls: number; ms: number }[];
