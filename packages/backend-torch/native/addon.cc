@@ -794,6 +794,12 @@ double maskMean(const at::Tensor& s, float k, int mode) {
   return mode == 0 ? double(on) / n : double(2 * on - n) / n;
 }
 
+// The mask as a float tensor (ATen ops, any device): [S > k], or ±1 for mode 1.
+at::Tensor maskOf(const at::Tensor& s, float k, int mode) {
+  auto mask = at::gt(s, k).to(at::kFloat);
+  return mode == 1 ? mask.mul(2).sub_(1) : mask;
+}
+
 float invScale(double m, int64_t n, bool scale) {
   if (!scale) return 1.0f;
   return static_cast<float>(1.0 / std::sqrt(std::max(std::fabs(m), 1.0 / double(std::max<int64_t>(n, 1)))));
@@ -813,8 +819,7 @@ Napi::Value MaskedWeight(const Napi::CallbackInfo& info) {
   float inv = invScale(m, n, scale);
   auto mean = at::scalar_tensor(m, at::TensorOptions().dtype(at::kFloat).device(w.device()));
   if (!w.is_cpu()) {
-    auto mask = at::gt(s, k).to(at::kFloat);
-    if (mode == 1) mask = mask.mul(2).sub_(1);
+    auto mask = maskOf(s, k, mode);
     return Ids(info.Env(), {w.mul(mask).mul_(inv), mean});
   }
   auto perm = memOrder(w);
@@ -841,8 +846,7 @@ Napi::Value MaskedWeightGrad(const Napi::CallbackInfo& info) {
   float inv = invScale(m, n, scale);
   double flows = (std::fabs(m) > 0.5 / double(std::max<int64_t>(n, 1))) ? (m > 0 ? 1.0 : -1.0) : 0.0;
   if (!w.is_cpu()) {
-    auto mask = at::gt(s, k).to(at::kFloat);
-    if (mode == 1) mask = mask.mul(2).sub_(1);
+    auto mask = maskOf(s, k, mode);
     auto gw = dy.mul(w);
     auto gs = gw.mul(inv);
     if (scale) {

@@ -83,7 +83,7 @@ export function maskedWeight(weight: tf.Tensor, scores: tf.Tensor, k: number, mo
   }
   const n = weight.size;
   // gradFunc returns [dW, dS], dW only when weightGrad (masked models freeze W: one pass less per step).
-  const run = (w: tf.Tensor, s: tf.Tensor, save: tf.GradSaveFunc) => {
+  const run: MaskedRun = (w, s, save) => {
     const mask = computeMask(s, k, mode);
     if (!scale) {
       save([w, mask]);
@@ -113,9 +113,7 @@ export function maskedWeight(weight: tf.Tensor, scores: tf.Tensor, k: number, mo
       },
     };
   };
-  type Grad = Parameters<typeof tf.customGrad>[0];
-  if (weightGrad) return tf.customGrad(((w: tf.Tensor, s: tf.Tensor, save: tf.GradSaveFunc) => run(w, s, save)) as unknown as Grad)(weight, scores);
-  return tf.customGrad(((s: tf.Tensor, save: tf.GradSaveFunc) => run(weight, s, save)) as unknown as Grad)(scores);
+  return withGradient(run, weight, scores, weightGrad);
 }
 
 /** Options of {@link maskedWeight}. */
@@ -130,7 +128,7 @@ export interface MaskedWeightOptions {
 /** maskedWeight through the backend's fused kernel (one pass each way, @smn/core FusedKernel). */
 function fusedMaskedWeight(weight: tf.Tensor, scores: tf.Tensor, k: number, mode: 0 | 1, scale: boolean, weightGrad: boolean): tf.Tensor {
   const attrs = { k, mode, scale };
-  const run = (w: tf.Tensor, s: tf.Tensor, save: tf.GradSaveFunc) => {
+  const run: MaskedRun = (w, s, save) => {
     const [y, mean] = tf.engine().runKernel(FusedKernel.maskedWeight, { w, s }, attrs) as tf.Tensor[];
     save([w, s, mean!]);
     return {
@@ -142,9 +140,17 @@ function fusedMaskedWeight(weight: tf.Tensor, scores: tf.Tensor, k: number, mode
       },
     };
   };
-  if (weightGrad) return tf.customGrad(((w: tf.Tensor, s: tf.Tensor, save: tf.GradSaveFunc) => run(w, s, save)) as unknown as Parameters<typeof tf.customGrad>[0])(weight, scores);
-  // The weight is a constant here: only the scores are inputs of the gradient.
-  return tf.customGrad(((s: tf.Tensor, save: tf.GradSaveFunc) => run(weight, s, save)) as unknown as Parameters<typeof tf.customGrad>[0])(scores);
+  return withGradient(run, weight, scores, weightGrad);
+}
+
+/** One step of a masked weight: its value and a gradFunc returning [dW, dS] (weightGrad) or [dS]. */
+type MaskedRun = (w: tf.Tensor, s: tf.Tensor, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
+
+/** Applies `run` as a custom-gradient op of (weight, scores), or of the scores alone with the weight as a constant. */
+function withGradient(run: MaskedRun, weight: tf.Tensor, scores: tf.Tensor, weightGrad: boolean): tf.Tensor {
+  type Grad = Parameters<typeof tf.customGrad>[0];
+  if (weightGrad) return tf.customGrad(((w: tf.Tensor, s: tf.Tensor, save: tf.GradSaveFunc) => run(w, s, save)) as unknown as Grad)(weight, scores);
+  return tf.customGrad(((s: tf.Tensor, save: tf.GradSaveFunc) => run(weight, s, save)) as unknown as Grad)(scores);
 }
 
 /**

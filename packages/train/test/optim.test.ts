@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf, useBackend } from '@smn/backend';
 import { FusedKernel, isSmnError } from '@smn/core';
+import { isTorchAvailable } from '@smn/backend-torch';
 import {
   applySchedule,
   createOptimizer,
@@ -93,15 +94,7 @@ describe('lrAt reproduces torch 1.13 per-epoch schedules', () => {
 });
 
 // On torch, SGD runs as @smn/core's FusedKernel.sgdStep (one native pass); the same fixtures must hold.
-const torchOk = await isTorchAvailableHere();
-async function isTorchAvailableHere(): Promise<boolean> {
-  const ok = await useBackend('torch').then(
-    () => true,
-    () => false,
-  );
-  await useBackend('cpu');
-  return ok;
-}
+const torchOk = isTorchAvailable();
 
 for (const backend of ['cpu', 'torch'] as const) describe.skipIf(backend === 'torch' && !torchOk)(`optimizers match torch 1.13 step by step (${backend})`, () => {
   beforeAll(async () => {
