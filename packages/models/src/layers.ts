@@ -38,9 +38,9 @@ let cumulative: Map<string, number> | null = null;
 
 /**
  * Runs `fn` with BatchNorm running statistics updated as a cumulative average over the batches seen (PyTorch's
- * `momentum=None`, as `torch.optim.swa_utils.update_bn` uses it) instead of the momentum-0.1 exponential average. Reset
- * the buffers first (mean 0, variance 1) and forward batches in training mode inside `fn`: the buffers then hold the
- * average batch statistics of exactly those batches.
+ * `momentum=None`, as `torch.optim.swa_utils.update_bn` uses it) instead of the momentum-0.1 exponential average.
+ * Forward batches in training mode inside `fn`: each BatchNorm's first batch replaces its buffers, so afterwards they
+ * hold the average batch statistics of exactly those batches (no reset needed).
  */
 export async function withCumulativeBatchNorm<T>(fn: () => Promise<T>): Promise<T> {
   const saved = cumulative;
@@ -52,11 +52,25 @@ export async function withCumulativeBatchNorm<T>(fn: () => Promise<T>): Promise<
   }
 }
 
-function runningFactor(prefix: string, momentum: number): number {
-  if (!cumulative) return momentum;
-  const seen = (cumulative.get(prefix) ?? 0) + 1;
-  cumulative.set(prefix, seen);
-  return 1 / seen;
+/**
+ * Folds one batch's statistics into the running buffers as PyTorch does (unbiased variance, `num_batches_tracked += 1`),
+ * with factor `momentum`, or 1/(batches seen) inside withCumulativeBatchNorm.
+ */
+function updateRunning(buffers: Map<string, tf.Variable>, prefix: string, mean: tf.Tensor, variance: tf.Tensor, n: number, momentum: number): void {
+  const rm = buffers.get(`${prefix}.running_mean`)!;
+  const rv = buffers.get(`${prefix}.running_var`)!;
+  let f = momentum;
+  if (cumulative) {
+    const seen = (cumulative.get(prefix) ?? 0) + 1;
+    cumulative.set(prefix, seen);
+    f = 1 / seen;
+  }
+  tf.tidy(() => {
+    rm.assign(tf.add(tf.mul(rm, 1 - f), tf.mul(mean, f)));
+    rv.assign(tf.add(tf.mul(rv, 1 - f), tf.mul(variance, (f * n) / Math.max(1, n - 1))));
+    const nbt = buffers.get(`${prefix}.num_batches_tracked`);
+    if (nbt) nbt.assign(tf.add(nbt, tf.scalar(1, nbt.dtype)));
+  });
 }
 
 export function batchNorm(
@@ -76,14 +90,9 @@ export function batchNorm(
     // A backend's fused kernel (one op each way instead of ~15); the running statistics are computed beside it.
     y = trainBatchNorm(x, weight, bias, eps);
     if (rm && rv) {
-      const n = x.size / x.shape[x.shape.length - 1]!;
-      const f = runningFactor(prefix, momentum);
       tf.tidy(() => {
         const { mean, variance } = tf.moments(x, x.shape.slice(0, -1).map((_, i) => i));
-        rm.assign(tf.add(tf.mul(rm, 1 - f), tf.mul(mean, f)));
-        rv.assign(tf.add(tf.mul(rv, 1 - f), tf.mul(variance, (f * n) / Math.max(1, n - 1))));
-        const nbt = buffers.get(`${prefix}.num_batches_tracked`);
-        if (nbt) nbt.assign(tf.add(nbt, tf.scalar(1, nbt.dtype)));
+        updateRunning(buffers, prefix, mean, variance, x.size / x.shape[x.shape.length - 1]!, momentum);
       });
     }
     return y;
@@ -94,16 +103,7 @@ export function batchNorm(
     const centered = tf.sub(x, mean);
     const variance = tf.mean(tf.square(centered), axes);
     y = tf.mul(centered, tf.rsqrt(tf.add(variance, eps)));
-    if (training && rm && rv) {
-      const n = x.size / x.shape[x.shape.length - 1]!;
-      const f = runningFactor(prefix, momentum);
-      tf.tidy(() => {
-        rm.assign(tf.add(tf.mul(rm, 1 - f), tf.mul(mean, f)));
-        rv.assign(tf.add(tf.mul(rv, 1 - f), tf.mul(variance, (f * n) / Math.max(1, n - 1))));
-        const nbt = buffers.get(`${prefix}.num_batches_tracked`);
-        if (nbt) nbt.assign(tf.add(nbt, tf.scalar(1, nbt.dtype)));
-      });
-    }
+    if (training && rm && rv) updateRunning(buffers, prefix, mean, variance, x.size / x.shape[x.shape.length - 1]!, momentum);
   } else {
     // Eval mode: one batchNorm kernel (one pass over x on every backend; tfjs's gradient needs scale and offset).
     if (weight && bias) return tf.batchNorm(x, rm, rv, bias, weight, eps);
