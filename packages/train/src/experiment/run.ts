@@ -442,8 +442,12 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
           onBadSample,
         }),
       );
-      if (cfg.main.train) await saveCkpt({ epoch: epochs, batch: 0, step: start.step }, true);
-      ev.onLog?.(`BatchNorm statistics recomputed on ${data.bankIndices.length} unaugmented train images`);
+      // An interrupted pass leaves partial statistics in memory only: the checkpoint keeps the trained ones, and a
+      // resumed run recomputes them from the first batch.
+      if (!opts.signal?.aborted) {
+        if (cfg.main.train) await saveCkpt({ epoch: epochs, batch: 0, step: start.step }, true);
+        ev.onLog?.(`BatchNorm statistics recomputed on ${data.bankIndices.length} unaugmented train images`);
+      }
     }
     // ---- test: accuracy, kNN against the train bank, embeddings (SPEC §7.1) ----
     if (cfg.main.test || cfg.main.probe) {
