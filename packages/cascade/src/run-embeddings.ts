@@ -1,6 +1,5 @@
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SmnError, fmtShape, readNpy } from '@smn/core';
+import { SmnError, fmtShape, pathExists, readNpy } from '@smn/core';
 import { CASCADE_ERRORS } from './errors.js';
 import type { DenseMatrix } from './types.js';
 
@@ -43,15 +42,6 @@ export async function readLabelsNpy(path: string): Promise<Int32Array> {
   return Int32Array.from(a.data as ArrayLike<number>);
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Reads the named embedding files of a run folder. Missing required files raise an error that names the file and
  * says how to produce it; `optional` names come back undefined when absent.
@@ -70,7 +60,7 @@ export async function readRunEmbeddings<R extends RunEmbeddingName, O extends Ru
   };
   for (const name of required) {
     const p = runEmbeddingPath(runDir, name);
-    if (!(await exists(p))) {
+    if (!(await pathExists(p))) {
       throw new SmnError(
         CASCADE_ERRORS.FILE,
         `run folder ${runDir} has no ${join('embeddings', RUN_EMBEDDING_FILES[name])}; the trainer writes it at the end of a run (or embed the run with main.train=0)`,
@@ -79,6 +69,6 @@ export async function readRunEmbeddings<R extends RunEmbeddingName, O extends Ru
     }
     out[name] = await read(name);
   }
-  for (const name of optional) if (await exists(runEmbeddingPath(runDir, name))) out[name] = await read(name);
+  for (const name of optional) if (await pathExists(runEmbeddingPath(runDir, name))) out[name] = await read(name);
   return out as never;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { access, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 
 /**
@@ -20,4 +20,14 @@ export async function atomicWriteFile(path: string, data: Uint8Array | string): 
   }
   await fh.close();
   await rename(tmp, path);
+}
+
+/** Whether `path` exists and is accessible (file or folder). */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

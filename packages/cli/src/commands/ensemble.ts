@@ -1,7 +1,7 @@
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SmnError } from '@smn/core';
+import { SmnError, pathExists } from '@smn/core';
 import { useBackend } from '@smn/backend';
 import {
   ENSEMBLE_METHODS,
@@ -72,15 +72,6 @@ const KNOWN = new Set([
   'pca_niter', 'seed', 'num_classes', 'knn', 'dispatcher', 'subset_cluster', 'dataset_subset', 'lp', 'defaults',
 ]);
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -108,7 +99,7 @@ async function loadNamed(name: string, dirs: string[], seen: string[] = []): Pro
   if (seen.includes(name)) throw new SmnError('SMN_CONFIG_INVALID', `ensemble config defaults form a cycle: ${[...seen, name].join(' → ')}`, { kind: 'usage' });
   for (const d of dirs) {
     const p = join(d, `${name}.yaml`);
-    if (await exists(p)) return withDefaults(await readYaml(p), dirs, [...seen, name]);
+    if (await pathExists(p)) return withDefaults(await readYaml(p), dirs, [...seen, name]);
   }
   throw new SmnError(
     'SMN_CONFIG_NOT_FOUND',
