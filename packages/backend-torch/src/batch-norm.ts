@@ -8,6 +8,16 @@ function onTorch(): boolean {
 }
 
 /** Closed-form train-mode batch norm for any backend (PyTorch's batch_norm_backward arithmetic). */
+// A customGrad's forward runs inside the engine's kernel scope: what it computes there is not recorded on the gradient
+// tape. The batch statistics a caller asked for are kept from there, so the running-statistics update beside a training
+// step holds no activation-sized tensor on the tape (tf.moments outside would save x − mean until backprop ends).
+let wantStats = false;
+let stats: { mean: tf.Tensor; variance: tf.Tensor } | null = null;
+
+function keepStats(mean: tf.Tensor, variance: () => tf.Tensor): void {
+  if (wantStats) stats = { mean: tf.keep(tf.clone(mean)), variance: tf.keep(variance()) };
+}
+
 const portable = tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: tf.Tensor, save: tf.GradSaveFunc) => {
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const { mean, variance } = tf.moments(x, axes);
@@ -15,6 +25,7 @@ const portable = tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor
   const a = tf.mul(gamma, invStd);
   const y = tf.add(tf.mul(x, a), tf.sub(beta, tf.mul(mean, a)));
   save([x, mean, invStd, gamma]);
+  keepStats(mean, () => tf.clone(variance));
   return {
     value: y,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -38,6 +49,7 @@ function makeFused(eps: number) {
   return tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
     const [y, mean, invStd] = tf.engine().runKernel(BN_TRAIN, { x, scale: gamma, offset: beta }, { varianceEpsilon: eps }) as tf.Tensor[];
     save([x, gamma, mean!, invStd!]);
+    keepStats(mean!, () => tf.sub(tf.reciprocal(tf.square(invStd!)), eps));
     return {
       value: y!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -56,6 +68,33 @@ const fusedByEps = new Map<number, ReturnType<typeof makeFused>>();
  * Gradients flow to x, γ and β. Returns y (the caller disposes it).
  */
 export function fusedBatchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps = 1e-5): tf.Tensor {
+  return runBatchNormTrain(x, gamma, beta, eps);
+}
+
+/**
+ * fusedBatchNormTrain, also returning the batch's mean and biased variance per channel (for the running statistics).
+ * The statistics come from the same kernel, are not recorded on a gradient tape, and the caller disposes all three.
+ */
+export function fusedBatchNormTrainStats(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  eps = 1e-5,
+): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+  wantStats = true;
+  stats = null;
+  try {
+    const y = runBatchNormTrain(x, gamma, beta, eps);
+    const got = stats as { mean: tf.Tensor; variance: tf.Tensor } | null;
+    if (got === null) throw new Error('fusedBatchNormTrainStats: the batch-norm forward kept no statistics');
+    return { y, ...got };
+  } finally {
+    wantStats = false;
+    stats = null;
+  }
+}
+
+function runBatchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
   if (onTorch() && x.dtype === 'float32' && (x.rank === 4 || x.rank === 2)) {
     let f = fusedByEps.get(eps);
     if (!f) fusedByEps.set(eps, (f = makeFused(eps)));

@@ -9,5 +9,5 @@ export {
 export { torchProfile, resetTorchProfile, type TorchProfile } from './profile.js';
 export { TorchBackend } from './backend.js';
 export type { TorchBackendOptions, TorchBackendInfo } from './types.js';
-export { fusedBatchNormTrain } from './batch-norm.js';
+export { fusedBatchNormTrain, fusedBatchNormTrainStats } from './batch-norm.js';
 export { TorchErrorCode } from './errors.js';

@@ -70,23 +70,25 @@ function registerKernels(): void {
 }
 
 /**
- * Replaces tfjs's Relu gradient (dy·cast(step(x)): two passes and a temporary) by one that runs a single fused
- * kernel while 'torch' is the active backend and is tfjs's own formula on every other backend. (If a package that
- * registers tfjs's gradients, e.g. @tensorflow/tfjs-layers, is imported afterwards, tfjs's version wins again;
- * results are the same except that a NaN input gives dy rather than NaN.)
+ * Replaces tfjs's Relu gradient (dy·cast(step(x)): two passes, a temporary, and the input kept alive) by one that
+ * reads the output and runs a single fused kernel while 'torch' is the active backend, and is tfjs's own formula on
+ * every other backend. (If a package that registers tfjs's gradients, e.g. @tensorflow/tfjs-layers, is imported
+ * afterwards, tfjs's version wins again; results are the same except that a NaN input gives dy rather than NaN.)
  */
 function registerFusedGradients(): void {
   tf.registerGradient({
     kernelName: 'Relu',
-    inputsToSave: ['x'],
+    // The output, not the input: y > 0 exactly where x > 0, and y is what the next layer saves anyway, so the input
+    // (a batch norm's output) is freed as soon as the forward pass moves on, as with PyTorch's in-place ReLU.
+    outputsToSave: [true],
     gradFunc: (dy, saved) => {
-      const [x] = saved as [tf.Tensor];
+      const [y] = saved as [tf.Tensor];
       const d = dy as tf.Tensor;
       return {
         x: () =>
-          tf.getBackend() === TORCH_BACKEND_NAME && x.dtype === 'float32' && d.dtype === 'float32'
-            ? (tf.engine().runKernel(RELU_GRAD, { dy: d, x }, {}) as tf.Tensor)
-            : tf.mul(d, tf.cast(tf.step(x), 'float32')),
+          tf.getBackend() === TORCH_BACKEND_NAME && y.dtype === 'float32' && d.dtype === 'float32'
+            ? (tf.engine().runKernel(RELU_GRAD, { dy: d, x: y }, {}) as tf.Tensor)
+            : tf.mul(d, tf.cast(tf.step(y), 'float32')),
       };
     },
   });

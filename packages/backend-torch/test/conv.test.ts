@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { available, both, setup, tf } from './helpers.js';
-import { fusedBatchNormTrain } from '../src/index.js';
+import { fusedBatchNormTrain, fusedBatchNormTrainStats } from '../src/index.js';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 const cases: { x: number[]; f: number[]; s: number; pad: Pad; d?: number; what: string }[] = [
@@ -115,6 +115,35 @@ describe.skipIf(!available)('torch backend: convolution vs cpu', () => {
         const p = r.torch[k + 4]!.values;
         const worst = Math.max(...a.map((v, i) => Math.abs(v - p[i]!) / (1 + Math.abs(p[i]!))));
         expect(worst, `fused vs plain, output ${k}`).toBeLessThan(5e-5);
+      }
+    }
+  });
+
+  it('fusedBatchNormTrainStats: the batch mean and biased variance of the same kernel, off the gradient tape', async () => {
+    const shape = [4, 5, 5, 6];
+    const r = await both(
+      (x, g, b, w) => {
+        const axes = [0, 1, 2];
+        const { mean, variance } = tf.moments(x, axes);
+        let kept: tf.Tensor[] = [];
+        // Inside a gradient: the statistics change nothing in it, and y's gradient is fusedBatchNormTrain's.
+        const [gx] = tf.grads((a: tf.Tensor) => {
+          const out = fusedBatchNormTrainStats(a, g, b);
+          kept = [out.mean, out.variance];
+          return tf.sum(tf.mul(out.y, w));
+        })([x]);
+        const [gx2] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(fusedBatchNormTrain(a, g, b), w)))([x]);
+        return [...kept, mean, variance, gx!, gx2!];
+      },
+      [{ shape }, { shape: [6] }, { shape: [6] }, { shape }],
+      { natives: ['_SmnTorchBatchNormTrain'], tol: 5e-5 },
+    );
+    for (const side of [r.torch, r.cpu]) {
+      for (const [k, ref] of [[0, 2], [1, 3], [4, 5]] as const) {
+        const a = side[k]!.values;
+        const p = side[ref]!.values;
+        const worst = Math.max(...a.map((v, i) => Math.abs(v - p[i]!) / (1 + Math.abs(p[i]!))));
+        expect(worst, `output ${k} against ${ref}`).toBeLessThan(1e-5);
       }
     }
   });

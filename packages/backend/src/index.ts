@@ -2,3 +2,4 @@ export { useBackend, releaseBackend, currentBackend, BACKEND_NAMES, AUTO_ORDER, 
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS, WASM_CPU_FALLBACK_KERNELS } from './wasm-kernels.js';
 export type { BackendName, ConcreteBackendName, BackendChoice, SkippedBackend, UseBackendOptions } from './types.js';
 export { tf } from './tf.js';
+export { enableLeanBackprop, disableLeanBackprop, leanBackpropEnabled } from './lean-backprop.js';

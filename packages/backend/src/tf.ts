@@ -6,4 +6,17 @@ import '@tensorflow/tfjs-layers';
 // Silence the "install tfjs-node" banner: smn chooses backends itself and says why.
 tf.env().set('PROD', true);
 
+// tfjs's Relu gradient keeps the input alive until the backward pass reaches it; the output gives the same mask
+// (y > 0 exactly where x > 0) and is what the next layer keeps anyway, so a network's pre-activations (batch-norm
+// outputs) are freed as soon as the forward pass has used them, as with PyTorch's in-place ReLU. (@smn/backend-torch
+// registers the same gradient with a fused kernel while 'torch' is active.)
+tf.registerGradient({
+  kernelName: 'Relu',
+  outputsToSave: [true],
+  gradFunc: (dy, saved) => {
+    const [y] = saved as [tf.Tensor];
+    return { x: () => tf.mul(dy as tf.Tensor, tf.cast(tf.step(y), 'float32')) };
+  },
+});
+
 export { tf };

@@ -24,4 +24,9 @@ export interface BackendChoice {
 export interface UseBackendOptions {
   /** For `torch`: `cuda` or `cpu` (default: CUDA when libtorch has it, else CPU). */
   device?: 'cpu' | 'cuda';
+  /**
+   * Free saved tensors and intermediate gradients during the backward pass, as PyTorch's autograd does (default true;
+   * `SMN_LEAN_BACKPROP=0` turns it off). Same numbers; a training step's peak memory drops by about half.
+   */
+  leanBackprop?: boolean;
 }

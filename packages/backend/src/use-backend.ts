@@ -4,6 +4,7 @@ import { SmnError } from '@smn/core';
 import { tf } from './tf.js';
 import type { BackendChoice, BackendName, ConcreteBackendName, SkippedBackend, UseBackendOptions } from './types.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { disableLeanBackprop, enableLeanBackprop } from './lean-backprop.js';
 
 /** Every name `useBackend` accepts, `auto` first. */
 export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'torch', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
@@ -286,6 +287,7 @@ export async function useBackend(name?: BackendName, opts: UseBackendOptions = {
       details: { found: requested, expected: BACKEND_NAMES },
     });
   }
+  applyLeanBackprop(opts);
   if (
     current !== null &&
     (requested === currentRequest || requested === current.name) &&
@@ -317,6 +319,13 @@ export async function useBackend(name?: BackendName, opts: UseBackendOptions = {
       `Or choose another with --backend / SMN_BACKEND (auto, wasm, cpu always work).`,
     { kind: 'usage', details: { backend: c, reason: skipped[0]?.reason } },
   );
+}
+
+/** Lean backprop is on unless `opts.leanBackprop` is false or the environment sets `SMN_LEAN_BACKPROP=0`. */
+function applyLeanBackprop(opts: UseBackendOptions): void {
+  const off = opts.leanBackprop === false || (opts.leanBackprop === undefined && process.env['SMN_LEAN_BACKPROP'] === '0');
+  if (off) disableLeanBackprop();
+  else enableLeanBackprop();
 }
 
 /** The backend `useBackend` last chose, or null before the first call. */

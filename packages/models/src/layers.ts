@@ -16,13 +16,35 @@ export function conv(x: tf.Tensor, w: tf.Tensor, stride: number, pad: number): t
   return tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad === 0 ? 'valid' : pad);
 }
 
+type Grad = Parameters<typeof tf.customGrad>[0];
+
+/**
+ * a + b for two tensors of one shape (a residual connection). tfjs's Add gradient keeps both inputs alive until the
+ * backward pass reaches it, only to read their shapes; this one keeps nothing, so a block's last batch-norm output is
+ * freed as soon as the forward pass has used it. Same values and gradients as `tf.add`.
+ */
+export const residualAdd = tf.customGrad(((a: tf.Tensor, b: tf.Tensor) => {
+  if (!tf.util.arraysEqual(a.shape, b.shape)) {
+    throw new SmnError('SMN_MODEL_SHAPE', `residualAdd: the branch is ${fmtShape(a.shape)} but the shortcut is ${fmtShape(b.shape)}`, {
+      details: { expected: a.shape, found: b.shape },
+    });
+  }
+  const shape = a.shape;
+  // New tensor objects sharing dy's memory: each input's gradient is its own tensor, as tfjs's gradients expect.
+  return { value: tf.add(a, b), gradFunc: (dy: tf.Tensor) => [tf.reshape(dy, shape), tf.reshape(dy, shape)] };
+}) as unknown as Grad) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
 /**
  * BatchNorm over the channel (last) axis written as plain ops (differentiable, no tf.batchNorm). In training mode it
  * normalises with the batch statistics (biased variance) and, outside the gradient, updates the running buffers as
  * PyTorch does (momentum 0.1, unbiased variance, `num_batches_tracked += 1`).
  */
 /** Train-mode batch norm `(x − mean)/sqrt(var + eps)·γ + β` over all axes but the last, with its gradient. */
-export type TrainBatchNorm = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number) => tf.Tensor;
+/**
+ * A train-mode BatchNorm over every axis but the last: y and the batch's per-channel mean and biased variance (for the
+ * running statistics; they need no gradient). The caller disposes all three.
+ */
+export type TrainBatchNorm = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number) => { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor };
 let trainBatchNorm: TrainBatchNorm | null = null;
 
 /**
@@ -88,14 +110,10 @@ export function batchNorm(
   let y: tf.Tensor;
   if (training && trainBatchNorm && weight && bias) {
     // A backend's fused kernel (one op each way instead of ~15); the running statistics are computed beside it.
-    y = trainBatchNorm(x, weight, bias, eps);
-    if (rm && rv) {
-      tf.tidy(() => {
-        const { mean, variance } = tf.moments(x, x.shape.slice(0, -1).map((_, i) => i));
-        updateRunning(buffers, prefix, mean, variance, x.size / x.shape[x.shape.length - 1]!, momentum);
-      });
-    }
-    return y;
+    const out = trainBatchNorm(x, weight, bias, eps);
+    if (rm && rv) updateRunning(buffers, prefix, out.mean, out.variance, x.size / x.shape[x.shape.length - 1]!, momentum);
+    tf.dispose([out.mean, out.variance]);
+    return out.y;
   }
   if (training || !rm || !rv) {
     const axes = x.shape.slice(0, -1).map((_, i) => i);

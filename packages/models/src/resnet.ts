@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SmnError, createRng, fmtShape, type Rng } from '@smn/core';
-import { batchNorm, checkShape, conv, fromTf, linear, req, toTf } from './layers.js';
+import { batchNorm, checkShape, conv, fromTf, linear, req, residualAdd, toTf } from './layers.js';
 import { readWeights } from './weights.js';
 import type { ApplyOptions, FunctionalModel, RawTensor, StateDict } from './types.js';
 
@@ -301,11 +301,11 @@ function makeModel(cfg: Required<ResNetConfig>, params: Map<string, tf.Tensor>, 
       if (output === 'logits' && !p.has('fc.weight')) {
         throw new SmnError('SMN_MODEL_CONFIG', `this ResNet has no fc head: use output 'features' or withHead(model, numClasses, seed)`, { kind: 'usage' });
       }
-      // Inference outside any gradient: each block in its own tidy, and the block's input freed once used, so peak
-      // memory is a few activations rather than all of them (PyTorch's eval-mode behaviour).
-      const eager = !training && tf.engine().state.gradientDepth === 0;
+      // Each block in its own tidy, and the block's input freed once used. In inference the peak is then a few
+      // activations rather than all of them. Under a gradient the tape keeps its own clones of the tensors a gradient
+      // needs, so what is freed here is what no gradient reads (as in PyTorch's autograd); the rest lives until the
+      // backward pass reaches it (see @smn/backend's lean backprop).
       const stage = (prev: tf.Tensor, f: () => tf.Tensor): tf.Tensor => {
-        if (!eager) return f();
         const next = tf.tidy(f);
         if (prev !== x) prev.dispose();
         return next;
@@ -331,7 +331,7 @@ function makeModel(cfg: Required<ResNetConfig>, params: Map<string, tf.Tensor>, 
             }
             const ds = p.get(`${pre}.downsample.0.weight`);
             const idn = ds ? bn(conv(h, ds, stride, 0), `${pre}.downsample.1`) : h;
-            return tf.relu(tf.add(y, idn));
+            return tf.relu(residualAdd(y, idn));
           });
         });
         const feats = tf.mean(h, [1, 2]);
