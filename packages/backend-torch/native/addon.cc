@@ -745,7 +745,9 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
   auto g = T(info, 1), b = T(info, 2);
   double eps = D(info, 3);
   auto r = at::native_batch_norm(x, g, b, c10::nullopt, c10::nullopt, true, 0.0, eps);
-  return Ids(info.Env(), {chanLast(std::get<0>(r)), std::get<1>(r), std::get<2>(r)});
+  // The biased batch variance too (for the running statistics): 1/invstd² − eps, on C values.
+  auto var = std::get<2>(r).pow(-2).sub_(eps);
+  return Ids(info.Env(), {chanLast(std::get<0>(r)), std::get<1>(r), std::get<2>(r), var});
 }
 
 Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {

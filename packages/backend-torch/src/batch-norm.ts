@@ -14,8 +14,8 @@ function onTorch(): boolean {
 let wantStats = false;
 let stats: { mean: tf.Tensor; variance: tf.Tensor } | null = null;
 
-function keepStats(mean: tf.Tensor, variance: () => tf.Tensor): void {
-  if (wantStats) stats = { mean: tf.keep(tf.clone(mean)), variance: tf.keep(variance()) };
+function keepStats(mean: tf.Tensor, variance: tf.Tensor): void {
+  if (wantStats) stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
 }
 
 const portable = tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -25,7 +25,7 @@ const portable = tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor
   const a = tf.mul(gamma, invStd);
   const y = tf.add(tf.mul(x, a), tf.sub(beta, tf.mul(mean, a)));
   save([x, mean, invStd, gamma]);
-  keepStats(mean, () => tf.clone(variance));
+  keepStats(mean, variance);
   return {
     value: y,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -47,9 +47,9 @@ const epsCache = new Map<string, tf.Tensor>();
 
 function makeFused(eps: number) {
   return tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [y, mean, invStd] = tf.engine().runKernel(BN_TRAIN, { x, scale: gamma, offset: beta }, { varianceEpsilon: eps }) as tf.Tensor[];
+    const [y, mean, invStd, variance] = tf.engine().runKernel(BN_TRAIN, { x, scale: gamma, offset: beta }, { varianceEpsilon: eps }) as tf.Tensor[];
     save([x, gamma, mean!, invStd!]);
-    keepStats(mean!, () => tf.sub(tf.reciprocal(tf.square(invStd!)), eps));
+    keepStats(mean!, variance!);
     return {
       value: y!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {

@@ -543,13 +543,13 @@ Object.assign(nativeKernels, {
     return args.backend.wrapAs(args.backend.native.avgPoolGrad(args.backend.h(dy), args.backend.h(input), p), [...input.shape], 'float32');
   },
 
-  // Kernels of fusedBatchNormTrain() (batch-norm.ts), registered for 'torch' only.
+  // Kernels of fusedBatchNormTrain() (batch-norm.ts), registered for 'torch' only. BN_TRAIN: [y, mean, invStd, biased variance].
   [BN_TRAIN]: (args) => {
     const { x, scale, offset } = I(args);
     const be = args.backend;
     const c = x.shape[x.shape.length - 1];
-    const [y, m, s] = be.native.batchNormTrain(be.h(x), be.h(scale), be.h(offset), A(args.attrs).varianceEpsilon);
-    return [be.wrapAs(y, [...x.shape], 'float32'), be.wrapAs(m, [c], 'float32'), be.wrapAs(s, [c], 'float32')];
+    const [y, m, s, v] = be.native.batchNormTrain(be.h(x), be.h(scale), be.h(offset), A(args.attrs).varianceEpsilon);
+    return [be.wrapAs(y, [...x.shape], 'float32'), be.wrapAs(m, [c], 'float32'), be.wrapAs(s, [c], 'float32'), be.wrapAs(v, [c], 'float32')];
   },
   [BN_TRAIN_GRAD]: (args) => {
     const { dy, x, scale, mean, invStd } = I(args);

@@ -62,7 +62,7 @@ export interface NativeTorch {
   avgPoolGrad(dy: number, x: number, p: number[]): number;
   batchNorm(x: number, mean: number, variance: number, offset: number, scale: number, eps: number): number;
   /** [y, mean, invStd] */
-  batchNormTrain(x: number, scale: number, offset: number, eps: number): [number, number, number];
+  batchNormTrain(x: number, scale: number, offset: number, eps: number): [number, number, number, number];
   /** [dx, dScale, dOffset] */
   batchNormTrainGrad(dy: number, x: number, scale: number, mean: number, invStd: number, eps: number): [number, number, number];
   /** [y, mean(M)] of W ⊙ M / √mean (mode 0 threshold, 1 flip) */
