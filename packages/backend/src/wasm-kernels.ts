@@ -84,6 +84,20 @@ function convAnyPad(
   return out;
 }
 
+type Shape4 = [number, number, number, number];
+
+/** The geometry of a conv gradient kernel's call (NHWC only), from its attributes and the input and filter shapes. */
+function convGradInfo(kernel: string, attrs: tf.NamedAttrMap, xShape: Shape4, filterShape: Shape4): tf.backend_util.Conv2DInfo {
+  const { strides, pad, dataFormat, dimRoundingMode } = attrs as unknown as {
+    strides: [number, number] | number;
+    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  checkNhwc(kernel, dataFormat);
+  return tf.backend_util.computeConv2DInfo(xShape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+}
+
 /**
  * dW[p,q,c,o] = Σ_{n,i,j} x[n, i·sh+p−pt, j·sw+q−pl, c] · dy[n,i,j,o]: a stride-1 convolution of x viewed as
  * [Ci, H, W, N] with dy viewed as a [Ho, Wo, N, Co] filter dilated by the stride, giving [Ci, kh, kw, Co].
@@ -91,17 +105,8 @@ function convAnyPad(
 function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): TI {
   const backend = args.backend as WasmBackendLike;
   const { x, dy } = args.inputs as { x: TI; dy: TI };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as {
-    strides: [number, number] | number;
-    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-    dataFormat: 'NHWC' | 'NCHW';
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    filterShape: [number, number, number, number];
-  };
-  checkNhwc('Conv2DBackpropFilter', dataFormat);
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast',
-  );
+  const { filterShape } = args.attrs as unknown as { filterShape: Shape4 };
+  const info = convGradInfo('Conv2DBackpropFilter', args.attrs, x.shape as Shape4, filterShape);
   const [kh, kw] = filterShape;
   const [, h, w] = x.shape as [number, number, number, number];
   const [, ho, wo] = dy.shape as [number, number, number, number];
@@ -262,16 +267,9 @@ function conv2DBackpropInputStrided(
 function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): TI {
   const backend = args.backend as WasmBackendLike;
   const { dy, filter } = args.inputs as { dy: TI; filter: TI };
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as {
-    strides: [number, number] | number;
-    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-    dataFormat: 'NHWC' | 'NCHW';
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    inputShape: [number, number, number, number];
-  };
-  checkNhwc('Conv2DBackpropInput', dataFormat);
-  const fShape = filter.shape as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(inputShape, fShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+  const { inputShape } = args.attrs as unknown as { inputShape: Shape4 };
+  const fShape = filter.shape as Shape4;
+  const info = convGradInfo('Conv2DBackpropInput', args.attrs, inputShape, fShape);
   const [kh, kw] = fShape;
   const [, h, w] = inputShape;
   const sh = info.strideHeight;
