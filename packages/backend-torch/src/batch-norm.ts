@@ -7,7 +7,6 @@ function onTorch(): boolean {
   return tf.getBackend() === 'torch' && tf.getKernel(BN_TRAIN, 'torch') !== undefined;
 }
 
-/** Closed-form train-mode batch norm for any backend (PyTorch's batch_norm_backward arithmetic). */
 // A customGrad's forward runs inside the engine's kernel scope: what it computes there is not recorded on the gradient
 // tape. The batch statistics a caller asked for are kept from there, so the running-statistics update beside a training
 // step holds no activation-sized tensor on the tape (tf.moments outside would save x − mean until backprop ends).
@@ -18,6 +17,7 @@ function keepStats(mean: tf.Tensor, variance: tf.Tensor): void {
   if (wantStats) stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
 }
 
+/** Closed-form train-mode batch norm for any backend (PyTorch's batch_norm_backward arithmetic). */
 const portable = tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: tf.Tensor, save: tf.GradSaveFunc) => {
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const { mean, variance } = tf.moments(x, axes);

@@ -61,7 +61,7 @@ export interface NativeTorch {
   avgPool(x: number, p: number[]): number;
   avgPoolGrad(dy: number, x: number, p: number[]): number;
   batchNorm(x: number, mean: number, variance: number, offset: number, scale: number, eps: number): number;
-  /** [y, mean, invStd] */
+  /** [y, mean, invStd, biased variance] */
   batchNormTrain(x: number, scale: number, offset: number, eps: number): [number, number, number, number];
   /** [dx, dScale, dOffset] */
   batchNormTrainGrad(dy: number, x: number, scale: number, mean: number, invStd: number, eps: number): [number, number, number];

@@ -13,7 +13,7 @@
 // Higher-order gradients (a gradient computed while another is being recorded) share one tape across levels; those
 // calls go to tfjs's own implementation unchanged.
 
-import { SmnError } from '@smn/core';
+import { SmnError, fmtShape } from '@smn/core';
 import { tf } from './tf.js';
 
 type Tensor = tf.Tensor;
@@ -57,7 +57,7 @@ function engine(): Patched {
  * The nodes of `tape` on a path from one of `xs` to `y`, in tape order, each with only the inputs that depend on `xs`
  * (the others get no gradient).
  */
-export function pathFromXsToY(tape: readonly TapeNode[], xs: readonly Tensor[], y: Tensor): TapeNode[] {
+function pathFromXsToY(tape: readonly TapeNode[], xs: readonly Tensor[], y: Tensor): TapeNode[] {
   const fromX = new Set<number>(xs.map((x) => x.id));
   const nodeFromX: boolean[] = tape.map((node) => {
     if (!Object.values(node.inputs).some((t) => fromX.has(t.id))) return false;
@@ -88,7 +88,6 @@ function backpropFreeing(
   keepIds: ReadonlySet<number>,
   protect: Tensor | null,
   tidy: <T>(f: () => T) => T,
-  freeSaved: boolean,
 ): void {
   // How many entries of `grads` hold each tensor (a gradient function may hand back a tensor it was given).
   const refs = new Map<Tensor, number>();
@@ -133,7 +132,7 @@ function backpropFreeing(
       if (!tf.util.arraysEqual(dx.shape, x.shape)) {
         throw new SmnError(
           'SMN_GRADIENT_SHAPE',
-          `the gradient of ${node.kernelName}'s input '${name}' has shape [${dx.shape.join(',')}]; expected the input's [${x.shape.join(',')}]`,
+          `the gradient of ${node.kernelName}'s input '${name}' has shape ${fmtShape(dx.shape)}; expected the input's ${fmtShape(x.shape)}`,
           { details: { kernel: node.kernelName, input: name, expected: x.shape, found: dx.shape } },
         );
       }
@@ -157,7 +156,7 @@ function backpropFreeing(
       grads.delete(o.id);
       release(g);
     }
-    if (freeSaved) for (const t of node.saved ?? []) if (!refs.has(t) && t !== protect) t.dispose();
+    for (const t of node.saved ?? []) freeIfUnheld(t);
   }
 }
 
@@ -186,14 +185,11 @@ function leanGradients(this: Patched, f: () => Tensor, xs: Tensor[], dy?: Tensor
   return this.tidy('backward', () => {
     const grads = new Map<number, Tensor>();
     grads.set(y.id, dy ?? tf.ones(y.shape));
-    const keepIds = new Set(xs.map((x) => x.id));
-    const freeSaved = this.state.gradientDepth === 0;
-    backpropFreeing(grads, path, keepIds, dy ?? null, (g) => this.tidy('grad', g), freeSaved);
+    backpropFreeing(grads, path, new Set(xs.map((x) => x.id)), dy ?? null, (g) => this.tidy('grad', g));
     const out = xs.map((x) => grads.get(x.id)) as Tensor[];
-    if (this.state.gradientDepth === 0) {
-      for (const node of tape) for (const t of node.saved ?? []) t.dispose();
-      this.state.activeTape = null;
-    }
+    // First order only (see above): the tape is done with; free what nodes off the x→y path saved.
+    for (const node of tape) for (const t of node.saved ?? []) t.dispose();
+    this.state.activeTape = null;
     return { value: y, grads: out };
   });
 }

@@ -35,12 +35,6 @@ export const residualAdd = tf.customGrad(((a: tf.Tensor, b: tf.Tensor) => {
 }) as unknown as Grad) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
 /**
- * BatchNorm over the channel (last) axis written as plain ops (differentiable, no tf.batchNorm). In training mode it
- * normalises with the batch statistics (biased variance) and, outside the gradient, updates the running buffers as
- * PyTorch does (momentum 0.1, unbiased variance, `num_batches_tracked += 1`).
- */
-/** Train-mode batch norm `(x − mean)/sqrt(var + eps)·γ + β` over all axes but the last, with its gradient. */
-/**
  * A train-mode BatchNorm over every axis but the last: y and the batch's per-channel mean and biased variance (for the
  * running statistics; they need no gradient). The caller disposes all three.
  */
@@ -48,8 +42,9 @@ export type TrainBatchNorm = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, e
 let trainBatchNorm: TrainBatchNorm | null = null;
 
 /**
- * Uses `impl` for train-mode BatchNorm (e.g. `fusedBatchNormTrain` of `@smn/backend-torch`, one libtorch kernel each
- * way); `null` restores the plain-ops version. Eval mode and the running statistics are unchanged.
+ * Uses `impl` for train-mode BatchNorm (e.g. `fusedBatchNormTrainStats` of `@smn/backend-torch`, one libtorch kernel
+ * each way, whose batch statistics also feed the running buffers); `null` restores the plain-ops version. Eval mode is
+ * unchanged.
  */
 export function setTrainBatchNorm(impl: TrainBatchNorm | null): void {
   trainBatchNorm = impl;
@@ -95,6 +90,12 @@ function updateRunning(buffers: Map<string, tf.Variable>, prefix: string, mean: 
   });
 }
 
+/**
+ * BatchNorm over the channel (last) axis, differentiable. In training mode it normalises with the batch statistics
+ * (biased variance; through the backend's fused kernel when one is set with setTrainBatchNorm, else plain ops) and
+ * updates the running buffers as PyTorch does (momentum 0.1, unbiased variance, `num_batches_tracked += 1`). In eval
+ * mode it uses the running statistics.
+ */
 export function batchNorm(
   x: tf.Tensor,
   weight: tf.Tensor | undefined,
