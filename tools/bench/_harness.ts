@@ -1,5 +1,6 @@
 // Helpers shared by the benchmark areas (tools/bench/<area>.ts). Files starting with `_` are not areas.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, totalmem, platform, release } from 'node:os';
 import { join } from 'node:path';
@@ -72,8 +73,19 @@ export async function timeIt(
   return { median: median(samples), min: Math.min(...samples), max: Math.max(...samples), n: samples.length, samples, peakRssMiB: peak };
 }
 
-/** The process's peak resident set so far (MiB), from getrusage. */
-export const maxRssMiB = (): number => process.resourceUsage().maxRSS / 1024;
+/**
+ * The process's peak resident set so far (MiB): VmHWM, as the Python references read it (getrusage's maxRSS carries the
+ * parent's peak across fork+exec, so a child workload could report the bench runner's memory); getrusage elsewhere.
+ */
+export function maxRssMiB(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
 
 /** The Python that has Debian's torch (a `python3` earlier on PATH may not). */
 export const PYTHON = '/usr/bin/python3';

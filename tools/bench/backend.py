@@ -4,22 +4,12 @@ Usage: /usr/bin/python3 tools/bench/backend.py '{"configs": [...], "threads": 2}
 Prints one JSON object on its last stdout line: {"torch", "threads", "results": [{name, median_ms, ...}]}.
 """
 import json
-import resource
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
-
-def peak_rss_mib():
-    """VmHWM: unlike ru_maxrss it is not inherited from the (large) Node parent across fork+exec."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from _harness import peak_rss_mib, time_ms
 
 
 class MaskedWeight(torch.autograd.Function):
@@ -91,33 +81,12 @@ def bench(cfg):
         if loss0 is None:
             loss0 = v
 
-    for _ in range(cfg["warmup"]):
-        step()
-    times = []
-    for _ in range(cfg["iters"]):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1000)
     return {
         "name": cfg["name"],
-        "median_ms": statistics.median(times),
-        "min_ms": min(times),
-        "max_ms": max(times),
-        "n": len(times),
+        **time_ms(step, cfg["warmup"], cfg["iters"]),
         "loss0": loss0,
         "max_rss_mib": peak_rss_mib(),
     }
-
-
-def time_ms(fn, warmup, iters):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return {"median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times), "n": len(times)}
 
 
 def bench_convs(shapes, iters):

@@ -8,11 +8,12 @@ Prints one JSON line: {"seconds": [...], "peak_rss_mb": ..., ...}.
 import argparse
 import json
 import sys
-import resource
 import time
 
 import torch
 import torch.nn.functional as F
+
+from _harness import peak_rss_mib
 
 
 def knn_predict(queries, bank, labels, k, t, num_classes, qchunk, bchunk):
@@ -69,7 +70,7 @@ def main():
             secs.append(time.perf_counter() - t0)
     print(json.dumps({
         'seconds': secs,
-        'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        'peak_rss_mb': peak_rss_mib(),
         'data_mb': (bank.numel() + queries.numel()) * 4 / 2**20,
         'threads': a.threads,
         'torch': torch.__version__,

@@ -5,8 +5,9 @@
 # lr 0.05, linear head), 'infer' (eval-mode forward under no_grad). torchvision ResNets (ImageNet stem), channels-last,
 # BatchNorm in train mode for the training steps. Prints one JSON object: {"results": [{name, median_ms, min_ms,
 # max_ms, n, peak_rss_mib}]}.
-import json, resource, sys, time
+import json, sys
 import torch, torchvision
+from _harness import peak_rss_mib, time_ms
 
 cfg = json.loads(sys.argv[1])
 torch.set_num_threads(int(cfg.get("threads", 2)))
@@ -86,21 +87,5 @@ def build(w):
 
 results = []
 for w in cfg["workloads"]:
-    step = build(w)
-    for _ in range(w["warmup"]):
-        step()
-    times = []
-    for _ in range(w["iters"]):
-        t = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    results.append({
-        "name": w["name"],
-        "median_ms": times[len(times) // 2] if len(times) % 2 else (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2,
-        "min_ms": times[0],
-        "max_ms": times[-1],
-        "n": len(times),
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    })
+    results.append({"name": w["name"], **time_ms(build(w), w["warmup"], w["iters"]), "peak_rss_mib": peak_rss_mib()})
 print(json.dumps({"results": results, "torch": torch.__version__}))
