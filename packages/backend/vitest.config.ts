@@ -1,10 +1,4 @@
-import { defineProject } from 'vitest/config';
+import { packageProject } from '../../vitest.shared.js';
 
 // Backend probes import native addons and wasm; on a loaded 2-core machine that takes seconds, not milliseconds.
-export default defineProject({
-  test: {
-    name: '@smn/backend',
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-  },
-});
+export default packageProject('@smn/backend', { testTimeout: 60_000, hookTimeout: 60_000 });

@@ -1,7 +1,7 @@
 // Bench area `knn`: @smn/knn's knnPredict on a memory bank of N × D random features (full: 50,000 × 2048, the
 // CIFAR train set through a ResNet-50) against Q = 10,000 queries, k = 200, T = 0.1, 100 classes, default chunks;
 // and the same chunked algorithm in PyTorch (tools/bench/knn_ref.py, 2 threads) for the ratio. Seconds and peak
-// memory. Runnable alone: `npx tsx tools/bench/knn.ts [--quick] [--backend cpu] [--n N --d D --q Q] [--max-min M]`.
+// memory. Runnable alone: `pnpm tsx tools/bench/knn.ts [--quick] [--backend cpu] [--n N --d D --q Q] [--max-min M]`.
 //
 // Time is linear in Q (every query chunk visits the whole bank). When a calibration chunk predicts more than
 // `maxMinutes` (default 20; env SMN_BENCH_KNN_MAX_MIN) for all Q queries, only the first Q' queries are timed and the

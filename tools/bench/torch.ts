@@ -3,7 +3,7 @@
 // 2 threads, one warmed-up process), alternating single steps of the two sides (the machine is shared: compare the
 // ratio, not the raw times; `medianPairRatio` is the median of per-pair ratios).
 // Also profiles one step (kernels, time share, fallbacks).
-// Runnable alone: `npx tsx tools/bench/torch.ts [--quick] [--pairs P] [--width W] [--batch B]
+// Runnable alone: `pnpm tsx tools/bench/torch.ts [--quick] [--pairs P] [--width W] [--batch B]
 //   [--bn ops|fused] [--profile-only]`.
 //
 // The network mirrors torch_ref.py: 3×3 stem, BasicBlocks [2,2,2,2] at widths 64/128/256/512, 1×1 downsample,

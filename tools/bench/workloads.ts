@@ -9,7 +9,7 @@
 // --quick shrinks every workload (batch 4, 32²/64²) and times 2 steps: a smoke run that never judges speed.
 // Each workload runs in its own process (peak memory is its own), alternating with PyTorch: r18 3 pairs, r50 1.
 // Also: the kernel profile of one r18-mask step (tf.profile: time per kernel).
-// Runnable alone: `npx tsx tools/bench/workloads.ts [--quick] [--backend torch] [--only NAME[,NAME]] [--pairs P]`.
+// Runnable alone: `pnpm tsx tools/bench/workloads.ts [--quick] [--backend torch] [--only NAME[,NAME]] [--pairs P]`.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';

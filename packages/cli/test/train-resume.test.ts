@@ -13,7 +13,7 @@ let root = '';
 let weights = '';
 
 function smn(args: string[]): { done: Promise<{ code: number | null; signal: NodeJS.Signals | null; err: string }>; pid: number; kill(sig: NodeJS.Signals): void } {
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...process.execArgv, '--import', 'tsx', BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   child.stdout.on('data', () => {});

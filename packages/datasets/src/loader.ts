@@ -109,6 +109,14 @@ export interface WorkerPool {
   close(): Promise<void>;
 }
 
+/**
+ * The worker thread's code. Built (dist/loader.js) it is plain JavaScript; run from the sources (tests, `pnpm smn`),
+ * worker-entry.mjs first installs tsx's loader so the thread can import the TypeScript.
+ */
+const WORKER_URL = import.meta.url.endsWith('.ts')
+  ? new URL('./worker-entry.mjs', import.meta.url)
+  : new URL('./worker.js', import.meta.url);
+
 class Pool implements WorkerPool {
   private workers: Worker[] = [];
   private started: Promise<void>[] = [];
@@ -120,7 +128,7 @@ class Pool implements WorkerPool {
 
   constructor(n: number) {
     for (let k = 0; k < n; k++) {
-      const w = new Worker(new URL('./worker-entry.mjs', import.meta.url));
+      const w = new Worker(WORKER_URL);
       const started = new Promise<void>((resolve, reject) => {
         const onMsg = (m: { ready?: boolean }) => {
           if (m && m.ready) {

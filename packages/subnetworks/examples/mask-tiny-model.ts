@@ -1,5 +1,5 @@
 // Mask a tiny conv net and train its masks for a few SGD steps, then save the masks as a 1-bit .smnmask file.
-// Run from packages/subnetworks:  npx tsx examples/mask-tiny-model.ts
+// Run from packages/subnetworks:  pnpm tsx examples/mask-tiny-model.ts
 import { useBackend, tf } from '@smn/backend';
 import { createMaskedModel, loadMasks, saveMasks, type FunctionalModel } from '@smn/subnetworks';
 

@@ -293,9 +293,9 @@ describe('config files', () => {
 });
 
 describe('docs/config.md', () => {
-  it('is up to date (regenerate with: npx tsx tools/gen-config-docs.ts)', () => {
+  it('is up to date (regenerate with: pnpm tsx tools/gen-config-docs.ts)', () => {
     const committed = readFileSync(new URL('../../../docs/config.md', import.meta.url), 'utf8');
-    expect(committed === renderConfigDocs(), 'docs/config.md is stale: run npx tsx tools/gen-config-docs.ts').toBe(true);
+    expect(committed === renderConfigDocs(), 'docs/config.md is stale: run pnpm tsx tools/gen-config-docs.ts').toBe(true);
   });
 });
 
