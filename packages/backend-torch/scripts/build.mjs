@@ -96,7 +96,7 @@ function main() {
   else found = fromDebian();
   if (found.why) {
     say(`libtorch not found, building nothing (the 'torch' backend stays unavailable): ${found.why}.`);
-    say('Install libtorch-dev (Debian) or set LIBTORCH / LIBTORCH_PY, then run `pnpm rebuild @smn/backend-torch`.');
+    say('Install libtorch-dev (Debian) or set LIBTORCH / LIBTORCH_PY, then run `npm rebuild @smn/backend-torch` (pnpm: `pnpm rebuild @smn/backend-torch`).');
     return;
   }
   const major = Number(String(found.version).split('.')[0]);
@@ -128,7 +128,7 @@ function main() {
   say(`building against libtorch ${found.version} (${found.cuda ? 'CUDA' : 'CPU'}; ABI ${found.abi}; ${std}); include ${found.inc[0]}`);
   const r = spawnSync(process.execPath, args, { cwd: pkgDir, env, stdio: 'inherit' });
   if (r.status !== 0) {
-    say(`node-gyp failed (exit ${r.status}); the 'torch' backend stays unavailable. Fix the error above and run \`pnpm rebuild @smn/backend-torch\`.`);
+    say(`node-gyp failed (exit ${r.status}); the 'torch' backend stays unavailable. Fix the error above and run \`npm rebuild @smn/backend-torch\` (or pnpm rebuild).`);
     if (process.env.SMN_TORCH_REQUIRE_BUILD === '1') process.exit(r.status ?? 1);
     return;
   }

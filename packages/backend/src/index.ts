@@ -1,4 +1,4 @@
-export { useBackend, releaseBackend, currentBackend, BACKEND_NAMES, AUTO_ORDER, BACKEND_HINTS } from './use-backend.js';
+export { useBackend, releaseBackend, currentBackend, BACKEND_NAMES, AUTO_ORDER, BACKEND_HINTS, OPTIONAL_BACKEND_PACKAGES } from './use-backend.js';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS, WASM_CPU_FALLBACK_KERNELS } from './wasm-kernels.js';
 export type { BackendName, ConcreteBackendName, BackendChoice, SkippedBackend, UseBackendOptions } from './types.js';
 export { tf } from './tf.js';

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
-import { SmnError } from '@smn/core';
+import { SmnError, docsUrl } from '@smn/core';
 import { tf } from './tf.js';
 import type { BackendChoice, BackendName, ConcreteBackendName, SkippedBackend, UseBackendOptions } from './types.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
@@ -12,22 +12,40 @@ export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'torch', 'tensorfl
 /** The order `auto` tries. */
 export const AUTO_ORDER: readonly ConcreteBackendName[] = ['torch', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
+/**
+ * The optional packages behind each backend, with the versions smn is tested with. None of them is installed with
+ * `@smn/backend`: Dawn alone is 132 MB, and tfjs-node downloads libtensorflow at install. They are found at run time.
+ */
+export const OPTIONAL_BACKEND_PACKAGES: Record<'torch' | 'tensorflow' | 'webgpu', readonly string[]> = {
+  torch: ['@smn/backend-torch'],
+  tensorflow: [`@tensorflow/tfjs-node-gpu@${tf.version_core}`, `@tensorflow/tfjs-node@${tf.version_core}`],
+  webgpu: ['webgpu@0.6.2', `@tensorflow/tfjs-backend-webgpu@${tf.version_core}`],
+};
+
 /** How to get each optional backend; appended to SMN_BACKEND_UNAVAILABLE messages. */
 export const BACKEND_HINTS: Record<ConcreteBackendName, string> = {
   torch:
-    'build the libtorch addon of @smn/backend-torch: install libtorch (Debian/Ubuntu: `apt-get install libtorch-dev`, ' +
-    'or a PyTorch wheel for CUDA), then run `pnpm rebuild @smn/backend-torch` (see docs/backends.md)',
+    'install libtorch (Debian/Ubuntu: `apt-get install libtorch-dev`, or point LIBTORCH_PY at the Python of a PyTorch ' +
+    'wheel for CUDA), then `npm install @smn/backend-torch` or, if it is installed, `npm rebuild @smn/backend-torch` ' +
+    `(pnpm: \`pnpm rebuild @smn/backend-torch\`); see ${docsUrl('backends.md')}`,
   tensorflow:
-    '@tensorflow/tfjs-node-gpu / @tensorflow/tfjs-node are optional dependencies whose install script downloads ' +
-    'libtensorflow; on a machine with normal internet run `pnpm rebuild @tensorflow/tfjs-node-gpu` (NVIDIA, needs ' +
-    'CUDA 11.2 + cuDNN 8.1: it binds libtensorflow 2.9) or `pnpm rebuild @tensorflow/tfjs-node` (CPU); allow their ' +
-    'build in pnpm-workspace.yaml `allowBuilds` first (see docs/backends.md)',
+    `\`npm install ${OPTIONAL_BACKEND_PACKAGES.tensorflow[0]}\` (NVIDIA, needs CUDA 11.2 + cuDNN 8.1: it binds ` +
+    `libtensorflow 2.9) or \`npm install ${OPTIONAL_BACKEND_PACKAGES.tensorflow[1]}\` (CPU); their install script ` +
+    'downloads libtensorflow, so it needs internet. Installed but not built: `npm rebuild @tensorflow/tfjs-node-gpu`, ' +
+    'or with pnpm allow its build in `allowBuilds` and run `pnpm rebuild @tensorflow/tfjs-node-gpu` ' +
+    `(see ${docsUrl('backends.md')})`,
   webgpu:
-    'webgpu runs through the `webgpu` npm package (Dawn) and needs a GPU adapter: an NVIDIA/AMD/Intel driver with ' +
-    'Vulkan (libvulkan1 and the vendor ICD), or software Vulkan (Mesa >= 23 lavapipe) for testing',
-  wasm: '@tensorflow/tfjs-backend-wasm should always load; reinstall with `pnpm install`',
-  cpu: '@tensorflow/tfjs-backend-cpu should always load; reinstall with `pnpm install`',
+    `\`npm install ${OPTIONAL_BACKEND_PACKAGES.webgpu.join(' ')}\` (Dawn), and a GPU adapter: an NVIDIA/AMD/Intel ` +
+    'driver with Vulkan (libvulkan1 and the vendor ICD), or software Vulkan (Mesa >= 23 lavapipe) for testing',
+  wasm: '@tensorflow/tfjs-backend-wasm is a dependency of @smn/backend and should always load; reinstall @smn/backend',
+  cpu: '@tensorflow/tfjs-backend-cpu is a dependency of @smn/backend and should always load; reinstall @smn/backend',
 };
+
+/** True when an import failed because the package is not installed (not because it failed to load). */
+function isNotInstalled(e: unknown, pkg: string): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && errText(e).includes(pkg);
+}
 
 type Outcome = { ok: true; device?: string } | { ok: false; reason: string };
 
@@ -66,6 +84,9 @@ async function activateTorch(opts: UseBackendOptions): Promise<Outcome> {
     try {
       mod = (await import('@smn/backend-torch')) as unknown as TorchModule;
     } catch (e) {
+      if (isNotInstalled(e, '@smn/backend-torch')) {
+        return { ok: false, reason: `@smn/backend-torch is not installed (\`npm install ${OPTIONAL_BACKEND_PACKAGES.torch[0]}\`)` };
+      }
       return { ok: false, reason: `@smn/backend-torch could not be loaded: ${errText(e)}` };
     }
     if (typeof mod.registerTorchBackend !== 'function') {
@@ -101,9 +122,12 @@ async function activateTensorflow(): Promise<Outcome> {
         break;
       } catch (e) {
         const msg = errText(e);
-        reasons.push(
-          `${pkg}: ${/tfjs_binding\.node\)? can not be found/.test(msg) ? 'installed, but its native binding (tfjs_binding.node) was not built' : msg}`,
-        );
+        const why = isNotInstalled(e, pkg)
+          ? 'not installed'
+          : /tfjs_binding\.node\)? can not be found/.test(msg)
+            ? 'installed, but its native binding (tfjs_binding.node) was not built'
+            : msg;
+        reasons.push(`${pkg}: ${why}`);
       }
     }
     tensorflowProbe ??= { ok: false, reason: reasons.join('; ') };
@@ -127,6 +151,8 @@ let webgpuModuleLoaded = false;
 /** Kept so `useBackend('webgpu')` works again after `releaseBackend()` removed the backend. */
 let webgpuFactory: BackendFactory | null = null;
 
+const TFJS_WEBGPU: string = '@tensorflow/tfjs-backend-webgpu';
+
 type GpuLike = { requestAdapter(): Promise<{ info?: { description?: string; vendor?: string; device?: string } } | null> };
 
 async function activateWebgpu(): Promise<Outcome> {
@@ -134,9 +160,18 @@ async function activateWebgpu(): Promise<Outcome> {
     if (webgpuProbe !== null && !webgpuProbe.ok) return webgpuProbe;
     let mod: { create(flags: string[]): unknown; globals: Record<string, unknown> };
     try {
-      mod = (await import('webgpu')) as unknown as typeof mod;
+      // Variable specifiers: typechecking and bundling must not depend on these optional packages being installed.
+      const dawn: string = 'webgpu';
+      mod = (await import(dawn)) as typeof mod;
+      import.meta.resolve(TFJS_WEBGPU);
     } catch (e) {
-      return (webgpuProbe = { ok: false, reason: `the 'webgpu' package (Dawn) could not be loaded: ${errText(e)}` });
+      const missing = isNotInstalled(e, 'webgpu');
+      return (webgpuProbe = {
+        ok: false,
+        reason: missing
+          ? `webgpu needs two optional packages, not installed here (\`npm install ${OPTIONAL_BACKEND_PACKAGES.webgpu.join(' ')}\`)`
+          : `the 'webgpu' package (Dawn) could not be loaded: ${errText(e)}`,
+      });
     }
     const gpu = mod.create([]) as GpuLike;
     let adapter: Awaited<ReturnType<GpuLike['requestAdapter']>>;
@@ -160,7 +195,7 @@ async function activateWebgpu(): Promise<Outcome> {
     Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
     webgpu = { device, globalKeys, prevNavigator };
     if (!webgpuModuleLoaded) {
-      await import('@tensorflow/tfjs-backend-webgpu');
+      await import(TFJS_WEBGPU);
       webgpuModuleLoaded = true;
       const reg = (tf.engine() as unknown as { registryFactory: Record<string, BackendFactory | undefined> }).registryFactory;
       webgpuFactory = reg['webgpu'] ?? null;
