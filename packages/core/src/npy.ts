@@ -1,6 +1,4 @@
-import { readFile } from 'node:fs/promises';
 import { SmnError, fmtShape } from './errors.js';
-import { atomicWriteFile } from './fs.js';
 
 /** An n-dimensional array as read from or written to a `.npy` file (C order). */
 export interface NpyArray {
@@ -77,17 +75,6 @@ export function parseNpy(buf: Uint8Array, source = '<buffer>'): NpyArray {
   return { shape, dtype: dtype!, data };
 }
 
-/** Reads a `.npy` file; errors name the file. */
-export async function readNpy(path: string): Promise<NpyArray> {
-  let buf: Uint8Array;
-  try {
-    buf = await readFile(path);
-  } catch (err) {
-    throw new SmnError('SMN_FILE_NOT_FOUND', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  return parseNpy(buf, path);
-}
-
 /** Serialises an array to `.npy` bytes (format 1.0). */
 export function encodeNpy(arr: NpyArray): Uint8Array {
   const descr = Object.entries(DESCR).find(([, v]) => v === arr.dtype)![0];
@@ -103,13 +90,4 @@ export function encodeNpy(arr: NpyArray): Uint8Array {
   out.set(hbytes, 10);
   out.set(data, 10 + hbytes.length);
   return out;
-}
-
-/** Writes a `.npy` file atomically. */
-export async function writeNpy(path: string, arr: NpyArray): Promise<void> {
-  const n = arr.shape.reduce((a, b) => a * b, 1);
-  if (n !== arr.data.length) {
-    throw new SmnError('SMN_NPY_SHAPE', `writeNpy(${path}): shape ${fmtShape(arr.shape)} has ${n} entries but data has ${arr.data.length}`);
-  }
-  await atomicWriteFile(path, encodeNpy(arr));
 }

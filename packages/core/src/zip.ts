@@ -1,4 +1,5 @@
-import { inflateRawSync } from 'node:zlib';
+// fflate, not node:zlib: the same inflated bytes (DEFLATE decoding is exact) on Node and in browsers.
+import { inflateSync } from 'fflate';
 import { SmnError } from './errors.js';
 
 /** One file inside a zip archive. */
@@ -102,7 +103,7 @@ export function readZip(buf: Uint8Array, source = '<buffer>'): Map<string, ZipEn
         if (method === 8) {
           let out: Uint8Array;
           try {
-            out = inflateRawSync(raw);
+            out = inflateSync(raw);
           } catch (err) {
             throw new SmnError('SMN_ZIP_INVALID', `${source}: entry '${name}' does not inflate: ${(err as Error).message}`, {
               cause: err,
