@@ -23,6 +23,8 @@ export const SubnetErrorCode = {
   FileCorrupt: 'SMN_MASK_FILE_CORRUPT',
   /** A `.smnmask` file was made for other base weights. */
   BaseMismatch: 'SMN_MASK_BASE_MISMATCH',
+  /** Brotli was asked for where Node's zlib is absent (browsers); gzip works everywhere. */
+  BrotliUnavailable: 'SMN_MASK_BROTLI_UNAVAILABLE',
 } as const;
 
 export type SubnetErrorCode = (typeof SubnetErrorCode)[keyof typeof SubnetErrorCode];

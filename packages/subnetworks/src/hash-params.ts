@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type * as tf from '@tensorflow/tfjs-core';
 import { SmnError } from '@smn/core';
+import { createSha256 } from './_codecs.js';
 import { SubnetErrorCode } from './errors.js';
 
 /**
@@ -11,7 +11,8 @@ import { SubnetErrorCode } from './errors.js';
  */
 export async function hashParams(params: Map<string, tf.Tensor>, names?: readonly string[]): Promise<string> {
   const keys = [...(names ?? params.keys())].sort();
-  const h = createHash('sha256');
+  const h = createSha256();
+  const utf8 = new TextEncoder();
   for (const name of keys) {
     const t = params.get(name);
     if (t === undefined) {
@@ -19,15 +20,15 @@ export async function hashParams(params: Map<string, tf.Tensor>, names?: readonl
         details: { name },
       });
     }
-    h.update(Buffer.from(name, 'utf8'));
+    h.update(utf8.encode(name));
     h.update(new Uint8Array([0]));
     const dims = new DataView(new ArrayBuffer(4 * (t.rank + 1)));
     [t.rank, ...t.shape].forEach((d, i) => dims.setUint32(4 * i, d, true));
     h.update(new Uint8Array(dims.buffer));
     const data = await t.data();
     const f32 = data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
-    // Float32Array bytes are in platform order; every platform Node supports for tfjs is little-endian.
+    // Float32Array bytes are in platform order; every platform tfjs runs on (Node, browsers) is little-endian.
     h.update(new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength));
   }
-  return `sha256:${h.digest('hex')}`;
+  return `sha256:${h.hex()}`;
 }

@@ -1,34 +1,51 @@
-export { createMaskedModel, parseSelection, MASKED_MODEL_DEFAULTS } from './masked-model.js';
-export { computeMask, maskedWeight, invSqrtSafeMean, type MaskedWeightOptions } from './get-subnet.js';
-export { initScores, initScoreValues, fanIn, SQRT5 } from './score-init.js';
-export { progressiveK, resolveK, type ProgressiveKOptions } from './k-schedule.js';
-export { analyzeMasks, type AnalyzeEntry } from './analyze.js';
-export { createMaskedLinear } from './masked-linear.js';
-export { saveMasks, loadMasks, readMaskFile, encodeMasks, decodeMasks, SMNMASK_MAGIC, SMNMASK_VERSION } from './smnmask.js';
-export { applyMasks } from './apply-masks.js';
-export { hashParams } from './hash-params.js';
-export { packBits, unpackBits } from './bit-pack.js';
-export { SubnetErrorCode } from './errors.js';
-export type {
-  FunctionalModel,
-  Selection,
-  SelectionMode,
-  MaskMode,
-  MaskContext,
-  KSchedule,
-  WeightLayout,
-  ScoresInit,
-  ScoresInitFn,
-  MaskedModelOptions,
-  MaskedEntry,
-  MaskedApplyOptions,
-  MaskAnalysis,
-  MaskedModel,
-  MaskedLinearOptions,
-  MaskedLinear,
-  MaskData,
-  MaskCompression,
-  SaveMasksOptions,
-  SmnmaskHeader,
-  LoadMasksOptions,
-} from './types.js';
+export {
+  createMaskedModel,
+  parseSelection,
+  MASKED_MODEL_DEFAULTS,
+  computeMask,
+  maskedWeight,
+  invSqrtSafeMean,
+  type MaskedWeightOptions,
+  initScores,
+  initScoreValues,
+  fanIn,
+  SQRT5,
+  progressiveK,
+  resolveK,
+  type ProgressiveKOptions,
+  analyzeMasks,
+  type AnalyzeEntry,
+  createMaskedLinear,
+  encodeMasks,
+  decodeMasks,
+  SMNMASK_MAGIC,
+  SMNMASK_VERSION,
+  applyMasks,
+  hashParams,
+  packBits,
+  unpackBits,
+  SubnetErrorCode,
+  type FunctionalModel,
+  type Selection,
+  type SelectionMode,
+  type MaskMode,
+  type MaskContext,
+  type KSchedule,
+  type WeightLayout,
+  type ScoresInit,
+  type ScoresInitFn,
+  type MaskedModelOptions,
+  type MaskedEntry,
+  type MaskedApplyOptions,
+  type MaskAnalysis,
+  type MaskedModel,
+  type MaskedLinearOptions,
+  type MaskedLinear,
+  type MaskData,
+  type MaskCompression,
+  type SaveMasksOptions,
+  type SmnmaskHeader,
+  type LoadMasksOptions,
+} from './browser.js';
+// Node only: these read or write files.
+export { saveMasks, loadMasks, readMaskFile } from './smnmask-file.js';

@@ -1,20 +1,19 @@
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { brotliCompressSync, brotliDecompressSync, constants as zc, gunzipSync, gzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
-import { SmnError, atomicWriteFile, fmtShape } from '@smn/core';
+import { SmnError, fmtShape, isSmnError } from '@smn/core';
+import { brotliCompress, brotliDecompress, createSha256, gunzip, gzip } from './_codecs.js';
 import { packBits, unpackBits } from './bit-pack.js';
 import { SubnetErrorCode } from './errors.js';
 import { hashParams } from './hash-params.js';
-import type { LoadMasksOptions, MaskCompression, MaskData, SaveMasksOptions, SmnmaskHeader } from './types.js';
+import type { MaskCompression, MaskData, SaveMasksOptions, SmnmaskHeader } from './types.js';
 
 /** First 8 bytes of every `.smnmask` file: 0x89 then ASCII `SMNMASK` (the high byte catches text-mode copies). */
-export const SMNMASK_MAGIC = Uint8Array.from([0x89, ...Buffer.from('SMNMASK', 'ascii')]);
+export const SMNMASK_MAGIC = Uint8Array.from([0x89, ...new TextEncoder().encode('SMNMASK')]);
 /** The format version this code writes and reads. */
 export const SMNMASK_VERSION = 1;
 const PREAMBLE = 16; // magic (8) + version u32 LE (4) + header length u32 LE (4)
 
-const sha256 = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+const sha256 = (b: Uint8Array): string => `sha256:${createSha256().update(b).hex()}`;
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 async function valuesOf(m: tf.Tensor | MaskData): Promise<{ shape: number[]; values: ArrayLike<number> }> {
@@ -91,7 +90,7 @@ export async function encodeMasks(masks: Map<string, tf.Tensor | MaskData>, opts
     payloadBytes: payload.length,
     payloadSha256: sha256(payload),
   };
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const json = new TextEncoder().encode(JSON.stringify(header));
   const bytes = new Uint8Array(PREAMBLE + json.length + payload.length);
   bytes.set(SMNMASK_MAGIC, 0);
   const dv = new DataView(bytes.buffer);
@@ -104,20 +103,15 @@ export async function encodeMasks(masks: Map<string, tf.Tensor | MaskData>, opts
 
 function compress(packed: Uint8Array, how: MaskCompression): Uint8Array {
   if (how === 'none') return packed;
-  if (how === 'gzip') return new Uint8Array(gzipSync(packed, { level: 9 }));
-  if (how === 'brotli') {
-    return new Uint8Array(
-      brotliCompressSync(packed, {
-        params: { [zc.BROTLI_PARAM_QUALITY]: 9, [zc.BROTLI_PARAM_SIZE_HINT]: packed.length, [zc.BROTLI_PARAM_MODE]: zc.BROTLI_MODE_GENERIC },
-      }),
-    );
-  }
+  if (how === 'gzip') return gzip(packed);
+  if (how === 'brotli') return brotliCompress(packed);
   throw new SmnError(SubnetErrorCode.BadOption, `unknown compression '${String(how)}'; expected true, false, 'gzip' or 'brotli'`, {
     kind: 'usage',
   });
 }
 
-function checkAgainstBase(base: Map<string, tf.Tensor>, items: readonly { name: string; shape: readonly number[] }[], file: string): void {
+/** Throws `SMN_MASK_MISMATCH` unless every mask has a base weight of its name and shape. */
+export function checkAgainstBase(base: Map<string, tf.Tensor>, items: readonly { name: string; shape: readonly number[] }[], file: string): void {
   for (const it of items) {
     const w = base.get(it.name);
     if (w === undefined) {
@@ -153,7 +147,7 @@ export function decodeMasks(bytes: Uint8Array, source = '<buffer>'): { header: S
   if (!SMNMASK_MAGIC.every((b, i) => bytes[i] === b)) {
     fail(
       SubnetErrorCode.FileInvalid,
-      `not a .smnmask file: expected magic ${Buffer.from(SMNMASK_MAGIC).toString('hex')}, found ${Buffer.from(bytes.subarray(0, 8)).toString('hex')}`,
+      `not a .smnmask file: expected magic ${hex(SMNMASK_MAGIC)}, found ${hex(bytes.subarray(0, 8))}`,
     );
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -170,7 +164,7 @@ export function decodeMasks(bytes: Uint8Array, source = '<buffer>'): { header: S
   }
   let header: SmnmaskHeader;
   try {
-    header = JSON.parse(Buffer.from(bytes.subarray(PREAMBLE, PREAMBLE + hlen)).toString('utf8')) as SmnmaskHeader;
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(PREAMBLE, PREAMBLE + hlen))) as SmnmaskHeader;
   } catch (cause) {
     throw new SmnError(SubnetErrorCode.FileCorrupt, `${source}: corrupt: the header is not valid JSON`, { cause, details: { file: source } });
   }
@@ -197,13 +191,9 @@ export function decodeMasks(bytes: Uint8Array, source = '<buffer>'): { header: S
   }
   let packed: Uint8Array;
   try {
-    packed =
-      header.compression === 'gzip'
-        ? new Uint8Array(gunzipSync(payload))
-        : header.compression === 'brotli'
-          ? new Uint8Array(brotliDecompressSync(payload))
-          : payload;
+    packed = header.compression === 'gzip' ? gunzip(payload) : header.compression === 'brotli' ? brotliDecompress(payload, source) : payload;
   } catch (cause) {
+    if (isSmnError(cause)) throw cause;
     throw new SmnError(SubnetErrorCode.FileCorrupt, `${source}: corrupt: the ${header.compression} payload cannot be decompressed`, {
       cause,
       details: { file: source },
@@ -246,60 +236,4 @@ function validateHeader(h: SmnmaskHeader, fail: (code: string, msg: string) => n
     if (!Number.isInteger(h[key]) || h[key] < 0) bad(`${key} is ${JSON.stringify(h[key])}`);
   }
   if (typeof h.payloadSha256 !== 'string') bad('payloadSha256 is missing');
-}
-
-/**
- * Writes masks to a `.smnmask` file atomically (see {@link encodeMasks} for the options) and returns its size.
- * Masks may be tensors or plain {@link MaskData}; a ResNet-50-sized map (23.5 M entries) takes ~2.9 MB, 32× less
- * than its float32 weights.
- */
-export async function saveMasks(
-  path: string,
-  masks: Map<string, tf.Tensor | MaskData>,
-  opts: SaveMasksOptions = {},
-): Promise<{ bytes: number; header: SmnmaskHeader }> {
-  const { bytes, header } = await encodeMasks(masks, opts);
-  await atomicWriteFile(path, bytes);
-  return { bytes: bytes.length, header };
-}
-
-/** Reads and checks a `.smnmask` file without making tensors. */
-export async function readMaskFile(path: string): Promise<{ header: SmnmaskHeader; masks: Map<string, MaskData> }> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (cause) {
-    throw new SmnError(SubnetErrorCode.FileInvalid, `cannot read mask file ${path}: ${(cause as Error).message}`, {
-      cause,
-      details: { file: path },
-    });
-  }
-  return decodeMasks(bytes, path);
-}
-
-/**
- * Loads a `.smnmask` file as float32 tensors (0/1, or ±1 for flip masks) keyed by parameter name; the caller
- * disposes them. With `baseParams`, refuses files made for other weights: every name must exist with the same shape,
- * and when the file records a base hash it must equal `hashParams(baseParams, names)` (`SMN_MASK_BASE_MISMATCH`
- * names both hashes).
- */
-export async function loadMasks(path: string, opts: LoadMasksOptions = {}): Promise<Map<string, tf.Tensor>> {
-  const { header, masks } = await readMaskFile(path);
-  if (opts.baseParams) {
-    checkAgainstBase(opts.baseParams, header.tensors, path);
-    if (header.baseHash !== null) {
-      const found = await hashParams(opts.baseParams, header.tensors.map((t) => t.name));
-      if (found !== header.baseHash) {
-        throw new SmnError(
-          SubnetErrorCode.BaseMismatch,
-          `${path}: these masks were made for other base weights: the file expects ${header.baseHash}, the given ` +
-            `weights hash to ${found}; load the weights the masks were trained on`,
-          { details: { file: path, expected: header.baseHash, found } },
-        );
-      }
-    }
-  }
-  const out = new Map<string, tf.Tensor>();
-  for (const [name, m] of masks) out.set(name, tf.tensor(Float32Array.from(m.values), m.shape, 'float32'));
-  return out;
 }
