@@ -1,6 +1,6 @@
 import type { BackendName } from '@smn/backend';
 
-/** What every command receives. Commands parse their own flags from `argv` (global flags already removed). */
+/** What every command receives. Commands parse `argv` (global flags already removed) with `parseFlags` (flags.ts). */
 export interface CommandContext {
   argv: string[];
   /** Backend requested with `--backend` or `SMN_BACKEND` (default `auto`); commands that compute call `useBackend`. */
@@ -15,8 +15,10 @@ export interface Command {
   name: string;
   /** One line for `smn --help`. */
   summary: string;
-  /** Full `smn <name> --help` text. */
+  /** Full `smn <name> --help` text (`renderHelp` of the command's spec). */
   help: string;
+  /** Synopsis and flag list printed after a usage error (`renderUsage` of the command's spec). */
+  usage: string;
   /** Returns the process exit code (0 ok). Throws SmnError for expected failures. */
   run(ctx: CommandContext): Promise<number>;
 }

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { isSmnError, SmnError } from '@smn/core';
+import { isSmnError } from '@smn/core';
 import type { BackendName } from '@smn/backend';
-import type { CommandContext } from './command.js';
+import type { Command, CommandContext } from './command.js';
 import { COMMANDS } from './commands.js';
+import { usageError } from './flags.js';
 
 const BACKENDS: BackendName[] = ['auto', 'torch', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
@@ -12,23 +13,40 @@ export function version(): string {
 }
 
 export function rootHelp(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
-  const lines = Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(width)}  ${v.summary}`);
+  const entries: [string, string][] = [...Object.entries(COMMANDS).map(([k, v]): [string, string] => [k, v.summary]), ['help', "print this overview, or a command's help (smn help <command>)"]];
+  const width = Math.max(...entries.map(([k]) => k.length));
   return [
     'smn: Self-Masking Networks. Adapt pretrained vision models by learning binary masks.',
     '',
     'Usage: smn [--backend NAME] <command> [options]',
     '',
     'Commands:',
-    ...lines,
+    ...entries.map(([k, summary]) => `  ${k.padEnd(width)}  ${summary}`),
     '',
     'Global options:',
     `  --backend NAME   ${BACKENDS.join(' | ')} (default: auto, or $SMN_BACKEND)`,
-    '  --help, -h       show help (also `smn <command> --help`)',
+    '  --help, -h       show help (also `smn <command> --help`, `smn help <command>`)',
     '  --version, -v    print the version',
     '',
     'Exit codes: 0 ok, 1 runtime error, 2 usage or config error, 130 interrupted.',
   ].join('\n');
+}
+
+async function loadCommand(name: string): Promise<Command> {
+  const entry = COMMANDS[name];
+  if (!entry) {
+    const near = Object.keys(COMMANDS).filter((k) => k.startsWith(name.slice(0, 2)));
+    throw usageError(`unknown command '${name}'${near.length ? `; did you mean ${near.join(' or ')}?` : ''} (see smn --help)`);
+  }
+  return (await entry.load()).default;
+}
+
+/** `smn help [command]`: the overview, or one command's help. */
+async function help(args: string[], out: NodeJS.WritableStream): Promise<number> {
+  const topics = args.filter((a) => a !== '--help' && a !== '-h');
+  if (topics.length > 1) throw usageError(`smn help takes one command name, got ${topics.join(' ')}`);
+  out.write(`${topics.length ? (await loadCommand(topics[0]!)).help.trimEnd() : rootHelp()}\n`);
+  return 0;
 }
 
 /** Parses global flags, dispatches to a command, maps errors to exit codes. */
@@ -36,13 +54,14 @@ export async function main(argv: string[], io: { out: NodeJS.WritableStream; err
   const rest: string[] = [];
   let backend = (process.env.SMN_BACKEND ?? 'auto') as BackendName;
   let command: string | undefined;
+  let cmd: Command | undefined;
   try {
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i]!;
       if (a === '--backend' || a.startsWith('--backend=')) {
         const v = a.includes('=') ? a.slice('--backend='.length) : argv[++i];
         if (!v || !BACKENDS.includes(v as BackendName)) {
-          throw new SmnError('SMN_USAGE', `--backend expects one of ${BACKENDS.join(', ')}, got '${v ?? ''}'`, { kind: 'usage' });
+          throw usageError(`--backend expects one of ${BACKENDS.join(', ')}, got '${v ?? ''}'`);
         }
         backend = v as BackendName;
       } else if (command === undefined && (a === '--version' || a === '-v')) {
@@ -58,16 +77,8 @@ export async function main(argv: string[], io: { out: NodeJS.WritableStream; err
       io.out.write(`${rootHelp()}\n`);
       return rest.includes('--help') || rest.includes('-h') ? 0 : 2;
     }
-    const entry = COMMANDS[command];
-    if (!entry) {
-      const near = Object.keys(COMMANDS).filter((k) => k.startsWith(command!.slice(0, 2)));
-      throw new SmnError(
-        'SMN_USAGE',
-        `unknown command '${command}'${near.length ? `; did you mean ${near.join(' or ')}?` : ''} (see smn --help)`,
-        { kind: 'usage' },
-      );
-    }
-    const cmd = (await entry.load()).default;
+    if (command === 'help') return await help(rest, io.out);
+    cmd = await loadCommand(command);
     if (rest.includes('--help') || rest.includes('-h')) {
       io.out.write(`${cmd.help.trimEnd()}\n`);
       return 0;
@@ -83,6 +94,8 @@ export async function main(argv: string[], io: { out: NodeJS.WritableStream; err
   } catch (err) {
     if (isSmnError(err)) {
       io.err.write(`smn: error [${err.code}]: ${err.message}\n`);
+      // Argument mistakes show what the command accepts; config and runtime errors stand alone.
+      if (err.code === 'SMN_USAGE' && cmd) io.err.write(`\n${cmd.usage.trimEnd()}\n`);
       return err.kind === 'usage' ? 2 : 1;
     }
     io.err.write(`smn: unexpected error (please report it):\n${(err as Error)?.stack ?? String(err)}\n`);

@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { atomicWriteFile, readNpy, SmnError, writeNpy } from '@smn/core';
-import { useBackend } from '@smn/backend';
+import { atomicWriteFile, docsUrl, readNpy, SmnError, writeNpy } from '@smn/core';
 import { loadDataset } from '@smn/datasets';
 import {
   CLUSTERING_FILES,
@@ -17,18 +15,24 @@ import {
   saveClustering,
   type EnsembleMethod,
 } from '@smn/cascade';
-import { configFromYaml, configToYaml, loadCheckpoint, parseHydraArgs, renderReport, resolveConfig, runExperiment, type SmnConfig } from '@smn/train';
+import { configToYaml, loadCheckpoint, renderReport, resolveConfig, runExperiment, type SmnConfig } from '@smn/train';
 import type { Command, CommandContext } from '../command.js';
+import { defineSpec, parseFlags, renderHelp, renderUsage, usageError } from '../flags.js';
 import { interruptController, progressEvents } from '../progress.js';
+import { readRunConfig, startBackend, WORKERS_FLAG } from '../shared.js';
 
-const HELP = `Usage: smn cascade --dispatcher runs/<id> [--clusters 5] [--method gmm|kmeans] [--epochs-scale 1]
-                   [--base 50000] [--out DIR] [--workers N] [OVERRIDES...]
-
-A self-masking cascade (paper §3.4, Table 3) in one command, from a finished self-supervised dispatcher run
+const SPEC = defineSpec({
+  name: 'cascade',
+  usage: [
+    'smn cascade --dispatcher runs/<id> [--clusters 5] [--method gmm|kmeans] [--epochs-scale 1]',
+    '            [--base 50000] [--out DIR] [--workers N] [OVERRIDES...]',
+  ],
+  description: `A self-masking cascade (paper §3.4, Table 3) in one command, from a finished self-supervised dispatcher run
 (smn train --config-name submask_lin model.pret.module=swav main.dataset=multicrop_X ...):
 
   1. cluster   PCA-20 whitening of the dispatcher's normalised train embeddings + a 5-component Gaussian mixture
-               (or k-means); writes DIR/clusters/ (docs/cascade.md) and prints sizes, Mean share and AMI
+               (or k-means); writes DIR/clusters/ and prints sizes, Mean share and AMI
+               (the files: ${docsUrl('cascade.md')})
   2. experts   per cluster k, self-supervised masking initialised from the dispatcher checkpoint on the cluster's
                images for E_k = round(base / D_k x dispatcher epochs x scale) epochs, queue from E_k / 5
   3. embed     the full train and test sets with each expert (main.train=0)
@@ -36,25 +40,21 @@ A self-masking cascade (paper §3.4, Table 3) in one command, from a finished se
                kNN (k 200, T 0.1) and linear-probe accuracy, and the storage of the masks (Table 3's 6β/32)
 
 Each step's output is reused when present: a killed cascade continues where it stopped (an interrupted expert
-resumes from its last checkpoint). Overrides apply to the expert runs (e.g. dl.batch_size=32).
-
-Options:
-  --dispatcher DIR   the dispatcher run folder (needs config.yaml, last.ckpt, embeddings/)
-  --clusters N       number of clusters / experts (default 5)
-  --method M         gmm (the reference code) or kmeans (the paper's text) (default gmm)
-  --epochs-scale X   multiply every expert's epochs (default 1; the paper's schedule is very long)
-  --base N           the 50,000 of the epoch formula (default 50000, as the reference even for iNat)
-  --out DIR          cascade folder (default DIR-of-dispatcher/cascade)
-  --no-probe         skip the linear probes of step 4
-  --workers N        data-loading threads (default 1)`;
+resumes from its last checkpoint). Overrides apply to the expert runs (e.g. dl.batch_size=32).`,
+  overrides: true,
+  flags: {
+    dispatcher: { type: 'string', value: 'DIR', description: 'the dispatcher run folder (needs config.yaml, last.ckpt, embeddings/)' },
+    clusters: { type: 'number', value: 'N', integer: true, min: 1, default: 5, description: 'number of clusters / experts' },
+    method: { type: 'string', value: 'M', choices: ['gmm', 'kmeans'], default: 'gmm', description: "gmm (the reference code) or kmeans (the paper's text)" },
+    'epochs-scale': { type: 'number', value: 'X', above: 0, default: 1, description: "multiply every expert's epochs (the paper's schedule is very long)" },
+    base: { type: 'number', value: 'N', above: 0, default: 50000, description: 'the 50,000 of the epoch formula (as the reference, even for iNat)' },
+    out: { type: 'string', value: 'DIR', description: 'cascade folder', defaultText: 'DIR-of-dispatcher/cascade' },
+    'no-probe': { type: 'boolean', description: 'skip the linear probes of step 4' },
+    workers: WORKERS_FLAG,
+  },
+});
 
 const METHODS: EnsembleMethod[] = ['baseline', 'pca_unconditional', 'pca_conditional', 'unconditional', 'conditional', 'replace'];
-
-async function runConfig(dir: string): Promise<SmnConfig> {
-  const p = join(dir, 'config.yaml');
-  if (!existsSync(p)) throw new SmnError('SMN_CASCADE_RUN', `${dir} is not a run folder (no config.yaml)`, { kind: 'usage' });
-  return configFromYaml(await readFile(p, 'utf8'), p);
-}
 
 /** A run is complete when its report exists: runExperiment writes it last, after the embeddings and masks. */
 async function finished(dir: string): Promise<boolean> {
@@ -64,47 +64,21 @@ async function finished(dir: string): Promise<boolean> {
 const command: Command = {
   name: 'cascade',
   summary: 'run a self-masking cascade end to end from a dispatcher run',
-  help: HELP,
+  help: renderHelp(SPEC),
+  usage: renderUsage(SPEC),
   async run(ctx: CommandContext) {
-    const hydra = parseHydraArgs(ctx.argv);
-    const { values } = parseArgs({
-      args: hydra.rest,
-      options: {
-        dispatcher: { type: 'string' },
-        clusters: { type: 'string' },
-        method: { type: 'string' },
-        'epochs-scale': { type: 'string' },
-        base: { type: 'string' },
-        out: { type: 'string' },
-        'no-probe': { type: 'boolean' },
-        workers: { type: 'string' },
-      },
-      strict: true,
-    });
-    const disp = values.dispatcher;
-    if (!disp) throw new SmnError('SMN_USAGE', 'smn cascade needs --dispatcher runs/<id> (a finished self-supervised run); see smn cascade --help', { kind: 'usage' });
-    const num = (v: string | undefined, d: number, flag: string) => {
-      if (v === undefined) return d;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n <= 0) throw new SmnError('SMN_USAGE', `${flag} expects a positive number, got ${v}`, { kind: 'usage' });
-      return n;
-    };
-    const K = Math.round(num(values.clusters, 5, '--clusters'));
-    const scale = num(values['epochs-scale'], 1, '--epochs-scale');
-    const base = num(values.base, 50000, '--base');
-    const workers = values.workers === undefined ? 1 : Number(values.workers);
-    if (!Number.isInteger(workers) || workers < 0) throw new SmnError('SMN_USAGE', `--workers expects an integer >= 0, got ${values.workers}`, { kind: 'usage' });
-    const method = (values.method ?? 'gmm') as 'gmm' | 'kmeans';
-    if (method !== 'gmm' && method !== 'kmeans') throw new SmnError('SMN_USAGE', `--method expects gmm or kmeans, got ${values.method}`, { kind: 'usage' });
-    const out = values.out ?? join(disp, 'cascade');
-    const dcfg = await runConfig(disp);
+    const { flags, overrides } = parseFlags(SPEC, ctx.argv);
+    const disp = flags.dispatcher;
+    if (!disp) throw usageError('smn cascade needs --dispatcher runs/<id> (a finished self-supervised run)');
+    const { clusters: K, method, 'epochs-scale': scale, base, workers } = flags;
+    const out = flags.out ?? join(disp, 'cascade');
+    const dcfg = await readRunConfig(disp, 'SMN_CASCADE_RUN', 'start a cascade from');
     if (dcfg.model.pret.module !== 'swav') {
       throw new SmnError('SMN_CASCADE_RUN', `the dispatcher ${disp} is a '${dcfg.model.pret.module}' run; a cascade starts from self-supervised masking (model.pret.module=swav)`, { kind: 'usage' });
     }
     if (!(await finished(disp))) throw new SmnError('SMN_CASCADE_RUN', `the dispatcher ${disp} has not finished (no final embeddings); finish it with smn train --resume ${disp}`, { kind: 'usage' });
     const t0 = Date.now();
-    const choice = await useBackend(ctx.backend);
-    ctx.err.write(`smn cascade: backend ${choice.name}; folder ${out}\n`);
+    await startBackend(ctx, 'smn cascade', `folder ${out}`);
     const intr = interruptController(ctx);
     try {
       // ---- 1. cluster ----
@@ -156,9 +130,9 @@ const command: Command = {
             `main.load_checkpoint=${join(disp, 'last.ckpt')}`,
             'main.strict_load_checkpoint=0',
             'main.probe=0',
-            ...hydra.overrides,
+            ...overrides,
           ];
-          const expertCfg = resume ? await runConfig(expertDir) : await applyOverrides(dcfg, over, out);
+          const expertCfg = resume ? await readRunConfig(expertDir, 'SMN_CASCADE_RUN', 'resume the expert') : await applyOverrides(dcfg, over, out);
           ctx.err.write(`smn cascade: 2/4 expert ${k}: ${size} images, ${epochs} epochs, queue from epoch ${queueStart}${resume ? ' (resuming)' : ''}\n`);
           const ev = progressEvents(ctx, `[expert-${k}]`);
           const r = await runExperiment({ config: expertCfg, runDir: expertDir, overrides: over, resume, signal: intr.signal, workers, events: ev });
@@ -193,7 +167,7 @@ const command: Command = {
       const results: Record<string, { knn: number; probe?: number; dims: number }> = {};
       for (const m of METHODS) {
         const feats = ensembleFeatures(inputs, m, { seed: dcfg.main.seed });
-        const ev = await evaluateFeatures(feats, embs[0]!.trainLabels, embs[0]!.testLabels, { numClasses, linearProbe: !values['no-probe'] });
+        const ev = await evaluateFeatures(feats, embs[0]!.trainLabels, embs[0]!.testLabels, { numClasses, linearProbe: !flags['no-probe'] });
         results[m] = { knn: ev.knnAccuracy, dims: ev.dims, ...(ev.probeAccuracy !== undefined ? { probe: ev.probeAccuracy } : {}) };
         rows.push([m, ev.dims, ev.knnAccuracy, ev.probeAccuracy ?? NaN]);
         ctx.err.write(`smn cascade:   ${m}: kNN ${(100 * ev.knnAccuracy).toFixed(2)}%${ev.probeAccuracy !== undefined ? `, probe ${(100 * ev.probeAccuracy).toFixed(2)}%` : ''}\n`);

@@ -1,6 +1,5 @@
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { SmnError } from '@smn/core';
+import { docsUrl } from '@smn/core';
 import { useBackend } from '@smn/backend';
 import {
   clusterEmbeddings,
@@ -14,100 +13,59 @@ import {
   type DenseMatrix,
 } from '@smn/cascade';
 import type { Command, CommandContext } from '../command.js';
+import { defineSpec, parseFlags, renderHelp, renderUsage, usageError } from '../flags.js';
 
-const HELP = `Usage: smn cluster --run DIR [options]
-       smn cluster --embeddings FILE.npy [--labels FILE.npy] [--test FILE.npy] [options]
+const INPUT = 'Input';
 
-Cascade step 1 (the reference's clustering notebook): whitening PCA of the dispatcher's L2-normalised train
+const SPEC = defineSpec({
+  name: 'cluster',
+  usage: ['smn cluster --run DIR [options]', 'smn cluster --embeddings FILE.npy [--labels FILE.npy] [--test FILE.npy] [options]'],
+  description: `Cascade step 1 (the reference's clustering notebook): whitening PCA of the dispatcher's L2-normalised train
 embeddings to --components dims, then a full-covariance Gaussian mixture (EM, k-means init, reg_covar 1e-6,
 tol 1e-3, 100 iterations) or k-means. Prints cluster sizes, the mean largest-cluster share per class ("Mean"),
 adjusted mutual information with the labels ("ADJ") and each expert's epoch schedule, and writes the
-assignments, the PCA and the model (see docs/cascade.md).
-
-Input:
-  --run DIR            a run folder: reads DIR/embeddings/train_norm.npy (+ train_labels.npy, test_norm.npy,
-                       test_labels.npy when present); writes DIR/clusters/ unless --out is given
-  --embeddings FILE    a float32/float64 [N, D] .npy instead of a run (rows are clustered as they are)
-  --labels FILE        int32/int64 [N] class labels for the diagnostics
-  --test FILE          rows [M, D] to route as well (written as test_clusters.npy)
-
-Options:
-  --clusters K         number of clusters (default 5)
-  --method NAME        gmm (default; the reference code) | kmeans (the paper's text: nearest centroid)
-  --components Q       whitened PCA components (default 20)
-  --niter N            randomized-PCA subspace iterations (default 2, as the notebook)
-  --seed S             seed of the PCA and the k-means initialisation (default 0)
-  --normalize          L2-normalise the rows first (for raw embeddings)
-  --epochs E           dispatcher epochs for the expert schedule (default 150)
-  --epochs-scale F     scale of the expert epochs (default 1)
-  --schedule-base N    the 50000 of E = round(N/D × epochs × scale) (default 50000, CIFAR's size as in the
-                       reference even for iNat; pass the train-set size to keep the dispatcher's step count)
-  --out DIR            output folder (default: DIR/clusters for --run, else clusters/ beside FILE)
-  --json               print the result as JSON
-`;
-
-function int(v: string | undefined, name: string, def: number, min: number): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) {
-    throw new SmnError('SMN_USAGE', `--${name} expects an integer ≥ ${min}, got '${v}'`, { kind: 'usage' });
-  }
-  return n;
-}
-
-function num(v: string | undefined, name: string, def: number): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) throw new SmnError('SMN_USAGE', `--${name} expects a number > 0, got '${v}'`, { kind: 'usage' });
-  return n;
-}
+assignments, the PCA and the model (see ${docsUrl('cascade.md')}).`,
+  flags: {
+    run: {
+      type: 'string',
+      value: 'DIR',
+      group: INPUT,
+      description: `a run folder: reads DIR/embeddings/train_norm.npy (+ train_labels.npy, test_norm.npy,
+test_labels.npy when present); writes DIR/clusters/ unless --out is given`,
+    },
+    embeddings: { type: 'string', value: 'FILE', group: INPUT, description: 'a float32/float64 [N, D] .npy instead of a run (rows are clustered as they are)' },
+    labels: { type: 'string', value: 'FILE', group: INPUT, description: 'int32/int64 [N] class labels for the diagnostics' },
+    test: { type: 'string', value: 'FILE', group: INPUT, description: 'rows [M, D] to route as well (written as test_clusters.npy)' },
+    clusters: { type: 'number', value: 'K', integer: true, min: 1, default: 5, description: 'number of clusters' },
+    method: { type: 'string', value: 'NAME', choices: ['gmm', 'kmeans'], default: 'gmm', description: 'gmm (the reference code) | kmeans (the paper\'s text: nearest centroid)' },
+    components: { type: 'number', value: 'Q', integer: true, min: 1, default: 20, description: 'whitened PCA components' },
+    niter: { type: 'number', value: 'N', integer: true, min: 0, default: 2, description: 'randomized-PCA subspace iterations (as the notebook)' },
+    seed: { type: 'number', value: 'S', integer: true, min: 0, default: 0, description: 'seed of the PCA and the k-means initialisation' },
+    normalize: { type: 'boolean', description: 'L2-normalise the rows first (for raw embeddings)' },
+    epochs: { type: 'number', value: 'E', above: 0, default: 150, description: 'dispatcher epochs for the expert schedule' },
+    'epochs-scale': { type: 'number', value: 'F', above: 0, default: 1, description: 'scale of the expert epochs' },
+    'schedule-base': {
+      type: 'number',
+      value: 'N',
+      above: 0,
+      default: 50000,
+      description: `the 50000 of E = round(N/D × epochs × scale): CIFAR's size, as in the reference even for iNat;
+pass the train-set size to keep the dispatcher's step count`,
+    },
+    out: { type: 'string', value: 'DIR', description: 'output folder', defaultText: 'DIR/clusters for --run, else clusters/ beside FILE' },
+    json: { type: 'boolean', description: 'print the result as JSON' },
+  },
+});
 
 const command: Command = {
   name: 'cluster',
   summary: "cluster a run's embeddings (PCA + Gaussian mixture or k-means)",
-  help: HELP,
+  help: renderHelp(SPEC),
+  usage: renderUsage(SPEC),
   async run(ctx: CommandContext): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: ctx.argv,
-        options: {
-          run: { type: 'string' },
-          embeddings: { type: 'string' },
-          labels: { type: 'string' },
-          test: { type: 'string' },
-          clusters: { type: 'string' },
-          method: { type: 'string' },
-          components: { type: 'string' },
-          niter: { type: 'string' },
-          seed: { type: 'string' },
-          normalize: { type: 'boolean' },
-          epochs: { type: 'string' },
-          'epochs-scale': { type: 'string' },
-          'schedule-base': { type: 'string' },
-          out: { type: 'string' },
-          json: { type: 'boolean' },
-        },
-        allowPositionals: false,
-      });
-    } catch (err) {
-      throw new SmnError('SMN_USAGE', `smn cluster: ${(err as Error).message} (see smn cluster --help)`, { kind: 'usage', cause: err });
-    }
-    const v = parsed.values;
-    if ((v.run === undefined) === (v.embeddings === undefined)) {
-      throw new SmnError('SMN_USAGE', 'smn cluster: give exactly one of --run DIR or --embeddings FILE.npy (see smn cluster --help)', { kind: 'usage' });
-    }
-    const method = v.method ?? 'gmm';
-    if (method !== 'gmm' && method !== 'kmeans') {
-      throw new SmnError('SMN_USAGE', `--method expects gmm or kmeans, got '${method}'`, { kind: 'usage' });
-    }
-    const clusters = int(v.clusters, 'clusters', 5, 1);
-    const components = int(v.components, 'components', 20, 1);
-    const niter = int(v.niter, 'niter', 2, 0);
-    const seed = int(v.seed, 'seed', 0, 0);
-    const epochs = num(v.epochs, 'epochs', 150);
-    const scale = num(v['epochs-scale'], 'epochs-scale', 1);
-    const base = num(v['schedule-base'], 'schedule-base', 50000);
+    const v = parseFlags(SPEC, ctx.argv).flags;
+    if ((v.run === undefined) === (v.embeddings === undefined)) throw usageError('smn cluster: give exactly one of --run DIR or --embeddings FILE.npy');
+    const { method, clusters, components, niter, seed, epochs, 'epochs-scale': scale, 'schedule-base': base } = v;
 
     let X: DenseMatrix;
     let labels: Int32Array | undefined;
@@ -135,7 +93,7 @@ const command: Command = {
       if (test) test = l2NormalizeRows(test);
     }
     if (test && test.cols !== X.cols) {
-      throw new SmnError('SMN_USAGE', `test rows have ${test.cols} columns but the clustered embeddings have ${X.cols}`, { kind: 'usage' });
+      throw usageError(`--test rows have ${test.cols} columns but the clustered embeddings have ${X.cols}; give test rows of the same model`);
     }
     await useBackend(ctx.backend);
     const t0 = performance.now();

@@ -16,18 +16,30 @@ import {
 } from '@smn/cascade';
 import { parse as parseYaml } from 'yaml';
 import type { Command, CommandContext } from '../command.js';
+import { defineSpec, parseFlags, renderHelp, renderUsage, usageError, type FlagValues } from '../flags.js';
+import { HYDRA_FLAGS } from '../shared.js';
 
 const SHIPPED = fileURLToPath(new URL('../../configs/ensembling/', import.meta.url));
 
-const HELP = `Usage: smn ensemble --config-name NAME [--config-dir DIR] [--multirun] [--json] [key=value ...]
-       smn ensemble --config FILE.yaml [...]
-
-Cascade step 4 (the reference's ensemble.py): loads the raw train/test embeddings of the dispatcher and the
+const SPEC = defineSpec({
+  name: 'ensemble',
+  usage: ['smn ensemble --config-name NAME [--config-dir DIR] [--multirun] [--json] [key=value ...]', 'smn ensemble --config FILE.yaml [...]'],
+  description: `Cascade step 4 (the reference's ensemble.py): loads the raw train/test embeddings of the dispatcher and the
 experts, routes every row with the dispatcher's clustering (GMM posterior argmax of its whitened normalised
 embedding), builds the ensemble features of 'method' and prints the kNN accuracy (k 200, T 0.1, normalised
-features) and the linear-probe accuracy (multinomial logistic regression, λ = 0.01/N, bias regularised).
-
-Config (YAML; NAME.yaml is looked up in --config-dir, ./conf_ensembling, ./configs/ensembling, then the shipped
+features) and the linear-probe accuracy (multinomial logistic regression, λ = 0.01/N, bias regularised).`,
+  overrides: true,
+  flags: {
+    'config-name': { ...HYDRA_FLAGS['config-name'], description: 'the ensemble config NAME.yaml (see Config below)' },
+    config: { type: 'string', value: 'FILE.yaml', description: 'an ensemble config file instead of a name' },
+    'config-dir': { ...HYDRA_FLAGS['config-dir'], description: 'look for NAME.yaml in DIR first' },
+    multirun: { ...HYDRA_FLAGS.multirun, description: 'sweep comma lists of the overrides (method=a,b), one evaluation each' },
+    json: { type: 'boolean', description: 'print the evaluations as JSON (a list with --multirun)' },
+  },
+  sections: [
+    {
+      title: '',
+      text: `Config (YAML; NAME.yaml is looked up in --config-dir, ./conf_ensembling, ./configs/ensembling, then the shipped
 configs: ensembling (defaults), c100_fixed). Keys:
   runs             run folders, dispatcher first, then the experts' embedding runs (each with embeddings/*.npy)
   run_ids          alternative to runs: ids resolved as <runs_dir>/<id> (runs_dir default: runs)
@@ -39,11 +51,15 @@ configs: ensembling (defaults), c100_fixed). Keys:
   pca_components   components of the pca_* methods (default: one model's embedding width)
   pca_niter, seed  randomized-PCA subspace iterations (10) and seed (0)
   num_classes      default max label + 1
-  knn.k, knn.temperature
-
-Overrides: key=value (YAML values; dotted keys like knn.k=20). With --multirun a comma list sweeps a key:
-  smn ensemble --config-name c100_fixed --multirun method=pca_unconditional,pca_conditional
-`;
+  knn.k, knn.temperature`,
+    },
+    {
+      title: '',
+      text: `Overrides: key=value (YAML values; dotted keys like knn.k=20). With --multirun a comma list sweeps a key:
+  smn ensemble --config-name c100_fixed --multirun method=pca_unconditional,pca_conditional`,
+    },
+  ],
+});
 
 interface EnsembleConfig {
   runs: string[];
@@ -181,65 +197,51 @@ function sameLabels(a: Int32Array, b: Int32Array): boolean {
   return true;
 }
 
+/** The configs to evaluate: the named or given file over its defaults, then the overrides (sweeps with --multirun). */
+async function loadConfigs(flags: FlagValues<(typeof SPEC)['flags']>, overrides: string[]): Promise<{ configs: EnsembleConfig[]; source: string }> {
+  const { 'config-name': configName, config: configFile, multirun } = flags;
+  if ((configName === undefined) === (configFile === undefined)) throw usageError('smn ensemble: give exactly one of --config-name NAME or --config FILE.yaml');
+  const notKeyValue = overrides.find((o) => !o.includes('='));
+  if (notKeyValue) throw usageError(`unexpected argument '${notKeyValue}': ensemble overrides look like key=value`);
+  const searchDirs = [...flags['config-dir'], resolve('conf_ensembling'), resolve('configs/ensembling'), SHIPPED];
+  const base = configFile !== undefined ? await withDefaults(await readYaml(configFile), searchDirs, []) : await loadNamed(configName!, searchDirs);
+  const shippedDefaults = await readYaml(join(SHIPPED, 'ensembling.yaml'));
+  const source = configFile ?? `'${configName}'`;
+
+  // Sweeps: the cartesian product of comma lists (only with --multirun, as Hydra).
+  let variants: Record<string, unknown>[] = [merge(shippedDefaults, base)];
+  for (const o of overrides) {
+    const eq = o.indexOf('=');
+    const key = o.slice(0, eq).replace(/^\+{1,2}/, '');
+    const raw = o.slice(eq + 1);
+    const choices = multirun ? splitSweep(raw) : [raw];
+    const next: Record<string, unknown>[] = [];
+    for (const v of variants) {
+      for (const ch of choices) {
+        const copy = structuredClone(v);
+        setPath(copy, key, parseValue(ch));
+        next.push(copy);
+      }
+    }
+    variants = next;
+  }
+  return { configs: variants.map((v) => validate(v, source)), source };
+}
+
 const command: Command = {
   name: 'ensemble',
   summary: 'evaluate an ensemble of runs (cascade step 4)',
-  help: HELP,
+  help: renderHelp(SPEC),
+  usage: renderUsage(SPEC),
   async run(ctx: CommandContext): Promise<number> {
-    let configName: string | undefined;
-    let configFile: string | undefined;
-    const dirs: string[] = [];
-    let multirun = false;
-    let json = false;
-    const overrides: string[] = [];
-    for (let i = 0; i < ctx.argv.length; i++) {
-      const a = ctx.argv[i]!;
-      const value = (flag: string): string => {
-        if (a.startsWith(`${flag}=`)) return a.slice(flag.length + 1);
-        const v = ctx.argv[++i];
-        if (v === undefined || v.startsWith('-')) throw new SmnError('SMN_USAGE', `${flag} needs a value`, { kind: 'usage' });
-        return v;
-      };
-      if (a === '--config-name' || a.startsWith('--config-name=') || a === '-cn') configName = value(a === '-cn' ? '-cn' : '--config-name');
-      else if (a === '--config' || a.startsWith('--config=')) configFile = value('--config');
-      else if (a === '--config-dir' || a.startsWith('--config-dir=') || a === '-cd') dirs.push(value(a === '-cd' ? '-cd' : '--config-dir'));
-      else if (a === '--multirun' || a === '-m') multirun = true;
-      else if (a === '--json') json = true;
-      else if (!a.startsWith('-') && a.includes('=')) overrides.push(a);
-      else throw new SmnError('SMN_USAGE', `smn ensemble: unexpected argument '${a}' (see smn ensemble --help)`, { kind: 'usage' });
-    }
-    if ((configName === undefined) === (configFile === undefined)) {
-      throw new SmnError('SMN_USAGE', 'smn ensemble: give exactly one of --config-name NAME or --config FILE.yaml', { kind: 'usage' });
-    }
-    const searchDirs = [...dirs, resolve('conf_ensembling'), resolve('configs/ensembling'), SHIPPED];
-    const base = configFile !== undefined ? await withDefaults(await readYaml(configFile), searchDirs, []) : await loadNamed(configName!, searchDirs);
-    const shippedDefaults = await readYaml(join(SHIPPED, 'ensembling.yaml'));
-    const source = configFile ?? `'${configName}'`;
-
-    // Sweeps: the cartesian product of comma lists (only with --multirun, as Hydra).
-    let variants: Record<string, unknown>[] = [merge(shippedDefaults, base)];
-    for (const o of overrides) {
-      const eq = o.indexOf('=');
-      const key = o.slice(0, eq).replace(/^\+{1,2}/, '');
-      const raw = o.slice(eq + 1);
-      const choices = multirun ? splitSweep(raw) : [raw];
-      const next: Record<string, unknown>[] = [];
-      for (const v of variants) {
-        for (const ch of choices) {
-          const copy = structuredClone(v);
-          setPath(copy, key, parseValue(ch));
-          next.push(copy);
-        }
-      }
-      variants = next;
-    }
-    const configs = variants.map((v) => validate(v, source));
-
+    const { flags, overrides } = parseFlags(SPEC, ctx.argv);
+    const json = flags.json;
+    const { configs, source } = await loadConfigs(flags, overrides);
     await useBackend(ctx.backend);
     const cfg0 = configs[0]!;
     for (const c of configs) {
       if (JSON.stringify(c.runs) !== JSON.stringify(cfg0.runs) || (c.clusters ?? '') !== (cfg0.clusters ?? '')) {
-        throw new SmnError('SMN_USAGE', 'smn ensemble: a sweep may not change runs or clusters; run the command once per set of runs', { kind: 'usage' });
+        throw usageError('smn ensemble: a sweep may not change runs or clusters; run the command once per set of runs');
       }
     }
     const t0 = performance.now();

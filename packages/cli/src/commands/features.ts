@@ -1,44 +1,54 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { SmnError, atomicWriteFile, fmtShape, parseNpy, writeNpy } from '@smn/core';
-import { useBackend } from '@smn/backend';
 import { CLIP_NORM, IMAGENET_NORM, IMAGE_EXTENSIONS, centerCrop, decodeImage, normalize, resizeShorter } from '@smn/datasets';
 import { loadClip, loadResNet, type ClipModel, type ResNetModel } from '@smn/models';
 import type { Command } from '../command.js';
+import { defineSpec, parseFlags, renderHelp, renderUsage, usageError } from '../flags.js';
+import { startBackend } from '../shared.js';
 
 const MODELS = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'clip'] as const;
 
-const HELP = `Usage: smn features --model NAME --weights FILE_OR_DIR --input X.npy|DIR --output Y.npy
-                    [--logits | --projected] [--batch-size N] [--no-strict]
-
-Embeds images with a pretrained model and writes float32 [N, D] rows to Y.npy.
-
-Options:
-  --model NAME        ${MODELS.join(' | ')}
-  --weights PATH      ResNet: .safetensors or PyTorch .pth/.pt/.pth.tar (torchvision/timm names; nested state
-                      dicts and "module." prefixes are handled). CLIP: a Hugging Face folder (config.json +
-                      model.safetensors)
-  --input PATH        X.npy: float32 [N, 3, H, W] (PyTorch layout, already normalised), or a folder of images
-                      (${IMAGE_EXTENSIONS.join(' ')}), preprocessed as the model expects: ResNet resize 256, center
-                      crop 224, ImageNet mean/std; CLIP resize to the image size (bicubic), center crop, CLIP mean/std.
-                      Rows follow the sorted file names, which are also written to Y.files.txt.
-  --output Y.npy      output file (written atomically)
-  --logits            ResNet: the fc logits instead of the pooled features (needs an fc in the weights)
-  --projected         CLIP: the projected image embedding instead of the pooled output
-  --batch-size N      images per forward pass (default 32)
-  --no-strict         ignore unknown tensors inside the model's layers (heads outside the backbone, such as
-                      SwAV's projection_head, are always skipped)
-
-Output: pooled features by default (512 for resnet18/34, 2048 for resnet50/101, 768 for CLIP ViT-B/32).
-
-Example:
-  smn features --model resnet50 --weights resnet50.pth --input x.npy --output feats.npy --batch-size 16`;
-
-function usage(message: string): SmnError {
-  return new SmnError('SMN_USAGE', `${message} (see smn features --help)`, { kind: 'usage' });
-}
+const SPEC = defineSpec({
+  name: 'features',
+  usage: [
+    'smn features --model NAME --weights FILE_OR_DIR --input X.npy|DIR --output Y.npy',
+    '             [--logits | --projected] [--batch-size N] [--no-strict]',
+  ],
+  description: 'Embeds images with a pretrained model and writes float32 [N, D] rows to Y.npy.',
+  flags: {
+    model: { type: 'string', value: 'NAME', choices: MODELS, description: MODELS.join(' | ') },
+    weights: {
+      type: 'string',
+      value: 'PATH',
+      description: `ResNet: .safetensors or PyTorch .pth/.pt/.pth.tar (torchvision/timm names; nested state
+dicts and "module." prefixes are handled). CLIP: a Hugging Face folder (config.json +
+model.safetensors)`,
+    },
+    input: {
+      type: 'string',
+      value: 'PATH',
+      description: `X.npy: float32 [N, 3, H, W] (PyTorch layout, already normalised), or a folder of images
+(${IMAGE_EXTENSIONS.join(' ')}), preprocessed as the model expects: ResNet resize 256,
+center crop 224, ImageNet mean/std; CLIP resize to the image size (bicubic), center crop, CLIP mean/std.
+Rows follow the sorted file names, which are also written to Y.files.txt.`,
+    },
+    output: { type: 'string', value: 'Y.npy', description: 'output file (written atomically)' },
+    logits: { type: 'boolean', description: 'ResNet: the fc logits instead of the pooled features (needs an fc in the weights)' },
+    projected: { type: 'boolean', description: 'CLIP: the projected image embedding instead of the pooled output' },
+    'batch-size': { type: 'number', value: 'N', integer: true, min: 1, default: 32, description: 'images per forward pass' },
+    'no-strict': {
+      type: 'boolean',
+      description: `ignore unknown tensors inside the model's layers (heads outside the backbone, such as
+SwAV's projection_head, are always skipped)`,
+    },
+  },
+  sections: [
+    { title: 'Output', text: '  pooled features by default (512 for resnet18/34, 2048 for resnet50/101, 768 for CLIP ViT-B/32).' },
+    { title: 'Example', text: '  smn features --model resnet50 --weights resnet50.pth --input x.npy --output feats.npy --batch-size 16' },
+  ],
+});
 
 /** Input images as NCHW float32 rows, read lazily per batch. */
 interface Source {
@@ -102,40 +112,21 @@ async function dirSource(dir: string, model: string, imageSize: number): Promise
 const command: Command = {
   name: 'features',
   summary: 'embed images or an .npy batch with a pretrained model',
-  help: HELP,
+  help: renderHelp(SPEC),
+  usage: renderUsage(SPEC),
   async run(ctx) {
-    let v;
-    try {
-      v = parseArgs({
-        args: ctx.argv,
-        options: {
-          model: { type: 'string' },
-          weights: { type: 'string' },
-          input: { type: 'string' },
-          output: { type: 'string' },
-          logits: { type: 'boolean' },
-          projected: { type: 'boolean' },
-          'batch-size': { type: 'string' },
-          'no-strict': { type: 'boolean' },
-        },
-        strict: true,
-      }).values;
-    } catch (err) {
-      throw usage((err as Error).message);
-    }
-    const name = v.model as (typeof MODELS)[number] | undefined;
-    if (!name || !MODELS.includes(name)) throw usage(`--model must be one of ${MODELS.join(', ')}, got '${name ?? ''}'`);
-    if (!v.weights) throw usage('--weights is required');
-    if (!v.input) throw usage('--input is required');
-    if (!v.output) throw usage('--output is required');
-    if (v.logits && name === 'clip') throw usage('--logits applies to ResNets; use --projected for CLIP');
-    if (v.projected && name !== 'clip') throw usage('--projected applies to CLIP; use --logits for ResNets');
-    const bs = v['batch-size'] === undefined ? 32 : Number(v['batch-size']);
-    if (!Number.isInteger(bs) || bs < 1) throw usage(`--batch-size must be a positive integer, got '${v['batch-size']}'`);
+    const v = parseFlags(SPEC, ctx.argv).flags;
+    const name = v.model;
+    if (!name) throw usageError(`--model NAME is required: ${MODELS.join(', ')}`);
+    if (!v.weights) throw usageError('--weights is required');
+    if (!v.input) throw usageError('--input is required');
+    if (!v.output) throw usageError('--output is required');
+    if (v.logits && name === 'clip') throw usageError('--logits applies to ResNets; use --projected for CLIP');
+    if (v.projected && name !== 'clip') throw usageError('--projected applies to CLIP; use --logits for ResNets');
+    const bs = v['batch-size'];
     const strict = !v['no-strict'];
 
-    const backend = await useBackend(ctx.backend);
-    ctx.err.write(`features: backend ${backend.name}, loading ${name} from ${v.weights}\n`);
+    await startBackend(ctx, 'features', `loading ${name} from ${v.weights}`);
     let model: ResNetModel | ClipModel;
     if (name === 'clip') {
       model = await loadClip(v.weights, { strict });

@@ -1,14 +1,15 @@
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { atomicWriteFile, SmnError } from '@smn/core';
-import { useBackend } from '@smn/backend';
+import { atomicWriteFile } from '@smn/core';
 import { readMetrics, renderReport, resolveConfig, runExperiment, seriesOf, type ReportSection, type RunResult } from '@smn/train';
 import type { Command, CommandContext } from '../command.js';
+import { defineSpec, parseFlags, renderHelp, renderUsage } from '../flags.js';
 import { interruptController, progressEvents } from '../progress.js';
+import { startBackend, timestamp, WORKERS_FLAG } from '../shared.js';
 
-const HELP = `Usage: smn quickstart [--out DIR] [--epochs N] [--ssl-epochs N] [--workers N]
-
-The main job on the embedded default: no download, no GPU. With the shipped Fashion-MNIST subset (2,000 train /
+const SPEC = defineSpec({
+  name: 'quickstart',
+  usage: ['smn quickstart [--out DIR] [--epochs N] [--ssl-epochs N] [--workers N]'],
+  description: `The main job on the embedded default: no download, no GPU. With the shipped Fashion-MNIST subset (2,000 train /
 1,000 test images, 10 classes) and the shipped ResNet-18 (pretrained on 5 of those classes, other images), it runs
 
   linear probe          the frozen backbone, logistic regression on its features (main.train=0 main.probe=1)
@@ -17,13 +18,14 @@ The main job on the embedded default: no download, no GPU. With the shipped Fash
   self-masking (SMN)    learn a mask without labels with the SwAV loss, then kNN and a probe (submask_lin, swav)
 
 each with 10% of the labels and with all of them, and prints accuracy, trained bits and stored bytes per method.
-Run folders and report.html go to DIR (default runs/quickstart-<time>). About 10 minutes on 2 CPU cores.
-
-Options:
-  --out DIR          where the run folders and the report go
-  --epochs N         epochs of the supervised runs on all labels (default 3; 10% runs get 4x as many)
-  --ssl-epochs N     epochs of self-supervised masking (default 10)
-  --workers N        data-loading threads (default 1)`;
+Run folders and report.html go to DIR (default runs/quickstart-<time>). About 10 minutes on 2 CPU cores.`,
+  flags: {
+    out: { type: 'string', value: 'DIR', description: 'where the run folders and the report go', defaultText: 'runs/quickstart-<time>' },
+    epochs: { type: 'number', value: 'N', integer: true, min: 1, default: 3, description: 'epochs of the supervised runs on all labels; 10% runs get 4x as many' },
+    'ssl-epochs': { type: 'number', value: 'N', integer: true, min: 1, default: 10, description: 'epochs of self-supervised masking' },
+    workers: WORKERS_FLAG,
+  },
+});
 
 interface Row {
   method: string;
@@ -34,12 +36,6 @@ interface Row {
   storedBytes: number;
   seconds: number;
   runDir: string;
-}
-
-function stamp(): string {
-  const d = new Date();
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
 function table(rows: Row[]): string {
@@ -61,25 +57,12 @@ function table(rows: Row[]): string {
 const command: Command = {
   name: 'quickstart',
   summary: 'run the main job on the embedded data and backbone: masking vs fine-tuning vs probe',
-  help: HELP,
+  help: renderHelp(SPEC),
+  usage: renderUsage(SPEC),
   async run(ctx: CommandContext) {
-    const { values } = parseArgs({
-      args: ctx.argv,
-      options: { out: { type: 'string' }, epochs: { type: 'string' }, 'ssl-epochs': { type: 'string' }, workers: { type: 'string' } },
-      strict: true,
-    });
-    const int = (v: string | undefined, d: number, flag: string, min = 1) => {
-      if (v === undefined) return d;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min) throw new SmnError('SMN_USAGE', `${flag} expects an integer >= ${min}, got ${v}`, { kind: 'usage' });
-      return n;
-    };
-    const E = int(values.epochs, 3, '--epochs');
-    const Essl = int(values['ssl-epochs'], 10, '--ssl-epochs');
-    const workers = int(values.workers, 1, '--workers', 0);
-    const out = values.out ?? join('runs', `quickstart-${stamp()}`);
-    const choice = await useBackend(ctx.backend);
-    ctx.err.write(`smn quickstart: backend ${choice.name}; runs in ${out}\n`);
+    const { epochs: E, 'ssl-epochs': Essl, workers, out: outFlag } = parseFlags(SPEC, ctx.argv).flags;
+    const out = outFlag ?? join('runs', `quickstart-${timestamp()}`);
+    await startBackend(ctx, 'smn quickstart', `runs in ${out}`);
     const intr = interruptController(ctx);
     // main.update_bn: every method is evaluated with BatchNorm statistics of the unaugmented train images, so the
     // backbone, masked and fine-tuned rows compare like with like (training on augmented crops skews them).
