@@ -1,9 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { SmnError, createRng, fmtShape } from '@smn/core';
 import { checkShape, conv, fromTf, layerNorm, linear, req, toTf } from './layers.js';
-import { readWeights } from './weights.js';
 import type { ApplyOptions, FunctionalModel, StateDict } from './types.js';
 import type { ParamSpec } from './resnet.js';
 
@@ -340,32 +337,6 @@ export function createClip(hfConfig: Record<string, unknown>, seed = 0): ClipMod
     sd.set(sp.name, { shape: sp.shape, dtype: 'float32', data });
   }
   return buildClip(cfg, sd, '<random init>');
-}
-
-/**
- * Loads CLIP from a Hugging Face model folder: `config.json` plus `model.safetensors` (or `pytorch_model.bin`).
- * Errors name the folder and tensor.
- */
-export async function loadClip(dir: string, opts: { strict?: boolean } = {}): Promise<ClipModel> {
-  let hf: Record<string, unknown>;
-  const cfgPath = join(dir, 'config.json');
-  try {
-    hf = JSON.parse(await readFile(cfgPath, 'utf8')) as Record<string, unknown>;
-  } catch (err) {
-    throw new SmnError('SMN_FILE_NOT_FOUND', `cannot read the CLIP config ${cfgPath}: ${(err as Error).message} (expected a Hugging Face model folder)`, {
-      cause: err,
-      details: { file: cfgPath },
-    });
-  }
-  const cfg = parseClipConfig(hf);
-  let weights = join(dir, 'model.safetensors');
-  try {
-    await stat(weights);
-  } catch {
-    weights = join(dir, 'pytorch_model.bin');
-  }
-  const sd = await readWeights(weights);
-  return buildClip(cfg, sd, weights, opts.strict ?? true);
 }
 
 /** Exports CLIP's tensors (both towers) as a PyTorch-layout state dict. */

@@ -1,10 +1,19 @@
-export type { RawTensor, RawDtype, StateDict, FunctionalModel, ApplyOptions, ParameterSelection, SelectionMode, SelectionResult } from './types.js';
-export { parseSafetensors, readSafetensors, encodeSafetensors, writeSafetensors } from './safetensors.js';
-export { readTorchCheckpoint, isRawTensor } from './torch-checkpoint.js';
-export { readWeights, parseWeights, findStateDict } from './weights.js';
 export {
+  type RawTensor,
+  type RawDtype,
+  type StateDict,
+  type FunctionalModel,
+  type ApplyOptions,
+  type ParameterSelection,
+  type SelectionMode,
+  type SelectionResult,
+  parseSafetensors,
+  encodeSafetensors,
+  readTorchCheckpoint,
+  isRawTensor,
+  parseWeights,
+  findStateDict,
   createResNet,
-  loadResNet,
   withHead,
   resnetSpecs,
   resnetStateDict,
@@ -15,11 +24,10 @@ export {
   type ResNetApplyOptions,
   type LoadResNetOptions,
   type ParamSpec,
-} from './resnet.js';
-export { resnetSelection, clipSelection, CLIP_MASKED_LAYERS } from './selection.js';
-export {
+  resnetSelection,
+  clipSelection,
+  CLIP_MASKED_LAYERS,
   createClip,
-  loadClip,
   buildClip,
   parseClipConfig,
   clipParamSpecs,
@@ -28,6 +36,16 @@ export {
   type ClipConfig,
   type ClipTowerConfig,
   type ClipApplyOptions,
-} from './clip.js';
-export { createClipTokenizer, loadClipTokenizer, clipPrompts, type ClipTokenizer } from './tokenizer.js';
-export { setTrainBatchNorm, withCumulativeBatchNorm, type TrainBatchNorm } from './layers.js';
+  createClipTokenizer,
+  clipPrompts,
+  type ClipTokenizer,
+  setTrainBatchNorm,
+  withCumulativeBatchNorm,
+  type TrainBatchNorm,
+} from './browser.js';
+// Node only: these read or write files (loadResNet also takes a path here).
+export { readSafetensors, writeSafetensors } from './safetensors-file.js';
+export { readWeights } from './weights-file.js';
+export { loadResNet } from './resnet-file.js';
+export { loadClip } from './clip-file.js';
+export { loadClipTokenizer } from './tokenizer-file.js';

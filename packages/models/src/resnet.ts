@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SmnError, createRng, fmtShape, type Rng } from '@smn/core';
 import { batchNorm, checkShape, conv, fromTf, linear, req, residualAdd, toTf } from './layers.js';
-import { readWeights } from './weights.js';
 import type { ApplyOptions, FunctionalModel, RawTensor, StateDict } from './types.js';
 
 /** Supported ResNet depths (torchvision layout). */
@@ -173,17 +172,28 @@ export interface LoadResNetOptions extends Partial<ResNetConfig> {
   prefix?: string;
 }
 
-/**
- * Loads a ResNet from a weight file (safetensors, PyTorch checkpoint, see {@link readWeights}) or a state dict in
- * PyTorch layout. Depth, width, stem and number of classes are inferred from the tensors unless given. Errors:
- * SMN_WEIGHTS_MISSING, SMN_WEIGHTS_EXTRA, SMN_WEIGHTS_SHAPE_MISMATCH, naming the tensor.
- */
-export async function loadResNet(fileOrState: string | StateDict, opts: LoadResNetOptions = {}): Promise<ResNetModel> {
-  const source = typeof fileOrState === 'string' ? fileOrState : '<state dict>';
-  let sd = typeof fileOrState === 'string' ? await readWeights(fileOrState) : fileOrState;
-  sd = stripPrefix(sd, opts.prefix, source);
+/** A ResNet from a state dict in PyTorch layout: what {@link loadResNet} does once the tensors are in memory. */
+export function resnetFromStateDict(state: StateDict, opts: LoadResNetOptions, source: string): ResNetModel {
+  const sd = stripPrefix(state, opts.prefix, source);
   const cfg = inferResNetConfig(sd, opts, source);
   return buildResNet(cfg, sd, source, opts.strict ?? true);
+}
+
+/**
+ * `loadResNet` of the browser entry: a ResNet from a state dict already in memory, e.g. `parseWeights(bytes)` of a
+ * fetched `.pth` or `.safetensors`. Reading a path needs the Node entry; a string throws
+ * `SMN_WEIGHTS_PATH_UNSUPPORTED` (for JavaScript callers, whom the type does not stop).
+ */
+export async function loadResNetState(state: StateDict, opts: LoadResNetOptions = {}): Promise<ResNetModel> {
+  if (typeof (state as unknown) === 'string') {
+    throw new SmnError(
+      'SMN_WEIGHTS_PATH_UNSUPPORTED',
+      `loadResNet("${String(state)}"): the browser build of @smn/models reads no files; fetch the file's bytes and pass ` +
+        'parseWeights(bytes) instead, or use the Node entry',
+      { kind: 'usage', details: { file: String(state) } },
+    );
+  }
+  return resnetFromStateDict(state, opts, '<state dict>');
 }
 
 function stripPrefix(sd: StateDict, prefix: string | undefined, source: string): StateDict {

@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { SmnError, atomicWriteFile, fmtShape } from '@smn/core';
+import { SmnError, fmtShape } from '@smn/core';
 import type { RawTensor, RawDtype } from './types.js';
 
 const SIZES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
@@ -141,11 +140,6 @@ export function parseSafetensors(buf: Uint8Array, source = '<buffer>'): { tensor
   return { tensors, metadata };
 }
 
-/** Reads a `.safetensors` file (see {@link parseSafetensors}). */
-export async function readSafetensors(path: string): Promise<Map<string, RawTensor>> {
-  return parseSafetensors(await readFileOrThrow(path), path).tensors;
-}
-
 /** Serialises float32 tensors (and int32/int64 ones) to safetensors bytes, keys sorted as Python's writer does. */
 export function encodeSafetensors(tensors: Map<string, Pick<RawTensor, 'shape' | 'data'>>, metadata: Record<string, string> = {}): Uint8Array {
   const names = [...tensors.keys()].sort();
@@ -175,19 +169,4 @@ export function encodeSafetensors(tensors: Map<string, Pick<RawTensor, 'shape' |
     p += d.byteLength;
   }
   return out;
-}
-
-/** Writes tensors to a `.safetensors` file atomically (F32 for float data). */
-export async function writeSafetensors(path: string, tensors: Map<string, Pick<RawTensor, 'shape' | 'data'>>, metadata: Record<string, string> = {}): Promise<void> {
-  await atomicWriteFile(path, encodeSafetensors(tensors, metadata));
-}
-
-/** Reads a whole file; a missing file is SMN_FILE_NOT_FOUND naming it. */
-export async function readFileOrThrow(path: string): Promise<Uint8Array> {
-  try {
-    const b = await readFile(path);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  } catch (err) {
-    throw new SmnError('SMN_FILE_NOT_FOUND', `cannot read ${path}: ${(err as Error).message}`, { cause: err, details: { file: path } });
-  }
 }

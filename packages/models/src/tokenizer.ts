@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { SmnError } from '@smn/core';
 
@@ -42,27 +40,6 @@ export function createClipTokenizer(tokenizerJson: object, tokenizerConfig: Reco
       };
     },
   };
-}
-
-/** Reads `tokenizer.json` (required) and `tokenizer_config.json` (optional) from a Hugging Face model folder. */
-export async function loadClipTokenizer(dir: string, maxLength = 77): Promise<ClipTokenizer> {
-  const path = join(dir, 'tokenizer.json');
-  let json: object;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8')) as object;
-  } catch (err) {
-    throw new SmnError('SMN_FILE_NOT_FOUND', `cannot read ${path}: ${(err as Error).message} (the CLIP text tower needs the model's tokenizer.json)`, {
-      cause: err,
-      details: { file: path },
-    });
-  }
-  let cfg: Record<string, unknown> = {};
-  try {
-    cfg = JSON.parse(await readFile(join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
-  } catch {
-    // optional
-  }
-  return createClipTokenizer(json, cfg, maxLength);
 }
 
 /** The reference's CLIP prompts: "This is a photo of a {label}" for each label. */
