@@ -228,6 +228,22 @@ async function loadConfigs(flags: FlagValues<(typeof SPEC)['flags']>, overrides:
   return { configs: variants.map((v) => validate(v, source)), source };
 }
 
+/** The raw embeddings of every run; all of them must hold the same rows in the same order as the dispatcher's. */
+async function readAllEmbeddings(runs: string[]): Promise<{ trainRaw: DenseMatrix[]; testRaw: DenseMatrix[]; trainLabels: Int32Array; testLabels: Int32Array }> {
+  const all = [];
+  for (const run of runs) all.push(await readRunEmbeddings(run, ['trainRaw', 'testRaw', 'trainLabels', 'testLabels']));
+  const [first] = all;
+  all.forEach((e, i) => {
+    if (!sameLabels(e.trainLabels, first!.trainLabels) || !sameLabels(e.testLabels, first!.testLabels)) {
+      throw new SmnError(
+        'SMN_ENSEMBLE_MISMATCH',
+        `run ${runs[i]} has different train/test labels (or order) than the dispatcher ${runs[0]}; every model must embed the same rows in the same order (embed the experts without a cluster subset)`,
+      );
+    }
+  });
+  return { trainRaw: all.map((e) => e.trainRaw), testRaw: all.map((e) => e.testRaw), trainLabels: first!.trainLabels, testLabels: first!.testLabels };
+}
+
 const command: Command = {
   name: 'ensemble',
   summary: 'evaluate an ensemble of runs (cascade step 4)',
@@ -246,24 +262,7 @@ const command: Command = {
     }
     const t0 = performance.now();
     const runs = cfg0.runs;
-    const trainRaw: DenseMatrix[] = [];
-    const testRaw: DenseMatrix[] = [];
-    let trainLabels: Int32Array | undefined;
-    let testLabels: Int32Array | undefined;
-    for (const [i, run] of runs.entries()) {
-      const e = await readRunEmbeddings(run, ['trainRaw', 'testRaw', 'trainLabels', 'testLabels']);
-      trainRaw.push(e.trainRaw);
-      testRaw.push(e.testRaw);
-      if (i === 0) {
-        trainLabels = e.trainLabels;
-        testLabels = e.testLabels;
-      } else if (!sameLabels(e.trainLabels, trainLabels!) || !sameLabels(e.testLabels, testLabels!)) {
-        throw new SmnError(
-          'SMN_ENSEMBLE_MISMATCH',
-          `run ${run} has different train/test labels (or order) than the dispatcher ${runs[0]}; every model must embed the same rows in the same order (embed the experts without a cluster subset)`,
-        );
-      }
-    }
+    const { trainRaw, testRaw, trainLabels, testLabels } = await readAllEmbeddings(runs);
     const disp = await readRunEmbeddings(runs[0]!, ['trainNorm', 'testNorm']);
     const clusterDir = cfg0.clusters ?? join(runs[0]!, 'clusters');
     const clustering = await loadClustering(clusterDir);
@@ -281,7 +280,7 @@ const command: Command = {
     }
     const testClusters = routeRows(clustering, disp.testNorm);
     let numClasses = cfg0.num_classes ?? 0;
-    if (!numClasses) for (const l of trainLabels!) numClasses = Math.max(numClasses, l + 1);
+    if (!numClasses) for (const l of trainLabels) numClasses = Math.max(numClasses, l + 1);
     const loadSeconds = (performance.now() - t0) / 1000;
 
     const results: (EnsembleEvaluation & { seconds: number })[] = [];
@@ -297,7 +296,7 @@ const command: Command = {
           ...(c.pca_components ? { pcaComponents: c.pca_components } : {}),
         },
       );
-      const res = await evaluateFeatures(feats, trainLabels!, testLabels!, {
+      const res = await evaluateFeatures(feats, trainLabels, testLabels, {
         numClasses,
         k: c.knn.k,
         temperature: c.knn.temperature,

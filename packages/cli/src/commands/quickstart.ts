@@ -54,6 +54,24 @@ function table(rows: Row[]): string {
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
 }
 
+/** report.html (the table and each run's training curves) and results.json in `out`; returns the report's path. */
+async function writeReport(out: string, rows: Row[], results: Map<string, RunResult>): Promise<string> {
+  const sections: ReportSection[] = [
+    { title: 'Results', table: { columns: ['method', 'labels', 'test accuracy', 'kNN accuracy', 'trained bits', 'stored bytes', 'seconds', 'run'], rows: rows.map((r) => [r.method, r.labels, r.accuracy, r.knn ?? NaN, r.trainedBits, r.storedBytes, Math.round(r.seconds), r.runDir]) } },
+  ];
+  const curves: ReportSection['charts'] = [];
+  for (const [name, res] of results) {
+    const recs = await readMetrics(join(res.runDir, 'metrics.jsonl'));
+    const s = ['training/val/accuracy', 'training/train/loss', 'training/val/knn_accuracy'].map((k) => seriesOf(recs.filter((r) => typeof r['training/lr/backbone'] === 'number'), k, `${k.split('/').pop()}`)).filter((x) => x.points.length > 1);
+    if (s.length) curves.push({ title: name, series: s, xLabel: 'epoch' });
+  }
+  sections.push({ title: 'Training curves', charts: curves });
+  const reportPath = join(out, 'report.html');
+  await atomicWriteFile(reportPath, renderReport('smn quickstart: masking vs fine-tuning vs probe on the embedded default', sections));
+  await atomicWriteFile(join(out, 'results.json'), JSON.stringify(rows, null, 2) + '\n');
+  return reportPath;
+}
+
 const command: Command = {
   name: 'quickstart',
   summary: 'run the main job on the embedded data and backbone: masking vs fine-tuning vs probe',
@@ -140,19 +158,7 @@ const command: Command = {
     ctx.out.write('kNN accuracy: test images against the unaugmented train set (k 200, T 0.1) with the backbone the method produced.\n');
     ctx.out.write('trained bits: 1 per masked weight, 32 per trained float; stored bytes: masks.smnmask (gzip) or float32 weights.\n');
 
-    const sections: ReportSection[] = [
-      { title: 'Results', table: { columns: ['method', 'labels', 'test accuracy', 'kNN accuracy', 'trained bits', 'stored bytes', 'seconds', 'run'], rows: rows.map((r) => [r.method, r.labels, r.accuracy, r.knn ?? NaN, r.trainedBits, r.storedBytes, Math.round(r.seconds), r.runDir]) } },
-    ];
-    const curves: ReportSection['charts'] = [];
-    for (const [name, res] of results) {
-      const recs = await readMetrics(join(res.runDir, 'metrics.jsonl'));
-      const s = ['training/val/accuracy', 'training/train/loss', 'training/val/knn_accuracy'].map((k) => seriesOf(recs.filter((r) => typeof r['training/lr/backbone'] === 'number'), k, `${k.split('/').pop()}`)).filter((x) => x.points.length > 1);
-      if (s.length) curves.push({ title: name, series: s, xLabel: 'epoch' });
-    }
-    sections.push({ title: 'Training curves', charts: curves });
-    const reportPath = join(out, 'report.html');
-    await atomicWriteFile(reportPath, renderReport('smn quickstart: masking vs fine-tuning vs probe on the embedded default', sections));
-    await atomicWriteFile(join(out, 'results.json'), JSON.stringify(rows, null, 2) + '\n');
+    const reportPath = await writeReport(out, rows, results);
     ctx.out.write(`report: ${reportPath}\n`);
     return 0;
   },
