@@ -22,7 +22,17 @@
 #include <string>
 #include <vector>
 
+#include "ops.h"
+
+// Every op code of src/ops.ts has its case in a switch below: a code added there without one fails the build.
+#pragma GCC diagnostic error "-Wswitch"
+
 namespace {
+
+using smn::BinaryOp;
+using smn::DType;
+using smn::ReduceOp;
+using smn::UnaryOp;
 
 // ---------------------------------------------------------------- state
 std::vector<at::Tensor> g_slots;
@@ -31,18 +41,27 @@ int64_t g_live = 0;
 c10::Device g_device(c10::kCPU);
 std::map<std::vector<int64_t>, at::Tensor> g_dummies;  // shape(+format tag) -> empty tensor for convolution_backward
 
-enum DType { F32 = 0, I32 = 1, BOOL = 2 };
-
-at::ScalarType scalarOf(int d) {
-  switch (d) {
-    case F32: return at::kFloat;
-    case I32: return at::kInt;
-    case BOOL: return at::kBool;
-  }
-  throw std::runtime_error("unknown dtype code " + std::to_string(d));
+// A code received from JS as its enum (native/ops.h), after checking that the table has it.
+template <class E>
+E codeAs(int32_t code, int32_t count, const char* table) {
+  if (code < 0 || code >= count) throw std::runtime_error(std::string("unknown ") + table + " code " + std::to_string(code));
+  return static_cast<E>(code);
 }
 
-at::TensorOptions opts(int d) { return at::TensorOptions().dtype(scalarOf(d)).device(g_device); }
+at::ScalarType scalarOf(DType d) {
+  switch (d) {
+    case DType::Float32: return at::kFloat;
+    case DType::Int32: return at::kInt;
+    case DType::Bool: return at::kBool;
+  }
+  throw std::runtime_error("unknown dtype");
+}
+
+DType dtypeOf(at::ScalarType s) {
+  return s == at::kFloat ? DType::Float32 : s == at::kInt ? DType::Int32 : DType::Bool;
+}
+
+at::TensorOptions opts(DType d) { return at::TensorOptions().dtype(scalarOf(d)).device(g_device); }
 
 // Keep stored dtypes within tfjs's float32/int32/bool.
 at::Tensor fixDtype(at::Tensor t) {
@@ -73,6 +92,7 @@ at::Tensor& get(int32_t id) {
 
 // ---------------------------------------------------------------- argument helpers
 int32_t I(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int32Value(); }
+DType DT(const Napi::CallbackInfo& info, size_t i) { return codeAs<DType>(I(info, i), smn::kDTypeCount, "dtype"); }
 double D(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().DoubleValue(); }
 bool B(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBoolean().Value(); }
 std::vector<int64_t> V(const Napi::CallbackInfo& info, size_t i) {
@@ -114,8 +134,7 @@ Napi::Value Wrap(const Napi::CallbackInfo& info) {
 // ---------------------------------------------------------------- memory
 Napi::Value Upload(const Napi::CallbackInfo& info) {
   auto shape = V(info, 1);
-  int dt = I(info, 2);
-  auto cpu = at::empty(shape, at::TensorOptions().dtype(scalarOf(dt)));
+  auto cpu = at::empty(shape, at::TensorOptions().dtype(scalarOf(DT(info, 2))));
   size_t bytes = cpu.numel() * cpu.element_size();
   if (bytes > 0) {
     auto ta = info[0].As<Napi::TypedArray>();
@@ -169,8 +188,7 @@ Napi::Value Meta(const Napi::CallbackInfo& info) {
   // [dtype code, ...shape]
   auto t = T(info, 0);
   auto a = Napi::Array::New(info.Env(), t.dim() + 1);
-  auto st = t.scalar_type();
-  a.Set((uint32_t)0, Napi::Number::New(info.Env(), st == at::kFloat ? F32 : st == at::kInt ? I32 : BOOL));
+  a.Set((uint32_t)0, Napi::Number::New(info.Env(), static_cast<int32_t>(dtypeOf(t.scalar_type()))));
   for (int64_t k = 0; k < t.dim(); k++) a.Set((uint32_t)(k + 1), Napi::Number::New(info.Env(), (double)t.size(k)));
   return a;
 }
@@ -214,13 +232,6 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
-Napi::Value SetTF32(const Napi::CallbackInfo& info) {
-  bool on = B(info, 0);
-  at::globalContext().setAllowTF32CuBLAS(on);
-  at::globalContext().setAllowTF32CuDNN(on);
-  return info.Env().Undefined();
-}
-
 Napi::Value Sync(const Napi::CallbackInfo& info) {
   if (g_device.is_cuda()) torch::cuda::synchronize();
   return info.Env().Undefined();
@@ -249,90 +260,90 @@ at::Tensor stepOp(const at::Tensor& x, double alpha) {
   return at::where(at::isnan(x), x, r);
 }
 
-at::Tensor unaryOp(int op, const at::Tensor& x, double a, double b) {
+at::Tensor unaryOp(UnaryOp op, const at::Tensor& x, double a, double b) {
   switch (op) {
-    case 0: return at::abs(x);
-    case 1: return at::neg(x);
-    case 2: return at::exp(x);
-    case 3: return at::log(x);
-    case 4: return at::sqrt(x);
-    case 5: return at::rsqrt(x);
-    case 6: return at::mul(x, x);
-    case 7: return at::relu(x);
-    case 8: return at::clamp(x, 0, 6);
-    case 9: return stepOp(x, a);
-    case 10: return at::sigmoid(x);
-    case 11: return at::tanh(x);
-    case 12: return at::sign(x);
-    case 13: return at::erf(x);
-    case 14: return at::floor(x);
-    case 15: return at::ceil(x);
-    case 16: return at::round(x);
-    case 17: return at::sin(x);
-    case 18: return at::cos(x);
-    case 19: return at::reciprocal(x);
-    case 20: return at::softplus(x, 1, 20);
-    case 21: return at::expm1(x);
-    case 22: return at::log1p(x);
-    case 23: return at::elu(x);
-    case 24: return at::leaky_relu(x, a);
-    case 25: return at::isnan(x);
-    case 26: return at::isinf(x);
-    case 27: return at::isfinite(x);
-    case 28: return at::logical_not(x);
-    case 29: return at::clamp(x, a, b);
-    case 30: return at::selu(x);
-    case 31: return at::tan(x);
-    case 32: return at::asin(x);
-    case 33: return at::acos(x);
-    case 34: return at::atan(x);
-    case 35: return at::sinh(x);
-    case 36: return at::cosh(x);
-    case 37: return at::asinh(x);
-    case 38: return at::acosh(x);
-    case 39: return at::atanh(x);
-    case 40: return x.clone();
+    case UnaryOp::Abs: return at::abs(x);
+    case UnaryOp::Neg: return at::neg(x);
+    case UnaryOp::Exp: return at::exp(x);
+    case UnaryOp::Log: return at::log(x);
+    case UnaryOp::Sqrt: return at::sqrt(x);
+    case UnaryOp::Rsqrt: return at::rsqrt(x);
+    case UnaryOp::Square: return at::mul(x, x);
+    case UnaryOp::Relu: return at::relu(x);
+    case UnaryOp::Relu6: return at::clamp(x, 0, 6);
+    case UnaryOp::Step: return stepOp(x, a);
+    case UnaryOp::Sigmoid: return at::sigmoid(x);
+    case UnaryOp::Tanh: return at::tanh(x);
+    case UnaryOp::Sign: return at::sign(x);
+    case UnaryOp::Erf: return at::erf(x);
+    case UnaryOp::Floor: return at::floor(x);
+    case UnaryOp::Ceil: return at::ceil(x);
+    case UnaryOp::Round: return at::round(x);
+    case UnaryOp::Sin: return at::sin(x);
+    case UnaryOp::Cos: return at::cos(x);
+    case UnaryOp::Reciprocal: return at::reciprocal(x);
+    case UnaryOp::Softplus: return at::softplus(x, 1, 20);
+    case UnaryOp::Expm1: return at::expm1(x);
+    case UnaryOp::Log1p: return at::log1p(x);
+    case UnaryOp::Elu: return at::elu(x);
+    case UnaryOp::LeakyRelu: return at::leaky_relu(x, a);
+    case UnaryOp::IsNan: return at::isnan(x);
+    case UnaryOp::IsInf: return at::isinf(x);
+    case UnaryOp::IsFinite: return at::isfinite(x);
+    case UnaryOp::LogicalNot: return at::logical_not(x);
+    case UnaryOp::ClipByValue: return at::clamp(x, a, b);
+    case UnaryOp::Selu: return at::selu(x);
+    case UnaryOp::Tan: return at::tan(x);
+    case UnaryOp::Asin: return at::asin(x);
+    case UnaryOp::Acos: return at::acos(x);
+    case UnaryOp::Atan: return at::atan(x);
+    case UnaryOp::Sinh: return at::sinh(x);
+    case UnaryOp::Cosh: return at::cosh(x);
+    case UnaryOp::Asinh: return at::asinh(x);
+    case UnaryOp::Acosh: return at::acosh(x);
+    case UnaryOp::Atanh: return at::atanh(x);
   }
-  throw std::runtime_error("unary: unknown op " + std::to_string(op));
+  throw std::runtime_error("unknown unary op");
 }
 
 Napi::Value Unary(const Napi::CallbackInfo& info) {
-  return Id(info.Env(), unaryOp(I(info, 0), T(info, 1), D(info, 2), D(info, 3)));
+  auto op = codeAs<UnaryOp>(I(info, 0), smn::kUnaryOpCount, "unary op");
+  return Id(info.Env(), unaryOp(op, T(info, 1), D(info, 2), D(info, 3)));
 }
 
-at::Tensor binaryOp(int op, const at::Tensor& a, const at::Tensor& b) {
+at::Tensor binaryOp(BinaryOp op, const at::Tensor& a, const at::Tensor& b) {
   switch (op) {
-    case 0: return at::add(a, b);
-    case 1: return at::sub(a, b);
-    case 2: return at::mul(a, b);
-    case 3: return at::div(a, b);
-    case 4: return at::maximum(a, b);
-    case 5: return at::minimum(a, b);
-    case 6: return at::pow(a, b);
-    case 7: { auto d = at::sub(a, b); return at::mul(d, d); }
-    case 8: return at::floor(at::div(a, b));
-    case 9: return at::remainder(a, b);
-    case 10: return at::gt(a, b);
-    case 11: return at::ge(a, b);
-    case 12: return at::lt(a, b);
-    case 13: return at::le(a, b);
-    case 14: return at::eq(a, b);
-    case 15: return at::ne(a, b);
-    case 16: return at::logical_and(a, b);
-    case 17: return at::logical_or(a, b);
-    case 18: return at::atan2(a, b);
-    case 19: return at::where(at::lt(a, 0), at::mul(a, b), a);  // Prelu(x, alpha)
-    case 20: return at::where(at::lt(b, 0), at::mul(a, at::add(b, 1)), a);  // EluGrad(dy, y)
-    case 21: return at::threshold_backward(a, b, 0);                        // ReluGrad(dy, x): x > 0 ? dy : 0
+    case BinaryOp::Add: return at::add(a, b);
+    case BinaryOp::Sub: return at::sub(a, b);
+    case BinaryOp::Multiply: return at::mul(a, b);
+    case BinaryOp::RealDiv: return at::div(a, b);
+    case BinaryOp::Maximum: return at::maximum(a, b);
+    case BinaryOp::Minimum: return at::minimum(a, b);
+    case BinaryOp::Pow: return at::pow(a, b);
+    case BinaryOp::SquaredDifference: { auto d = at::sub(a, b); return at::mul(d, d); }
+    case BinaryOp::FloorDiv: return at::floor(at::div(a, b));
+    case BinaryOp::Mod: return at::remainder(a, b);
+    case BinaryOp::Greater: return at::gt(a, b);
+    case BinaryOp::GreaterEqual: return at::ge(a, b);
+    case BinaryOp::Less: return at::lt(a, b);
+    case BinaryOp::LessEqual: return at::le(a, b);
+    case BinaryOp::Equal: return at::eq(a, b);
+    case BinaryOp::NotEqual: return at::ne(a, b);
+    case BinaryOp::LogicalAnd: return at::logical_and(a, b);
+    case BinaryOp::LogicalOr: return at::logical_or(a, b);
+    case BinaryOp::Atan2: return at::atan2(a, b);
+    case BinaryOp::Prelu: return at::where(at::lt(a, 0), at::mul(a, b), a);  // Prelu(x, alpha)
+    case BinaryOp::EluGrad: return at::where(at::lt(b, 0), at::mul(a, at::add(b, 1)), a);  // EluGrad(dy, y)
+    case BinaryOp::ReluGrad: return at::threshold_backward(a, b, 0);                        // ReluGrad(dy, x): x > 0 ? dy : 0
   }
-  throw std::runtime_error("binary: unknown op " + std::to_string(op));
+  throw std::runtime_error("unknown binary op");
 }
 
 Napi::Value Binary(const Napi::CallbackInfo& info) {
-  return Id(info.Env(), binaryOp(I(info, 0), T(info, 1), T(info, 2)));
+  auto op = codeAs<BinaryOp>(I(info, 0), smn::kBinaryOpCount, "binary op");
+  return Id(info.Env(), binaryOp(op, T(info, 1), T(info, 2)));
 }
 
-// a*b + c (used by fused kernels built in JS); op codes beyond: AddN
 Napi::Value AddN(const Napi::CallbackInfo& info) {
   auto ts = TL(info, 0);
   at::Tensor acc = ts.at(0).clone();
@@ -346,47 +357,46 @@ Napi::Value Select(const Napi::CallbackInfo& info) {
 
 Napi::Value Cast(const Napi::CallbackInfo& info) {
   auto x = T(info, 0);
-  int dt = I(info, 1);
-  if (dt == I32 && x.is_floating_point()) x = at::trunc(x);  // tfjs casts float→int by truncation
-  if (dt == BOOL) return Id(info.Env(), at::ne(x, 0));
+  DType dt = DT(info, 1);
+  if (dt == DType::Int32 && x.is_floating_point()) x = at::trunc(x);  // tfjs casts float→int by truncation
+  if (dt == DType::Bool) return Id(info.Env(), at::ne(x, 0));
   return Id(info.Env(), x.to(scalarOf(dt)));
 }
 
 // ---------------------------------------------------------------- reductions
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
-  int op = I(info, 0);
+  auto op = codeAs<ReduceOp>(I(info, 0), smn::kReduceOpCount, "reduce op");
   auto x = T(info, 1);
   auto axes = V(info, 2);
   bool keep = B(info, 3);
   at::Tensor r;
   if (axes.empty()) return Id(info.Env(), x.clone());
   switch (op) {
-    case 0: r = at::sum(x, axes, keep); break;
-    case 1: r = at::mean(x, axes, keep); break;
-    case 2: r = at::amax(x, axes, keep); break;
-    case 3: r = at::amin(x, axes, keep); break;
-    case 4: {
+    case ReduceOp::Sum: r = at::sum(x, axes, keep); break;
+    case ReduceOp::Mean: r = at::mean(x, axes, keep); break;
+    case ReduceOp::Max: r = at::amax(x, axes, keep); break;
+    case ReduceOp::Min: r = at::amin(x, axes, keep); break;
+    case ReduceOp::Prod: {
       r = x;
       std::vector<int64_t> s = axes;
       std::sort(s.rbegin(), s.rend());
       for (auto ax : s) r = at::prod(r, ax, keep);
       break;
     }
-    case 5: {
+    case ReduceOp::All: {
       r = x;
       std::vector<int64_t> s = axes;
       std::sort(s.rbegin(), s.rend());
       for (auto ax : s) r = at::all(r, ax, keep);
       break;
     }
-    case 6: {
+    case ReduceOp::Any: {
       r = x;
       std::vector<int64_t> s = axes;
       std::sort(s.rbegin(), s.rend());
       for (auto ax : s) r = at::any(r, ax, keep);
       break;
     }
-    default: throw std::runtime_error("reduce: unknown op");
   }
   if (x.scalar_type() == at::kInt && r.scalar_type() != at::kInt) r = r.to(at::kInt);
   return Id(info.Env(), r);
@@ -421,7 +431,6 @@ Napi::Value Cumsum(const Napi::CallbackInfo& info) {
 // ---------------------------------------------------------------- shape ops
 Napi::Value Reshape(const Napi::CallbackInfo& info) { return Id(info.Env(), T(info, 0).reshape(V(info, 1))); }
 Napi::Value Transpose(const Napi::CallbackInfo& info) { return Id(info.Env(), T(info, 0).permute(V(info, 1))); }
-Napi::Value Contiguous(const Napi::CallbackInfo& info) { return Id(info.Env(), T(info, 0).contiguous()); }
 Napi::Value Expand(const Napi::CallbackInfo& info) { return Id(info.Env(), T(info, 0).expand(V(info, 1))); }
 
 Napi::Value Slice(const Napi::CallbackInfo& info) {
@@ -469,7 +478,7 @@ Napi::Value Pad(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Fill(const Napi::CallbackInfo& info) {
-  return Id(info.Env(), at::full(V(info, 0), D(info, 1), opts(I(info, 2))));
+  return Id(info.Env(), at::full(V(info, 0), D(info, 1), opts(DT(info, 2))));
 }
 
 Napi::Value Range(const Napi::CallbackInfo& info) {
@@ -477,7 +486,7 @@ Napi::Value Range(const Napi::CallbackInfo& info) {
   double start = D(info, 0), step = D(info, 1);
   int64_t n = I(info, 2);
   auto r = at::arange(n, at::TensorOptions().dtype(at::kDouble).device(g_device)).mul_(step).add_(start);
-  return Id(info.Env(), r.to(scalarOf(I(info, 3))));
+  return Id(info.Env(), r.to(scalarOf(DT(info, 3))));
 }
 
 Napi::Value Gather(const Napi::CallbackInfo& info) {
@@ -496,7 +505,7 @@ Napi::Value OneHot(const Napi::CallbackInfo& info) {
   auto idx = T(info, 0).to(at::kLong);
   int64_t depth = I(info, 1);
   double on = D(info, 2), off = D(info, 3);
-  int dt = I(info, 4);
+  DType dt = DT(info, 4);
   auto valid = at::logical_and(at::ge(idx, 0), at::lt(idx, depth));
   auto safe = at::where(valid, idx, at::zeros_like(idx));
   auto oh = at::one_hot(safe, depth);  // long
@@ -956,7 +965,6 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   EXPORT("meta", Meta);
   EXPORT("init", Init);
   EXPORT("info", Info);
-  EXPORT("setTF32", SetTF32);
   EXPORT("sync", Sync);
   EXPORT("unary", Unary);
   EXPORT("binary", Binary);
@@ -970,7 +978,6 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   EXPORT("cumsum", Cumsum);
   EXPORT("reshape", Reshape);
   EXPORT("transpose", Transpose);
-  EXPORT("contiguous", Contiguous);
   EXPORT("expand", Expand);
   EXPORT("slice", Slice);
   EXPORT("stridedSlice", StridedSlice);

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { SmnError } from '@smn/core';
 import { TorchErrorCode } from './errors.js';
-import { DT, DT_NAME, type NativeTorch } from './native.js';
+import type { NativeTorch } from './native.js';
+import { DT, OP_NAMES } from './ops.js';
 
 type DataId = object;
 type Values = tf.backend_util.BackendValues;
@@ -75,7 +76,7 @@ export class TorchBackend extends tf.KernelBackend {
   /** Wraps a native handle as a new TensorInfo (shape and dtype read from libtorch). */
   wrap(id: number): tf.TensorInfo {
     const meta = this.native.meta(id);
-    const dtype = DT_NAME[meta[0]!]!;
+    const dtype = OP_NAMES.dtype[meta[0]!]!;
     const shape = meta.slice(1);
     const dataId = {};
     this.data.set(dataId, { id, dtype, shape, refCount: 1 });

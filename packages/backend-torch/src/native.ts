@@ -2,11 +2,10 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/** dtype codes shared with native/addon.cc. */
-export const DT = { float32: 0, int32: 1, bool: 2 } as const;
-export const DT_NAME = ['float32', 'int32', 'bool'] as const;
-
-/** The functions the addon exports (handles are integers naming native tensors). */
+/**
+ * The functions the addon exports (handles are integers naming native tensors; dtype and op codes are those of
+ * ops.ts).
+ */
 export interface NativeTorch {
   upload(values: Float32Array | Int32Array | Uint8Array, shape: number[], dtype: number): number;
   download(id: number): Float32Array | Int32Array | Uint8Array;
@@ -17,7 +16,6 @@ export interface NativeTorch {
   meta(id: number): number[];
   init(device: string, threads: number): number;
   info(): { cudaAvailable: boolean; cudaDevices: number; threads: number; device: string; parallelInfo: string; torchVersion?: string };
-  setTF32(on: boolean): void;
   sync(): void;
   unary(op: number, x: number, a: number, b: number): number;
   binary(op: number, a: number, b: number): number;
@@ -31,7 +29,6 @@ export interface NativeTorch {
   cumsum(x: number, axis: number, exclusive: boolean, reverse: boolean): number;
   reshape(x: number, shape: number[]): number;
   transpose(x: number, perm: number[]): number;
-  contiguous(x: number): number;
   expand(x: number, shape: number[]): number;
   slice(x: number, begin: number[], size: number[]): number;
   stridedSlice(x: number, begin: number[], end: number[], strides: number[]): number;
