@@ -21,4 +21,15 @@ export const FusedKernel = {
    * constantWd }`. Outputs `[p']`, or `[p', buf']` when momentum ≠ 0 (buf' = d on the first step).
    */
   sgdStep: 'SmnSgdStep',
+  /**
+   * Train-mode batch norm over every axis but the last (x float32, [N,H,W,C] or [N,C]): y = (x − mean)·invStd·scale +
+   * offset with the batch's mean and biased variance. Inputs `{ x, scale, offset }`; attrs `{ varianceEpsilon }`.
+   * Outputs `[y, mean, invStd, variance]`, the last three per channel ([C]).
+   */
+  batchNormTrain: 'SmnBatchNormTrain',
+  /**
+   * Gradient of {@link FusedKernel.batchNormTrain}. Inputs `{ dy, x, scale, mean, invStd }` (mean and invStd from the
+   * forward kernel); attrs `{ varianceEpsilon }`. Outputs `[dx, dScale, dOffset]`.
+   */
+  batchNormTrainGrad: 'SmnBatchNormTrainGrad',
 } as const;
