@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BN_TRAIN, BN_TRAIN_GRAD } from './kernels.js';
+import { FusedKernel } from '@smn/core';
 
 type Grad = Parameters<typeof tf.customGrad>[0];
 
 function onTorch(): boolean {
-  return tf.getBackend() === 'torch' && tf.getKernel(BN_TRAIN, 'torch') !== undefined;
+  return tf.getBackend() === 'torch' && tf.getKernel(FusedKernel.batchNormTrain, 'torch') !== undefined;
 }
 
 // A customGrad's forward runs inside the engine's kernel scope: what it computes there is not recorded on the gradient
@@ -47,14 +47,14 @@ const epsCache = new Map<string, tf.Tensor>();
 
 function makeFused(eps: number) {
   return tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [y, mean, invStd, variance] = tf.engine().runKernel(BN_TRAIN, { x, scale: gamma, offset: beta }, { varianceEpsilon: eps }) as tf.Tensor[];
+    const [y, mean, invStd, variance] = tf.engine().runKernel(FusedKernel.batchNormTrain, { x, scale: gamma, offset: beta }, { varianceEpsilon: eps }) as tf.Tensor[];
     save([x, gamma, mean!, invStd!]);
     keepStats(mean!, variance!);
     return {
       value: y!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, g, m, s] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        return tf.engine().runKernel(BN_TRAIN_GRAD, { dy, x: xs, scale: g, mean: m, invStd: s }, { varianceEpsilon: eps }) as tf.Tensor[];
+        return tf.engine().runKernel(FusedKernel.batchNormTrainGrad, { dy, x: xs, scale: g, mean: m, invStd: s }, { varianceEpsilon: eps }) as tf.Tensor[];
       },
     };
   }) as unknown as Grad) as unknown as (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;

@@ -9,9 +9,6 @@ export type { NativeKernel } from './native-kernel.js';
 
 const { backend_util, slice_util, util } = tf;
 
-/** Kernel names of the fused train-mode batch norm (forward, backward); native on 'torch' only. */
-export const BN_TRAIN = '_SmnTorchBatchNormTrain';
-export const BN_TRAIN_GRAD = '_SmnTorchBatchNormTrainGrad';
 /** dy·(x > 0) in one pass, used by the Relu gradient while 'torch' is active. */
 export const RELU_GRAD = '_SmnTorchReluGrad';
 
@@ -323,13 +320,14 @@ const normKernels: Record<string, NativeKernel> = {
     const id = be.native.batchNorm(be.h(x), be.h(mean), be.h(variance), offset ? be.h(offset) : -1, scale ? be.h(scale) : -1, a.varianceEpsilon ?? 0.001);
     return be.wrapAs(id, [...x.shape], 'float32');
   }),
-  // Kernels of fusedBatchNormTrain() (batch-norm.ts), registered for 'torch' only. BN_TRAIN: [y, mean, invStd, biased variance].
-  [BN_TRAIN]: kernel<{ x: Info; scale: Info; offset: Info }, BatchNormTrainAttrs>(({ x, scale, offset }, a, be) => {
+  // @smn/core's FusedKernel.batchNormTrain(Grad): train-mode batch norm in one libtorch kernel each way, for
+  // @smn/models' BatchNorm and this package's fusedBatchNormTrain().
+  [FusedKernel.batchNormTrain]: kernel<{ x: Info; scale: Info; offset: Info }, BatchNormTrainAttrs>(({ x, scale, offset }, a, be) => {
     const c = x.shape[x.shape.length - 1]!;
     const [y, m, s, v] = be.native.batchNormTrain(be.h(x), be.h(scale), be.h(offset), a.varianceEpsilon);
     return [be.wrapAs(y, [...x.shape], 'float32'), be.wrapAs(m, [c], 'float32'), be.wrapAs(s, [c], 'float32'), be.wrapAs(v, [c], 'float32')];
   }),
-  [BN_TRAIN_GRAD]: kernel<{ dy: Info; x: Info; scale: Info; mean: Info; invStd: Info }, BatchNormTrainAttrs>(({ dy, x, scale, mean, invStd }, a, be) => {
+  [FusedKernel.batchNormTrainGrad]: kernel<{ dy: Info; x: Info; scale: Info; mean: Info; invStd: Info }, BatchNormTrainAttrs>(({ dy, x, scale, mean, invStd }, a, be) => {
     const c = x.shape[x.shape.length - 1]!;
     const [dx, ds, db] = be.native.batchNormTrainGrad(be.h(dy), be.h(x), be.h(scale), be.h(mean), be.h(invStd), a.varianceEpsilon);
     return [be.wrapAs(dx, [...x.shape], 'float32'), be.wrapAs(ds, [c], 'float32'), be.wrapAs(db, [c], 'float32')];

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FusedKernel } from '@smn/core';
 import { available, both, setup, tf } from './helpers.js';
 import { fusedBatchNormTrain, fusedBatchNormTrainStats } from '../src/index.js';
 
@@ -107,7 +108,7 @@ describe.skipIf(!available)('torch backend: convolution vs cpu', () => {
           return [fusedBatchNormTrain(x, g, b), ...tf.grads(loss(fusedBatchNormTrain))([x, g, b]), plain(x, g, b), ...tf.grads(loss(plain))([x, g, b])];
         },
         [{ shape }, { shape: [6] }, { shape: [6] }, { shape }],
-        { natives: ['_SmnTorchBatchNormTrain', '_SmnTorchBatchNormTrainGrad'], tol: 5e-5 },
+        { natives: [FusedKernel.batchNormTrain, FusedKernel.batchNormTrainGrad], tol: 5e-5 },
       );
       // fused (outputs 0-3) against plain ops (outputs 4-7) on the torch side
       for (let k = 0; k < 4; k++) {
@@ -136,7 +137,7 @@ describe.skipIf(!available)('torch backend: convolution vs cpu', () => {
         return [...kept, mean, variance, gx!, gx2!];
       },
       [{ shape }, { shape: [6] }, { shape: [6] }, { shape }],
-      { natives: ['_SmnTorchBatchNormTrain'], tol: 5e-5 },
+      { natives: [FusedKernel.batchNormTrain], tol: 5e-5 },
     );
     for (const side of [r.torch, r.cpu]) {
       for (const [k, ref] of [[0, 2], [1, 3], [4, 5]] as const) {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SmnError, fmtShape } from '@smn/core';
+import { FusedKernel, SmnError, fmtShape } from '@smn/core';
 import type { RawTensor } from './types.js';
 
 /** Gets a parameter from a map or throws SMN_MODEL_PARAM naming it. */
@@ -39,15 +39,55 @@ export const residualAdd = tf.customGrad(((a: tf.Tensor, b: tf.Tensor) => {
  * running statistics; they need no gradient). The caller disposes all three.
  */
 export type TrainBatchNorm = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number) => { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor };
-let trainBatchNorm: TrainBatchNorm | null = null;
+let trainBatchNorm: TrainBatchNorm | null | 'auto' = 'auto';
 
 /**
- * Uses `impl` for train-mode BatchNorm (e.g. `fusedBatchNormTrainStats` of `@smn/backend-torch`, one libtorch kernel
- * each way, whose batch statistics also feed the running buffers); `null` restores the plain-ops version. Eval mode is
- * unchanged.
+ * Chooses train-mode BatchNorm: `'auto'` (the default) runs the active backend's fused kernel (@smn/core's
+ * `FusedKernel.batchNormTrain`, one kernel each way; `torch` registers it) where it is registered and plain tfjs ops
+ * elsewhere; `null` always runs plain ops; a function is used instead of either. Eval mode is unchanged.
  */
-export function setTrainBatchNorm(impl: TrainBatchNorm | null): void {
+export function setTrainBatchNorm(impl: TrainBatchNorm | null | 'auto'): void {
   trainBatchNorm = impl;
+}
+
+// A customGrad's forward is not recorded on the gradient tape: the batch statistics kept from inside it feed the
+// running buffers without the tape holding an activation-sized tensor until backprop ends (tf.moments beside the
+// kernel would save x − mean).
+let fusedStats: { mean: tf.Tensor; variance: tf.Tensor } | null = null;
+
+function fusedBatchNormFor(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor {
+  return tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y, mean, invStd, variance] = tf.engine().runKernel(FusedKernel.batchNormTrain, { x, scale: gamma, offset: beta }, { varianceEpsilon: eps }) as tf.Tensor[];
+    save([x, gamma, mean!, invStd!]);
+    fusedStats = { mean: tf.keep(mean!), variance: tf.keep(variance!) };
+    return {
+      value: y!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, g, m, s] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        return tf.engine().runKernel(FusedKernel.batchNormTrainGrad, { dy, x: xs, scale: g, mean: m, invStd: s }, { varianceEpsilon: eps }) as tf.Tensor[];
+      },
+    };
+  }) as unknown as Grad) as unknown as (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;
+}
+const fusedByEps = new Map<number, ReturnType<typeof fusedBatchNormFor>>();
+
+/** Train-mode BatchNorm through the backend's FusedKernel.batchNormTrain and its gradient kernel. */
+const fusedTrainBatchNorm: TrainBatchNorm = (x, gamma, beta, eps) => {
+  let f = fusedByEps.get(eps);
+  if (!f) fusedByEps.set(eps, (f = fusedBatchNormFor(eps)));
+  fusedStats = null;
+  const y = f(x, gamma, beta);
+  const stats = fusedStats as { mean: tf.Tensor; variance: tf.Tensor } | null;
+  fusedStats = null;
+  if (stats === null) throw new Error('batchNorm: the fused batch-norm forward kept no statistics');
+  return { y, ...stats };
+};
+
+/** The train-mode BatchNorm setTrainBatchNorm chose for x, or null for plain ops. */
+function trainBatchNormFor(x: tf.Tensor): TrainBatchNorm | null {
+  if (trainBatchNorm !== 'auto') return trainBatchNorm;
+  const fits = x.dtype === 'float32' && (x.rank === 4 || x.rank === 2);
+  return fits && tf.getKernel(FusedKernel.batchNormTrain, tf.getBackend()) !== undefined ? fusedTrainBatchNorm : null;
 }
 
 /** Batches each BatchNorm has averaged while running statistics are cumulative; null: exponential (momentum). */
@@ -92,7 +132,7 @@ function updateRunning(buffers: Map<string, tf.Variable>, prefix: string, mean: 
 
 /**
  * BatchNorm over the channel (last) axis, differentiable. In training mode it normalises with the batch statistics
- * (biased variance; through the backend's fused kernel when one is set with setTrainBatchNorm, else plain ops) and
+ * (biased variance; through the backend's fused kernel or plain ops, as chosen with setTrainBatchNorm) and
  * updates the running buffers as PyTorch does (momentum 0.1, unbiased variance, `num_batches_tracked += 1`). In eval
  * mode it uses the running statistics.
  */
@@ -109,9 +149,10 @@ export function batchNorm(
   const rm = buffers.get(`${prefix}.running_mean`);
   const rv = buffers.get(`${prefix}.running_var`);
   let y: tf.Tensor;
-  if (training && trainBatchNorm && weight && bias) {
-    // A backend's fused kernel (one op each way instead of ~15); the running statistics are computed beside it.
-    const out = trainBatchNorm(x, weight, bias, eps);
+  const impl = training && weight && bias ? trainBatchNormFor(x) : null;
+  if (impl && weight && bias) {
+    // A backend's fused kernel (one op each way instead of ~15); the running statistics come from it too.
+    const out = impl(x, weight, bias, eps);
     if (rm && rv) updateRunning(buffers, prefix, out.mean, out.variance, x.size / x.shape[x.shape.length - 1]!, momentum);
     tf.dispose([out.mean, out.variance]);
     return out.y;

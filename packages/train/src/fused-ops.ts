@@ -1,18 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { FusedKernel } from '@smn/core';
 import { setTrainBatchNorm } from '@smn/models';
 
 /**
- * Picks the fastest implementation of the ops the models build from many small kernels, for the active backend:
- * on `torch`, train-mode BatchNorm becomes one libtorch kernel each way (`fusedBatchNormTrainStats`, which also
- * hands back the batch statistics for the running buffers); elsewhere the plain-ops version stays. Returns whether a
- * fused kernel is in use. Results agree within float32 rounding.
+ * Lets training use the fused kernels the active backend registers under @smn/core's `FusedKernel` names (`torch`
+ * registers them all). Masks and SGD look theirs up on every call; this drops a `setTrainBatchNorm` choice, so
+ * train-mode BatchNorm is one kernel each way where the backend has it and plain ops elsewhere. Returns whether the
+ * backend has the fused BatchNorm. Results agree with plain ops within float32 rounding.
  */
 export async function useFusedKernels(): Promise<boolean> {
-  if (tf.getBackend() !== 'torch') {
-    setTrainBatchNorm(null);
-    return false;
-  }
-  const torch = await import('@smn/backend-torch');
-  setTrainBatchNorm(torch.fusedBatchNormTrainStats);
-  return true;
+  setTrainBatchNorm('auto');
+  return tf.getKernel(FusedKernel.batchNormTrain, tf.getBackend()) !== undefined;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tf, useBackend } from '@smn/backend';
-import { isTorchAvailable } from '@smn/backend-torch';
+import { FusedKernel } from '@smn/core';
 import { createResNet, setTrainBatchNorm } from '@smn/models';
 import { createMaskedModel } from '@smn/subnetworks';
 import { useFusedKernels } from '../src/index.js';
@@ -15,7 +15,13 @@ const maxRel = (a: Float32Array, b: Float32Array) => {
   return d / Math.max(m, 1e-12);
 };
 
-describe.skipIf(!isTorchAvailable())('fused train-mode BatchNorm on the torch backend', () => {
+// The torch backend registers @smn/core's FusedKernel.batchNormTrain; @smn/models finds it by name.
+const torchOk = await useBackend('torch').then(
+  () => true,
+  () => false,
+);
+
+describe.skipIf(!torchOk)('fused train-mode BatchNorm on the torch backend', () => {
   it('gives the plain-ops outputs, score gradients and running statistics of a masked ResNet step', async () => {
     await useBackend('torch');
     const step = async (fused: boolean) => {
@@ -44,5 +50,21 @@ describe.skipIf(!isTorchAvailable())('fused train-mode BatchNorm on the torch ba
     expect(Math.abs(fused.loss - plain.loss) / Math.abs(plain.loss)).toBeLessThan(1e-4);
     expect(maxRel(fused.grad, plain.grad)).toBeLessThan(1e-3);
     expect(maxRel(fused.rv, plain.rv)).toBeLessThan(1e-5);
+  }, 120_000);
+
+  it('is found by name by default, with plain ops on a backend that does not register it', async () => {
+    const kernelsOf = async (backend: 'torch' | 'cpu') => {
+      await useBackend(backend);
+      setTrainBatchNorm('auto');
+      const m = createResNet({ depth: 18, width: 8, stem: 'imagenet', numClasses: 0, seed: 11 });
+      const x = tf.randomNormal([2, 28, 28, 3], 0, 1, 'float32', 3);
+      const { kernels } = await tf.profile(() => tf.tidy(() => m.apply(m.params, x, { training: true })));
+      tf.dispose(x);
+      m.dispose();
+      return new Set(kernels.map((k) => k.name));
+    };
+    expect((await kernelsOf('torch')).has(FusedKernel.batchNormTrain)).toBe(true);
+    expect((await kernelsOf('cpu')).has(FusedKernel.batchNormTrain)).toBe(false);
+    setTrainBatchNorm(null);
   }, 120_000);
 });

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf, useBackend } from '@smn/backend';
 import { FusedKernel, isSmnError } from '@smn/core';
-import { isTorchAvailable } from '@smn/backend-torch';
 import {
   applySchedule,
   createOptimizer,
@@ -94,7 +93,10 @@ describe('lrAt reproduces torch 1.13 per-epoch schedules', () => {
 });
 
 // On torch, SGD runs as @smn/core's FusedKernel.sgdStep (one native pass); the same fixtures must hold.
-const torchOk = isTorchAvailable();
+const torchOk = await useBackend('torch').then(
+  () => true,
+  () => false,
+);
 
 for (const backend of ['cpu', 'torch'] as const) describe.skipIf(backend === 'torch' && !torchOk)(`optimizers match torch 1.13 step by step (${backend})`, () => {
   beforeAll(async () => {
