@@ -1,0 +1,30 @@
+// (a)–(c) on the Node that runs the tests (Node 20 in CI), in the project npm installed the tarballs into.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { checkCli, checkNodeCheck, checkTypes, runNodeCheck, summarizeLibErrors } from './consumer.js';
+import { NODE, note, timed, userEnv } from './helpers.js';
+
+const ctx = inject('packaging');
+
+describe(`installed packages on Node ${process.version}`, () => {
+  it('(a) plain node imports every package and computes what the formulas say', async () => {
+    const c = await timed(ctx, `a. plain node (${process.version}): imports, .smnmask, safetensors, kNN, Sinkhorn`, () => runNodeCheck(ctx, NODE, 'node20'));
+    expect(c.node).toBe(process.version);
+    checkNodeCheck(ctx, c);
+  });
+
+  it('(b) a strict nodenext TypeScript consumer type-checks against the published .d.ts, and a wrong call fails', async () => {
+    const { libCheckErrors } = await timed(ctx, 'b. tsc strict nodenext consumer (skipLibCheck false, true, must-fail)', () => checkTypes(ctx, NODE));
+    note(ctx, 'tsc skipLibCheck false', summarizeLibErrors(libCheckErrors));
+  });
+
+  it('(c) npx smn: --help, --version, data inspect, one epoch of train', async () => {
+    // npm linked the bin, so npx runs the installed CLI (and never looks for a package named smn in the registry).
+    expect(existsSync(join(ctx.project, 'node_modules', '.bin', 'smn'))).toBe(true);
+    const r = await timed(ctx, 'c. npx smn (help, version, data inspect, train 1 epoch)', () =>
+      checkCli(ctx, { label: 'node20', cmd: 'npx', prefix: ['smn'], env: userEnv() }),
+    );
+    note(ctx, `smn train (npx, ${process.version})`, `backend ${r.backend}, ${r.trainSeconds.toFixed(1)} s`);
+  });
+});
