@@ -21,3 +21,4 @@ export {
 export { atomicWriteFile, pathExists } from './fs.js';
 export { readNpy, writeNpy } from './npy-file.js';
 export { DOCS_BASE_URL, docsUrl } from './docs-url.js';
+export { acquireLock, readLock, LOCK_ERRORS, type Lock, type LockInfo, type LockOptions } from './lock.js';

@@ -27,7 +27,7 @@ describe('the browser entry of @smn/core', () => {
     const names = Object.keys(browser);
     expect(names.filter((n) => !(n in node))).toEqual([]);
     for (const n of names) expect((node as Record<string, unknown>)[n], n).toBe((browser as Record<string, unknown>)[n]);
-    expect(Object.keys(node).filter((n) => !(n in browser)).sort()).toEqual(['atomicWriteFile', 'pathExists', 'readNpy', 'writeNpy']);
+    expect(Object.keys(node).filter((n) => !(n in browser)).sort()).toEqual(['LOCK_ERRORS', 'acquireLock', 'atomicWriteFile', 'pathExists', 'readLock', 'readNpy', 'writeNpy']);
   });
 
   it('serves the packages that run in browsers: knn and swav bundle against it', async () => {
