@@ -94,8 +94,9 @@ describe('smn cluster and smn ensemble', () => {
     await writeFile(cfg, `runs: [${JSON.stringify(join(root, 'disp'))}, x]\ncluster_ids: [0, 1]\nmethod: pca\nfoo: 1\n`);
     const r = await smn('ensemble', '--config', cfg);
     expect(r.code).toBe(2);
-    expect(r.err).toContain("unknown key 'foo'");
+    expect(r.err).toContain(`ensemble config ${cfg} has 3 problems:`);
+    expect(r.err).toContain(`  - foo: unknown key (from ${cfg}); did you mean`);
     expect(r.err).toContain('cluster_ids: 2 ids for 1 experts');
-    expect(r.err).toContain("method: 'pca' is not one of");
+    expect(r.err).toContain(`  - method: expected baseline | replace | conditional | unconditional | pca_conditional | pca_unconditional | add_conditional | add_unconditional, got 'pca' (from ${cfg})`);
   });
 });

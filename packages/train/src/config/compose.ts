@@ -13,10 +13,13 @@ export function isPlainObject(v: unknown): v is Tree {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Names of the configs found in the search path (`*.yaml`, `*.yml`), sorted. */
-export function listConfigNames(configDirs: readonly string[] = []): string[] {
+/**
+ * Names of the configs found in the search path (`*.yaml`, `*.yml`), sorted: `configDirs`, then `builtinDirs`
+ * (default: the shipped training configs).
+ */
+export function listConfigNames(configDirs: readonly string[] = [], builtinDirs: readonly string[] = [BUILTIN_CONFIG_DIR]): string[] {
   const names = new Set<string>();
-  for (const d of [...configDirs, BUILTIN_CONFIG_DIR]) {
+  for (const d of [...configDirs, ...builtinDirs]) {
     if (!existsSync(d)) continue;
     for (const f of readdirSync(d)) {
       const m = /^(.*)\.ya?ml$/.exec(f);
@@ -58,7 +61,7 @@ function readYamlFile(file: string): Tree {
   }
   const body: unknown = doc.toJS() ?? {};
   if (!isPlainObject(body)) {
-    throw new SmnError('SMN_CONFIG_PARSE', `${displayPath(file)}: expected a mapping of sections (main:, dl:, …) at the top`, { kind: 'usage' });
+    throw new SmnError('SMN_CONFIG_PARSE', `${displayPath(file)}: expected a mapping of keys (key: value, section: {…}) at the top`, { kind: 'usage' });
   }
   fileCache.set(file, { stamp, body });
   return structuredClone(body);
@@ -123,29 +126,37 @@ function parents(doc: Tree, file: string): { list: string[]; selfIndex: number }
   return { list, selfIndex };
 }
 
+/** A config to compose: by name (looked up in the search path) or a file given by its path. */
+export type ConfigRef = { name: string } | { file: string };
+
 /**
- * Reads config `name` from the search path (`configDirs` first, then the shipped configs) and merges it over its
- * parents (`defaults: [parent, …]` with an optional `_self_`, or `extends: parent`) as Hydra composes them: parents
- * in order, the file's own keys last (or where `_self_` stands).
+ * Reads config `name` from the search path (`configDirs` first, then `builtinDirs`, by default the shipped training
+ * configs) and merges it over its parents (`defaults: [parent, …]` with an optional `_self_`, or `extends: parent`)
+ * as Hydra composes them: parents in order, the file's own keys last (or where `_self_` stands).
  */
-export function composeConfig(name: string, configDirs: readonly string[] = []): ComposedConfig {
-  const dirs = [...configDirs, BUILTIN_CONFIG_DIR];
-  const tree: Tree = {};
-  const sources = new Map<string, string>();
-  const files: string[] = [];
-  const visit = (n: string, chain: string[]): void => {
+export function composeConfig(name: string, configDirs: readonly string[] = [], builtinDirs: readonly string[] = [BUILTIN_CONFIG_DIR]): ComposedConfig {
+  return composeConfigs([{ name }], configDirs, builtinDirs);
+}
+
+/**
+ * Composes several configs into one tree, each as {@link composeConfig} does, later ones merged over earlier ones
+ * (a command's defaults under the config it was given). Parents of a file given by path are looked up by name.
+ */
+export function composeConfigs(refs: readonly ConfigRef[], configDirs: readonly string[] = [], builtinDirs: readonly string[] = [BUILTIN_CONFIG_DIR]): ComposedConfig {
+  const dirs = [...configDirs, ...builtinDirs];
+  const out: ComposedConfig = { tree: {}, sources: new Map(), files: [] };
+  const notFound = (n: string, chain: string[]): SmnError => {
+    const available = listConfigNames(configDirs, builtinDirs);
+    const parent = chain.length ? ` (parent of '${chain[chain.length - 1]}')` : '';
+    return new SmnError(
+      'SMN_CONFIG_NOT_FOUND',
+      `no config named '${n}'${parent} in ${dirs.map(displayPath).join(', ')}; available: ${available.join(', ')}`,
+      { kind: 'usage', details: { name: n, available } },
+    );
+  };
+  const visit = (file: string, n: string, chain: string[]): void => {
     if (chain.includes(n)) {
       throw new SmnError('SMN_CONFIG_CYCLE', `config inheritance loops: ${[...chain, n].join(' → ')}`, { kind: 'usage' });
-    }
-    const file = findConfig(n, dirs);
-    if (!file) {
-      const available = listConfigNames(configDirs);
-      const parent = chain.length ? ` (parent of '${chain[chain.length - 1]}')` : '';
-      throw new SmnError(
-        'SMN_CONFIG_NOT_FOUND',
-        `no config named '${n}'${parent} in ${dirs.map(displayPath).join(', ')}; available: ${available.join(', ')}`,
-        { kind: 'usage', details: { name: n, available } },
-      );
     }
     const body = readYamlFile(file);
     const { list, selfIndex } = parents(body, file);
@@ -154,14 +165,26 @@ export function composeConfig(name: string, configDirs: readonly string[] = []):
     delete own.extends;
     const at = selfIndex < 0 ? list.length : selfIndex;
     list.forEach((p, i) => {
-      if (i === at) mergeInto(tree, own, displayPath(file), sources);
-      visit(p, [...chain, n]);
+      if (i === at) mergeInto(out.tree, own, displayPath(file), out.sources);
+      const parentFile = findConfig(p, dirs);
+      if (!parentFile) throw notFound(p, [...chain, n]);
+      visit(parentFile, p, [...chain, n]);
     });
-    if (at >= list.length) mergeInto(tree, own, displayPath(file), sources);
-    files.push(file);
+    if (at >= list.length) mergeInto(out.tree, own, displayPath(file), out.sources);
+    if (!out.files.includes(file)) out.files.push(file);
   };
-  visit(name.replace(/\.ya?ml$/, ''), []);
-  return { tree, sources, files };
+  for (const ref of refs) {
+    if ('file' in ref) {
+      if (!existsSync(ref.file)) throw new SmnError('SMN_CONFIG_NOT_FOUND', `no config file ${ref.file}`, { kind: 'usage', details: { file: ref.file } });
+      visit(ref.file, displayPath(ref.file), []);
+      continue;
+    }
+    const n = ref.name.replace(/\.ya?ml$/, '');
+    const file = findConfig(n, dirs);
+    if (!file) throw notFound(n, []);
+    visit(file, n, []);
+  }
+  return out;
 }
 
 /** The keys a config file sets itself (without its parents), as dot path → value. For docs. */

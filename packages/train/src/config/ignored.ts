@@ -35,10 +35,13 @@ export const IGNORED_KEYS: Readonly<Record<string, string>> = {
   'lp.duality_gap_interval': "cyanure's duality-gap check interval",
 };
 
-/** Why `key` is ignored, or undefined when it is not (covers `hydra.*` and `hydra/<group>`). */
-export function ignoredReason(key: string): string | undefined {
+/**
+ * Why `key` is ignored, or undefined when it is not: `hydra.*` and `hydra/<group>` for every kind of config, else
+ * the key's entry in `ignoredKeys` (default: the training config's {@link IGNORED_KEYS}).
+ */
+export function ignoredReason(key: string, ignoredKeys: Readonly<Record<string, string>> = IGNORED_KEYS): string | undefined {
   if (key === 'hydra' || key.startsWith('hydra.') || key.startsWith('hydra/')) return "Hydra's own settings (launcher, output dirs); smn has no Hydra";
-  return IGNORED_KEYS[key];
+  return Object.hasOwn(ignoredKeys, key) ? ignoredKeys[key] : undefined;
 }
 
 /** Keys renamed in smn: old → new. Setting the old one sets the new one (with a warning). */

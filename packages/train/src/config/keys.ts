@@ -57,26 +57,33 @@ function walk(node: Json, prefix: string, out: Map<string, KeyInfo>, sections: S
   out.set(prefix, leafInfo(prefix, node));
 }
 
-let cache: { keys: Map<string, KeyInfo>; sections: Set<string> } | undefined;
+/** A schema's leaf keys and sections, as the JSON-schema walk finds them. */
+interface Catalog {
+  keys: Map<string, KeyInfo>;
+  sections: Set<string>;
+}
 
-function catalog(): { keys: Map<string, KeyInfo>; sections: Set<string> } {
-  if (!cache) {
-    const keys = new Map<string, KeyInfo>();
-    const sections = new Set<string>();
-    walk(z.toJSONSchema(configSchema) as Json, '', keys, sections);
-    cache = { keys, sections };
+// Per schema: the walk runs once (nearestKeys and every validation read it).
+const catalogs = new WeakMap<z.ZodType, Catalog>();
+
+function catalog(schema: z.ZodType): Catalog {
+  let c = catalogs.get(schema);
+  if (!c) {
+    c = { keys: new Map(), sections: new Set() };
+    walk(z.toJSONSchema(schema) as Json, '', c.keys, c.sections);
+    catalogs.set(schema, c);
   }
-  return cache;
+  return c;
 }
 
-/** Every leaf key of the config schema, in schema order (`main.task`, …, `lp.lambda_scaled`). */
-export function configKeys(): ReadonlyMap<string, KeyInfo> {
-  return catalog().keys;
+/** Every leaf key of a config schema (default: the training config's), in schema order (`main.task`, …, `lp.lambda_scaled`). */
+export function configKeys(schema: z.ZodType = configSchema): ReadonlyMap<string, KeyInfo> {
+  return catalog(schema).keys;
 }
 
-/** Section paths of the schema (`main`, `model`, `model.pret`, …). */
-export function configSections(): ReadonlySet<string> {
-  return catalog().sections;
+/** Section paths of a config schema (default: the training config's: `main`, `model`, `model.pret`, …). */
+export function configSections(schema: z.ZodType = configSchema): ReadonlySet<string> {
+  return catalog(schema).sections;
 }
 
 /** Human form of a key's type: `int`, `float`, `bool`, `string`, `'a' | 'b'`, `list[string]`, `[float, float]`, `… | null`. */
@@ -113,12 +120,13 @@ function levenshtein(a: string, b: string): number {
 }
 
 /**
- * The valid keys nearest to `key` (edit distance on the dot path, or on the last part when it names a key of
- * another section, e.g. `main.lr` → `dl.lr`), best first: those within a small distance, else the `count` nearest.
+ * The valid keys of a schema (default: the training config's) nearest to `key` (edit distance on the dot path, or
+ * on the last part when it names a key of another section, e.g. `main.lr` → `dl.lr`), best first: those within a
+ * small distance, else the `count` nearest.
  */
-export function nearestKeys(key: string, count = 3): string[] {
+export function nearestKeys(key: string, count = 3, schema: z.ZodType = configSchema): string[] {
   const leaf = key.slice(key.lastIndexOf('.') + 1);
-  const scored = [...configKeys().keys(), ...configSections()].map((c) => {
+  const scored = [...configKeys(schema).keys(), ...configSections(schema)].map((c) => {
     const cLeaf = c.slice(c.lastIndexOf('.') + 1);
     // A bare name ('lr') matches keys by their last part at no cost; a wrong section costs 2.
     return { c, d: Math.min(levenshtein(key, c), levenshtein(leaf, cLeaf) + (leaf === key ? 0 : 2)) };
