@@ -69,8 +69,13 @@ export function renderConfigDocs(): string {
     out.push(`| \`${path}\` | ${describeType(info)} | ${cell(getPath(defaults, path))} | ${text(info.description)} |`);
   }
 
-  out.push(
-    '',
+  out.push('', ...grammarSections());
+  return out.join('\n');
+}
+
+/** The ignored and renamed keys and the override grammar, after the keys. */
+function grammarSections(): string[] {
+  return [
     '## Ignored keys',
     '',
     "Keys of the reference that mean nothing in smn. They are accepted in config files and overrides, so the",
@@ -103,8 +108,8 @@ export function renderConfigDocs(): string {
     '',
     "Values are converted to the key's type as OmegaConf does: `main.train=0` is `false` for a boolean key, `main.dataset_subset=10`",
     "is the string `'10'`. Unknown keys, wrong types and bad values are reported together, each with its dot path and, for",
-    'unknown keys, the nearest valid keys; the command then exits with code 2.',
+    'unknown keys, the nearest valid keys; the command then exits with code 2. `smn ensemble` reads its configs',
+    '(docs/cascade.md) with this grammar: the same forms, sweeps, conversions and errors.',
     '',
-  );
-  return out.join('\n');
+  ];
 }

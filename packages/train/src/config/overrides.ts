@@ -281,7 +281,8 @@ export interface HydraArgs {
 /**
  * Splits `--config-name X` / `--config-name=X` / `-cn X`, `--config-dir D` / `-cd D`, `--multirun` / `-m` and the
  * overrides (arguments with `=` that are not flags, and `~key` deletions) out of argv. Everything else (other
- * flags and their values) goes to `rest` in order, for the command to parse.
+ * flags and their values) goes to `rest` in order, for the command to parse. The smn CLI does not use it (each
+ * command declares these flags with its others); it is for programs that read a reference command line themselves.
  */
 export function parseHydraArgs(argv: readonly string[]): HydraArgs {
   const out: HydraArgs = { configDirs: [], multirun: false, overrides: [], rest: [] };
