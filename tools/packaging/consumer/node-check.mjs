@@ -1,28 +1,22 @@
 // Plain `node node-check.mjs OUT.json` in the consumer project (no tsx, no loader): imports every @smn/* package
 // from node_modules, runs the shared computations on the cpu backend, and adds Node's file round trips. The test
 // reads OUT.json and checks it.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const out = process.argv[2];
 if (!out) throw new Error('usage: node node-check.mjs OUT.json');
 
-const ENTRIES = [
-  '@smn/core',
-  '@smn/backend-torch',
-  '@smn/datasets',
-  '@smn/backend',
-  '@smn/subnetworks',
-  '@smn/models',
-  '@smn/knn',
-  '@smn/swav',
-  '@smn/cascade',
-  '@smn/train',
-  '@smn/train/config',
-  '@smn/train/optim',
-  '@smn/cli',
-];
+// Every entry point of every installed @smn package: '.' and each subpath of its `exports` (but ./package.json).
+const smnDir = join('node_modules', '@smn');
+const ENTRIES = readdirSync(smnDir)
+  .sort()
+  .flatMap((dir) => {
+    const { name, exports: map } = JSON.parse(readFileSync(join(smnDir, dir, 'package.json'), 'utf8'));
+    const keys = typeof map === 'object' && map !== null && Object.keys(map).some((k) => k.startsWith('.')) ? Object.keys(map) : ['.'];
+    return keys.filter((k) => k !== './package.json').map((k) => (k === '.' ? name : `${name}/${k.slice(2)}`));
+  });
 const exports = {};
 const importErrors = {};
 for (const name of ENTRIES) {

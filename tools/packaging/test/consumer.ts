@@ -26,7 +26,7 @@ export interface NodeCheck {
   torch: { available: boolean; reason: string | null };
 }
 
-/** Every entry point a user can import, with a few names each must export. */
+/** Entry points a user imports, with a few names each must export (node-check.mjs imports every entry point there is). */
 export const ENTRY_EXPORTS: Record<string, string[]> = {
   '@smn/core': ['SmnError', 'createRng', 'atomicWriteFile'],
   '@smn/backend-torch': ['isTorchAvailable', 'registerTorchBackend'],
@@ -54,6 +54,8 @@ export async function runNodeCheck(ctx: PackagingContext, nodeBin: string, label
 /** The checks of (a): every package imports, the four computations match the formulas, the files round-trip. */
 export function checkNodeCheck(ctx: PackagingContext, c: NodeCheck): void {
   expect(c.importErrors).toEqual({});
+  expect(Object.keys(c.exports)).toEqual(expect.arrayContaining([...ctx.tarballs.map((t) => t.name), ...Object.keys(ENTRY_EXPORTS)]));
+  for (const [entry, names] of Object.entries(c.exports)) expect(names.length, `${entry} exports nothing`).toBeGreaterThan(0);
   for (const [entry, names] of Object.entries(ENTRY_EXPORTS)) {
     expect(c.exports[entry], `exports of ${entry}`).toEqual(expect.arrayContaining(names));
   }

@@ -1,13 +1,28 @@
 // (a)–(c) on the Node that runs the tests (Node 20 in CI), in the project npm installed the tarballs into.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { checkCli, checkNodeCheck, checkTypes, runNodeCheck, summarizeLibErrors } from './consumer.js';
-import { NODE, note, timed, userEnv } from './helpers.js';
+import { NODE, describeRun, note, run, timed, userEnv } from './helpers.js';
 
 const ctx = inject('packaging');
 
 describe(`installed packages on Node ${process.version}`, () => {
+  it('npm installed each @smn package once, from its tarball, with every dependency and peer it needs', async () => {
+    const lock = JSON.parse(readFileSync(join(ctx.project, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version?: string; resolved?: string }>;
+    };
+    const smn = Object.entries(lock.packages).filter(([path]) => path.includes('node_modules/@smn/'));
+    expect(Object.fromEntries(smn.map(([path, p]) => [path, { version: p.version, resolved: p.resolved }]))).toEqual(
+      Object.fromEntries(
+        ctx.tarballs.map((t) => [`node_modules/${t.name}`, { version: t.version, resolved: `file:${relative(ctx.project, t.file)}` }]),
+      ),
+    );
+    // `npm ls --all` exits non-zero on a missing or invalid dependency or peer (absent optional ones are fine).
+    const ls = await run('npm', ['ls', '--all'], { cwd: ctx.project, env: userEnv(), timeoutMs: 120_000 });
+    expect(ls.code, describeRun('npm ls --all', ls)).toBe(0);
+  });
+
   it('(a) plain node imports every package and computes what the formulas say', async () => {
     const c = await timed(ctx, `a. plain node (${process.version}): imports, .smnmask, safetensors, kNN, Sinkhorn`, () => runNodeCheck(ctx, NODE, 'node20'));
     expect(c.node).toBe(process.version);
