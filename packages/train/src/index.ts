@@ -5,6 +5,27 @@ export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, typ
 export { MetricsLog, readMetrics, type MetricRecord } from './metrics.js';
 export { renderReport, lineChartSvg, seriesOf, fmtNum, type ReportSection, type Series } from './report.js';
 export { runExperiment, type RunOptions, type RunResult, type RunEvents } from './experiment/run.js';
+export {
+  RUN_FILES,
+  RUN_EMBEDDING_EXTRA_FILES,
+  runPaths,
+  runFolderOf,
+  checkpointFileOf,
+  hasCheckpoint,
+  writeRunConfig,
+  readRunConfig,
+  readRunMetrics,
+  readRunClasses,
+  readRunTrainIndices,
+  writeRunEmbeddings,
+  writeRunSummary,
+  readRunSummary,
+  isRunComplete,
+  type RunPaths,
+  type RunEmbeddings,
+  type RunSummary,
+} from './run-folder.js';
+export { createTrainStep, forwardWithoutGradients, classificationObjective, type Objective, type TrainStepOptions, type ClassificationObjectiveOptions } from './step.js';
 export { loadBackbone, EMBEDDED_BACKBONE, type Backbone } from './experiment/backbone.js';
 export { embedSplit, classificationMetrics, l2normalizeRows, loadRunData, type Embedded, type RunData } from './experiment/data.js';
 export { pretrainEmbedded, type PretrainOptions, type PretrainResult } from './pretrain.js';

@@ -1,15 +1,15 @@
-import { writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
-import { SmnError } from '@smn/core';
+import { SmnError, atomicWriteFile } from '@smn/core';
 import { loadDataset } from '@smn/datasets';
-import { createResNet, resnetStateDict, writeSafetensors } from '@smn/models';
+import { createResNet, resnetStateDict, writeSafetensors, type ResNetModel } from '@smn/models';
 import { createMaskedModel } from '@smn/subnetworks';
 import { createOptimizer, lrAt } from './optim/index.js';
+import { classificationObjective, createTrainStep } from './step.js';
 import { runLoop } from './loop.js';
 import { useFusedKernels } from './fused-ops.js';
 import { createLoader, type Batch } from '@smn/datasets';
 import { classificationMetrics, embedSplit } from './experiment/data.js';
-import type { RunEvents } from './experiment/run.js';
+import type { RunEvents } from './experiment/types.js';
 
 /** Options of {@link pretrainEmbedded}; the defaults made the shipped backbone. */
 export interface PretrainOptions {
@@ -42,6 +42,63 @@ export interface PretrainResult {
   seconds: number;
 }
 
+/** Options with their defaults filled in. */
+type Settings = Required<Pick<PretrainOptions, 'classes' | 'maxIndex' | 'depth' | 'width' | 'epochs' | 'batchSize' | 'lr' | 'seed' | 'workers' | 'dataset'>> & PretrainOptions;
+
+/** The pretraining images: train indices below maxIndex and test indices of the chosen classes, labels remapped to 0..n-1. */
+async function pretrainData(s: Settings) {
+  const root = s.dataRoot ? { dataRoot: s.dataRoot } : {};
+  const [train, test] = await Promise.all([loadDataset(s.dataset, { split: 'train', ...root }), loadDataset(s.dataset, { split: 'test', ...root })]);
+  const remap = new Map(s.classes.map((c, i) => [c, i]));
+  const pick = (labels: Int32Array, bound: number) => Int32Array.from([...labels.keys()].filter((i) => i < bound && remap.has(labels[i]!)));
+  const trainIdx = pick(train.labels, s.maxIndex);
+  if (trainIdx.length === 0) throw new SmnError('SMN_PRETRAIN_EMPTY', `no training images of classes ${s.classes.join(',')} in ${train.source}`);
+  return { train, test, trainIdx, testIdx: pick(test.labels, test.length), classOf: (label: number) => remap.get(label)!, size: train.imageShape?.[0] ?? 28 };
+}
+
+/** Plain supervised training of every parameter with the shared training step; the trained values end up in `model`. */
+async function trainModel(s: Settings, model: ResNetModel, d: Awaited<ReturnType<typeof pretrainData>>): Promise<void> {
+  const mm = createMaskedModel(model, { select: () => 'train' });
+  const params = new Map([...mm.trainable].map(([n, v]) => [n, v] as [string, tf.Variable]));
+  const optimizer = createOptimizer({ optimizer: 'sgd', momentum: 0.9, groups: [{ name: 'all', params, lr: s.lr, weightDecay: 5e-4 }] });
+  const ev = s.events ?? {};
+  const objective = classificationObjective({ logits: (x) => mm.apply(x, { training: true }) as tf.Tensor2D, numClasses: s.classes.length, variables: [...params.values()], labelOf: d.classOf });
+  ev.onPhase?.('pretrain', s.epochs);
+  try {
+    const res = await runLoop<Batch>({
+      epochs: s.epochs,
+      start: { epoch: 0, batch: 0, step: 0 },
+      ...(s.signal ? { signal: s.signal } : {}),
+      batchesInEpoch: () => Math.ceil(d.trainIdx.length / s.batchSize),
+      batches: (epoch, skip) =>
+        createLoader(d.train, {
+          batchSize: s.batchSize,
+          seed: s.seed,
+          epoch,
+          indices: d.trainIdx,
+          transform: { preset: 'supervised', size: d.size, scale: [0.6, 1], jitterP: 0.3, grayscaleP: 0, solarizeP: 0 },
+          workers: s.workers,
+          startBatch: skip,
+        }),
+      beginEpoch: (epoch) => optimizer.setLr('all', lrAt(epoch, { scheduler: 'cosine', lr: s.lr, epochs: s.epochs })),
+      step: createTrainStep({ objective, optimizer, params: [params], divergenceHint: `lower the learning rate (now ${s.lr})` }),
+      endEpoch: async () => ({}),
+      ...(ev.onBatchEnd ? { onBatchEnd: ev.onBatchEnd } : {}),
+      ...(ev.onEpochEnd ? { onEpochEnd: ev.onEpochEnd } : {}),
+    });
+    if (!res.completed) throw new SmnError('SMN_INTERRUPTED', 'pretraining was interrupted; nothing was written');
+    // Copy the trained values back into the model.
+    for (const [n, v] of params) {
+      const p = model.params.get(n)!;
+      model.params.set(n, tf.clone(v));
+      p.dispose();
+    }
+  } finally {
+    mm.dispose();
+    optimizer.dispose();
+  }
+}
+
 /**
  * Pretrains the small embedded backbone: a torchvision-layout ResNet on part of Fashion-MNIST's label space, so that
  * adapting it to all ten classes of the embedded subset is a real transfer task. Plain supervised training (SGD
@@ -50,110 +107,57 @@ export interface PretrainResult {
  */
 export async function pretrainEmbedded(opts: PretrainOptions): Promise<PretrainResult> {
   const t0 = Date.now();
-  const classes = opts.classes ?? [0, 1, 2, 3, 4];
-  const maxIndex = opts.maxIndex ?? 50_000;
-  const epochs = opts.epochs ?? 4;
-  const B = opts.batchSize ?? 128;
-  const seed = opts.seed ?? 0;
-  const width = opts.width ?? 16;
-  const depth = opts.depth ?? 18;
-  const workers = opts.workers ?? 1;
-  const name = opts.dataset ?? 'fashion_mnist';
-  const [train, test] = await Promise.all([
-    loadDataset(name, { split: 'train', ...(opts.dataRoot ? { dataRoot: opts.dataRoot } : {}) }),
-    loadDataset(name, { split: 'test', ...(opts.dataRoot ? { dataRoot: opts.dataRoot } : {}) }),
-  ]);
-  const remap = new Map(classes.map((c, i) => [c, i]));
-  const pick = (labels: Int32Array, bound: number) => Int32Array.from([...labels.keys()].filter((i) => i < bound && remap.has(labels[i]!)));
-  const trainIdx = pick(train.labels, maxIndex);
-  const testIdx = pick(test.labels, test.length);
-  if (trainIdx.length === 0) throw new SmnError('SMN_PRETRAIN_EMPTY', `no training images of classes ${classes.join(',')} in ${train.source}`);
-  const size = train.imageShape?.[0] ?? 28;
-
+  const s: Settings = { classes: [0, 1, 2, 3, 4], maxIndex: 50_000, depth: 18, width: 16, epochs: 4, batchSize: 128, lr: 0.1, seed: 0, workers: 1, dataset: 'fashion_mnist', ...definedOnly(opts), out: opts.out };
+  const d = await pretrainData(s);
   await useFusedKernels();
-  const model = createResNet({ depth, width, stem: 'imagenet', numClasses: classes.length, seed });
+  const model = createResNet({ depth: s.depth, width: s.width, stem: 'imagenet', numClasses: s.classes.length, seed: s.seed });
   model.output = 'logits';
-  const mm = createMaskedModel(model, { select: () => 'train' });
-  const params = new Map([...mm.trainable].map(([n, v]) => [n, v] as [string, tf.Variable]));
-  const byVar = new Map([...params].map(([n, v]) => [v.name, n]));
-  const lr = opts.lr ?? 0.1;
-  const optimizer = createOptimizer({ optimizer: 'sgd', momentum: 0.9, groups: [{ name: 'all', params, lr, weightDecay: 5e-4 }] });
-  const ev = opts.events ?? {};
-  const remapLabels = (l: Int32Array) => Int32Array.from(l, (v) => remap.get(v)!);
-  ev.onPhase?.('pretrain', epochs);
-  const res = await runLoop<Batch>({
-    epochs,
-    start: { epoch: 0, batch: 0, step: 0 },
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    batchesInEpoch: () => Math.ceil(trainIdx.length / B),
-    batches: (epoch, skip) =>
-      createLoader(train, {
-        batchSize: B,
-        seed,
-        epoch,
-        indices: trainIdx,
-        transform: { preset: 'supervised', size, scale: [0.6, 1], jitterP: 0.3, grayscaleP: 0, solarizeP: 0 },
-        workers,
-        startBatch: skip,
-      }),
-    beginEpoch: (epoch) => optimizer.setLr('all', lrAt(epoch, { scheduler: 'cosine', lr, epochs })),
-    step: async (b) => {
-      if (!('images' in b)) throw new SmnError('SMN_TRAIN_INTERNAL', 'pretraining needs single-view batches');
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = mm.apply(tf.tensor4d(b.images, b.shape), { training: true }) as tf.Tensor2D;
-        return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(remapLabels(b.labels), 'int32'), classes.length), logits) as tf.Scalar;
-      }, [...params.values()]);
-      optimizer.step(new Map(Object.entries(grads).map(([k, g]) => [byVar.get(k) ?? k, g])));
-      Object.values(grads).forEach((g) => g.dispose());
-      const loss = (await value.data())[0]!;
-      value.dispose();
-      return loss;
-    },
-    endEpoch: async () => ({}),
-    ...(ev.onBatchEnd ? { onBatchEnd: ev.onBatchEnd } : {}),
-    ...(ev.onEpochEnd ? { onEpochEnd: ev.onEpochEnd } : {}),
-  });
-  if (!res.completed) throw new SmnError('SMN_INTERRUPTED', 'pretraining was interrupted; nothing was written');
-
-  // Copy the trained values back into the model and evaluate on the held-out classes' test images.
-  for (const [n, v] of params) {
-    const p = model.params.get(n)!;
-    model.params.set(n, tf.clone(v));
-    p.dispose();
+  try {
+    await trainModel(s, model, d);
+    // Evaluate on the held-out classes' test images.
+    s.events?.onPhase?.('evaluate', d.testIdx.length);
+    const te = await embedSplit(d.test, d.testIdx, { preset: 'eval', size: d.size }, { features: (x) => model.apply(model.params, x, { training: false }) as tf.Tensor2D }, {
+      batchSize: 256,
+      workers: s.workers,
+      onProgress: (done, total) => s.events?.onProgress?.('evaluate', done, total),
+    });
+    const acc = classificationMetrics(te.features, te.dim, Int32Array.from(te.labels, d.classOf)).accuracy;
+    const nParams = await saveBackbone(s, model, { acc, trainImages: d.trainIdx.length, testImages: d.testIdx.length, size: d.size, classNames: s.classes.map((c) => d.train.classes[c]!) });
+    return { out: s.out, params: nParams, testAccuracy: acc, testImages: d.testIdx.length, trainImages: d.trainIdx.length, seconds: (Date.now() - t0) / 1000 };
+  } finally {
+    model.dispose();
   }
-  ev.onPhase?.('evaluate', testIdx.length);
-  const te = await embedSplit(test, testIdx, { preset: 'eval', size }, { features: (x) => model.apply(model.params, x, { training: false }) as tf.Tensor2D }, {
-    batchSize: 256,
-    workers,
-    onProgress: (d, t) => ev.onProgress?.('evaluate', d, t),
-  });
-  const acc = classificationMetrics(te.features, te.dim, remapLabels(te.labels)).accuracy;
+}
 
+/** Writes the backbone without its fc head (safetensors, PyTorch names) and its description beside it; returns its parameter count. */
+async function saveBackbone(s: Settings, model: ResNetModel, r: { acc: number; trainImages: number; testImages: number; size: number; classNames: string[] }): Promise<number> {
   const sd = resnetStateDict(model);
   sd.delete('fc.weight');
   sd.delete('fc.bias');
   const nParams = [...sd.entries()].filter(([n]) => !n.includes('running') && !n.includes('num_batches')).reduce((a, [, t]) => a + t.data.length, 0);
   const meta = {
-    what: `ResNet-${depth} (torchvision layout and names, width ${width}, ImageNet stem) pretrained by smn on Fashion-MNIST`,
-    dataset: `${name} train images with index < ${maxIndex} and labels ${classes.join(',')} (${classes.map((c) => train.classes[c]).join(', ')})`,
-    trainImages: trainIdx.length,
-    epochs,
-    batchSize: B,
-    optimizer: `SGD momentum 0.9, lr ${lr} cosine, weight decay 5e-4`,
-    seed,
+    what: `ResNet-${s.depth} (torchvision layout and names, width ${s.width}, ImageNet stem) pretrained by smn on Fashion-MNIST`,
+    dataset: `${s.dataset} train images with index < ${s.maxIndex} and labels ${s.classes.join(',')} (${r.classNames.join(', ')})`,
+    trainImages: r.trainImages,
+    epochs: s.epochs,
+    batchSize: s.batchSize,
+    optimizer: `SGD momentum 0.9, lr ${s.lr} cosine, weight decay 5e-4`,
+    seed: s.seed,
     params: nParams,
-    testAccuracy: acc,
-    testImages: testIdx.length,
-    testSplit: `${name} test images of labels ${classes.join(',')}`,
-    inputSize: size,
+    testAccuracy: r.acc,
+    testImages: r.testImages,
+    testSplit: `${s.dataset} test images of labels ${s.classes.join(',')}`,
+    inputSize: r.size,
     normalisation: 'CLIP mean/std (as the reference evaluation transform)',
-    command: `pnpm smn pretrain --epochs ${epochs} --width ${width} --seed ${seed}`,
+    command: `pnpm smn pretrain --epochs ${s.epochs} --width ${s.width} --seed ${s.seed}`,
     createdAt: new Date().toISOString(),
   };
-  await writeSafetensors(opts.out, sd, { smn: JSON.stringify(meta) });
-  await writeFile(opts.out.replace(/\.safetensors$/, '.json'), JSON.stringify(meta, null, 2) + '\n');
-  mm.dispose();
-  optimizer.dispose();
-  model.dispose();
-  return { out: opts.out, params: nParams, testAccuracy: acc, testImages: testIdx.length, trainImages: trainIdx.length, seconds: (Date.now() - t0) / 1000 };
+  await writeSafetensors(s.out, sd, { smn: JSON.stringify(meta) });
+  await atomicWriteFile(s.out.replace(/\.safetensors$/, '.json'), JSON.stringify(meta, null, 2) + '\n');
+  return nParams;
+}
+
+/** The options that are set (so that an explicit undefined does not replace a default). */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

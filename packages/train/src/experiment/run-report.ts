@@ -1,8 +1,8 @@
-import { join } from 'node:path';
 import { atomicWriteFile } from '@smn/core';
 import type { SmnConfig } from '../config/index.js';
 import type { MetricRecord } from '../metrics.js';
 import { renderReport, seriesOf, type ReportSection } from '../report.js';
+import { runPaths } from '../run-folder.js';
 
 /** Writes runDir/report.html: loss, accuracy, kNN and mask-density curves per epoch, and the final metrics. */
 export async function writeRunReport(runDir: string, cfg: SmnConfig, records: MetricRecord[]): Promise<void> {
@@ -28,5 +28,5 @@ export async function writeRunReport(runDir: string, cfg: SmnConfig, records: Me
     { title: 'Curves', charts },
     { title: 'Final metrics', table: { columns: ['metric', 'value'], rows: finalRows } },
   ];
-  await atomicWriteFile(join(runDir, 'report.html'), renderReport(`smn run ${runDir}`, sections));
+  await atomicWriteFile(runPaths(runDir).report, renderReport(`smn run ${runDir}`, sections));
 }
