@@ -9,6 +9,7 @@ export const LAYERS = {
   '@smn/backend-torch': 1,
   '@smn/datasets': 1,
   '@smn/backend': 2,
+  '@smn/hub': 2,
   '@smn/subnetworks': 3,
   '@smn/models': 3,
   '@smn/knn': 3,

@@ -1,0 +1,131 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { isSmnError, type SmnError } from '@smn/core';
+
+export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+export async function tempDir(tag: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `smn-hub-${tag}-`));
+}
+
+/** Deterministic bytes that are not all the same. */
+export function bytes(n: number, seed = 1): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = seed * 2654435761;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+
+/** A stored zip with PyTorch's checkpoint layout (`archive/data.pkl`, `archive/data/0`, `archive/version`). */
+export function pthTarLike(payload = randomBytes(4096)): Uint8Array {
+  const entries: Array<[string, Uint8Array]> = [
+    ['archive/data.pkl', Uint8Array.from([0x80, 0x02, 0x7d, 0x71, 0x00, 0x2e])],
+    ['archive/data/0', payload],
+    ['archive/version', new TextEncoder().encode('3\n')],
+  ];
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const [name, data] of entries) {
+    const n = Buffer.from(name);
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(n.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(n.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, n, Buffer.from(data));
+    centrals.push(central, n);
+    offset += 30 + n.length + data.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return new Uint8Array(Buffer.concat([...locals, cd, end]));
+}
+
+/** Writes an SMN_REGISTRY file with `entries` and returns its path. */
+export async function writeRegistry(dir: string, entries: Record<string, unknown>): Promise<string> {
+  const file = join(dir, `registry-${Math.random().toString(36).slice(2)}.json`);
+  await writeFile(file, JSON.stringify({ version: 1, entries }));
+  return file;
+}
+
+export async function catchError(p: Promise<unknown>): Promise<SmnError> {
+  try {
+    await p;
+  } catch (err) {
+    if (isSmnError(err)) return err;
+    throw err;
+  }
+  throw new Error('expected an SmnError');
+}
+
+const CHILD = fileURLToPath(new URL('./_fetch-child.ts', import.meta.url));
+
+export interface ChildLine {
+  ready?: boolean;
+  progress?: number;
+  path?: string;
+  error?: string;
+  message?: string;
+}
+
+/** `fetchFile(name)` in a child process (through tsx, with the parent's conditions), its JSON lines as they come. */
+export function fetchInChild(name: string, env: Record<string, string>, barrier = ''): {
+  child: ChildProcessWithoutNullStreams;
+  lines: ChildLine[];
+  until(pred: (l: ChildLine) => boolean): Promise<ChildLine>;
+  exited: Promise<number | null>;
+} {
+  const child = spawn(process.execPath, [...process.execArgv, '--import', 'tsx', CHILD, name, barrier], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+  });
+  const lines: ChildLine[] = [];
+  const waiters: Array<{ pred: (l: ChildLine) => boolean; resolve: (l: ChildLine) => void }> = [];
+  let buf = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const l = JSON.parse(buf.slice(0, nl)) as ChildLine;
+      buf = buf.slice(nl + 1);
+      lines.push(l);
+      for (const w of waiters.filter((x) => x.pred(l))) w.resolve(l);
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const until = (pred: (l: ChildLine) => boolean): Promise<ChildLine> => {
+    const seen = lines.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      waiters.push({ pred, resolve });
+      void exited.then((code) => setTimeout(() => reject(new Error(`child exited (${code}) first; stderr: ${stderr}`)), 50));
+    });
+  };
+  return { child, lines, until, exited };
+}
