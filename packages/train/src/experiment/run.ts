@@ -6,7 +6,7 @@ import { runLoop, type LoopPosition } from '../loop.js';
 import { createTrainStep } from '../step.js';
 import { writeRunConfig, type RunPaths, type RunSummary } from '../run-folder.js';
 import type { CheckpointData } from '../checkpoint.js';
-import { maskAnalysis, probeMetrics, recomputeBatchNorm, testMetrics, validationMetrics } from './evaluate.js';
+import { forwardTrainSamples, maskAnalysis, probeMetrics, recomputeBatchNorm, testMetrics, validationMetrics } from './evaluate.js';
 import { makeRunFolder, openResume, runTarget, saveRunCheckpoint, startState } from './open-run.js';
 import { lastMetrics, runSummary, writeEmbeddings, writeMasks, writeProbe, writeReportAndSummary } from './outputs.js';
 import { initialRunState } from './run-state.js';
@@ -126,6 +126,7 @@ async function endEpoch(c: RunContext, epoch: number, pos: LoopPosition): Promis
   };
   for (const [k, v] of Object.entries(maskAnalysis(exp, pos))) m[`training/val/${k}`] = v;
   Object.assign(m, await validationMetrics(c, pos));
+  await forwardTrainSamples(c, epoch, pos);
   m['data/bad_samples'] = state.badSamples;
   await c.metrics.log(epoch, pos.step, m);
   state.epochLoss = { sum: 0, n: 0 };
