@@ -84,10 +84,10 @@ export function networkError(url: string, err: unknown, hint: string): SmnError 
   });
 }
 
-/** GET (or HEAD) `url`, following up to 10 redirects. Network failures become SMN_HUB_NETWORK naming the URL. */
+/** GET `url`, following up to 10 redirects. Network failures become SMN_HUB_NETWORK naming the URL. */
 export async function request(
   url: string,
-  o: { env: Record<string, string | undefined>; headers?: Record<string, string>; signal: AbortSignal; hint: string; method?: string },
+  o: { env: Record<string, string | undefined>; headers?: Record<string, string>; signal: AbortSignal; hint: string },
 ): Promise<Answer> {
   let current = url;
   let linked: string | undefined;
@@ -96,7 +96,6 @@ export async function request(
     let res: Response;
     try {
       res = await fetch(target, {
-        method: o.method ?? 'GET',
         headers: o.headers,
         signal: o.signal,
         redirect: 'manual',

@@ -7,7 +7,7 @@ import { bytes, fetchInChild, sha256, tempDir, writeRegistry } from './_helpers.
 import { startServer, type TestServer } from './_server.js';
 
 // Real processes: one killed with SIGKILL half-way through a download, two fetching one file at once. The server is
-// throttled (16 kB per 20 ms) so that a download lasts long enough to be interrupted or overlapped.
+// throttled (8 or 16 kB per 20 ms) so that a download lasts long enough to be interrupted or overlapped.
 
 let server: TestServer;
 let work: string;
@@ -40,7 +40,7 @@ describe('downloads across processes', () => {
   it('a download killed with SIGKILL half-way continues with a Range request and ends with the right bytes', async () => {
     const env = await envFor('kill');
     server.log.length = 0;
-    server.throttle.bytesPerTick = 16_384;
+    server.throttle.bytesPerTick = 8_192; // ~3 s in all: ample time to kill it between 300 kB and the end
     const c = fetchInChild('big', env);
     try {
       await c.until((l) => (l.progress ?? 0) > 300_000);
