@@ -1,5 +1,5 @@
 // (a)–(c) on the Node that runs the tests (Node 20 in CI), in the project npm installed the tarballs into.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { checkCli, checkNodeCheck, checkTypes, runNodeCheck, summarizeLibErrors } from './consumer.js';
@@ -41,5 +41,20 @@ describe(`installed packages on Node ${process.version}`, () => {
       checkCli(ctx, { label: 'node20', cmd: 'npx', prefix: ['smn'], env: userEnv() }),
     );
     note(ctx, `smn train (npx, ${process.version})`, `backend ${r.backend}, ${r.trainSeconds.toFixed(1)} s`);
+  });
+});
+
+describe('@smn/backend-torch install script without libtorch', () => {
+  it('exits 0, builds nothing and says why (npm rebuild with LIBTORCH naming an empty folder)', async () => {
+    const empty = join(ctx.tmp, 'no-libtorch');
+    mkdirSync(empty, { recursive: true });
+    const addon = join(ctx.project, 'node_modules', '@smn', 'backend-torch', 'build', 'Release', 'smn_torch.node');
+    const before = existsSync(addon) ? statSync(addon).mtimeMs : null;
+    const r = await timed(ctx, 'npm rebuild @smn/backend-torch without libtorch', () =>
+      run('npm', ['rebuild', '@smn/backend-torch', '--foreground-scripts'], { cwd: ctx.project, env: userEnv({ LIBTORCH: empty }), timeoutMs: 300_000 }),
+    );
+    expect(r.code, describeRun('npm rebuild @smn/backend-torch (LIBTORCH=empty folder)', r)).toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toContain(`[@smn/backend-torch] libtorch not found, building nothing`);
+    expect(existsSync(addon) ? statSync(addon).mtimeMs : null).toBe(before);
   });
 });
