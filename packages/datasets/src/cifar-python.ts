@@ -3,12 +3,13 @@
  * `cifar-100-python/`), read with the restricted unpickler of @smn/core (no code runs; only numpy's array
  * reconstruction globals are accepted).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SmnError, numpyGlobals, unpickle, type PickledNdarray } from '@smn/core';
 import { CIFAR10_CLASSES, cifarArrayDataset, cifarFiles, type CifarLayout } from './cifar.js';
 import type { ImageDataset } from './types.js';
 import { DATASET_ERRORS } from './errors.js';
+import { readRegularFileSync } from './_regular-file.js';
 
 const PIXELS = 3072;
 
@@ -20,16 +21,8 @@ function keyName(k: unknown): string | undefined {
 
 /** Reads a pickled dict from `file` as a Map with string keys. */
 function loadPickleDict(file: string): Map<string, unknown> {
-  let bytes: Uint8Array;
-  try {
-    const b = readFileSync(file);
-    bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  } catch (err) {
-    throw new SmnError(DATASET_ERRORS.NOT_FOUND, `cannot read CIFAR batch ${file}: ${(err as Error).message}`, {
-      cause: err,
-      details: { file },
-    });
-  }
+  const b = readRegularFileSync(file, 'a CIFAR python batch');
+  const bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   let obj: unknown;
   try {
     obj = unpickle(bytes, { findClass: numpyGlobals(file), encoding: 'latin1', source: file });

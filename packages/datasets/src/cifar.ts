@@ -3,12 +3,13 @@
  * `test.bin` with coarse+fine labels, fine used) and the python version (pickled batches, what torchvision leaves
  * on disk), read with the restricted unpickler of @smn/core.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SmnError } from '@smn/core';
 import { arrayDataset } from './array-dataset.js';
 import type { ImageDataset } from './types.js';
 import { DATASET_ERRORS } from './errors.js';
+import { readRegularFileSync } from './_regular-file.js';
 
 const PIXELS = 3072;
 
@@ -45,7 +46,8 @@ export function detectCifar(dir: string, variant: 'cifar10' | 'cifar100'): Cifar
 
 function readLines(file: string): string[] | undefined {
   if (!existsSync(file)) return undefined;
-  const lines = readFileSync(file, 'utf8')
+  const lines = readRegularFileSync(file, 'a class-names file')
+    .toString('utf8')
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
@@ -53,15 +55,8 @@ function readLines(file: string): string[] | undefined {
 }
 
 function readAll(file: string): Uint8Array {
-  try {
-    const b = readFileSync(file);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  } catch (err) {
-    throw new SmnError(DATASET_ERRORS.NOT_FOUND, `cannot read CIFAR file ${file}: ${(err as Error).message}`, {
-      cause: err,
-      details: { file },
-    });
-  }
+  const b = readRegularFileSync(file, 'a CIFAR batch file');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /**

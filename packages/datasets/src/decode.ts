@@ -1,6 +1,7 @@
 /** Image decoding with sharp (JPEG, PNG, WebP, …) to RGB uint8 HWC; grayscale and alpha are converted to RGB. */
 import sharp from 'sharp';
-import { SmnError } from '@smn/core';
+import { SmnError, isSmnError } from '@smn/core';
+import { readRegularFile } from './_regular-file.js';
 import type { RawImage } from './types.js';
 import { DATASET_ERRORS } from './errors.js';
 
@@ -24,18 +25,23 @@ export function toRgb(data: Uint8Array, height: number, width: number, channels:
 
 /**
  * Decodes an encoded image (file path or bytes) to RGB. `what` names the sample in errors (`file (index 12)`).
- * Throws SmnError `SMN_DATA_DECODE` when the file is missing, truncated or not an image.
+ * Throws SmnError `SMN_DATA_DECODE` when the file is missing, truncated or not an image, `SMN_DATA_NOT_REGULAR`
+ * when the path is a FIFO, socket or device (read only after checking, so such a path never blocks the decoder).
  */
 export async function decodeImage(input: string | Uint8Array, what?: string): Promise<RawImage> {
   const name = what ?? (typeof input === 'string' ? input : '<bytes>');
   try {
+    const bytes = typeof input === 'string' ? await readRegularFile(input, 'an image file') : input;
     // No EXIF auto-rotation: pixels as stored, like PIL's Image.open.
-    const { data, info } = await sharp(input, { failOn: 'truncated' })
+    const { data, info } = await sharp(bytes, { failOn: 'truncated' })
       .raw()
       .toBuffer({ resolveWithObject: true });
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    return { data: toRgb(bytes, info.height, info.width, info.channels), height: info.height, width: info.width };
+    const out = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return { data: toRgb(out, info.height, info.width, info.channels), height: info.height, width: info.width };
   } catch (err) {
+    if (isSmnError(err) && err.code === DATASET_ERRORS.NOT_REGULAR) {
+      throw new SmnError(err.code, `cannot decode image ${name}: ${err.message}`, { cause: err, details: err.details });
+    }
     throw new SmnError(
       DATASET_ERRORS.DECODE,
       `cannot decode image ${name}: expected a readable JPEG/PNG/WebP image, got: ${(err as Error).message}. Replace or remove the file.`,

@@ -18,4 +18,10 @@ export const DATASET_ERRORS = {
   WORKER: 'SMN_DATA_WORKER',
   /** The loader was aborted through its AbortSignal. */
   ABORTED: 'SMN_DATA_ABORTED',
+  /** A dataset path is a FIFO, socket, device or directory, not a regular file (named error or skipped with a warning). */
+  NOT_REGULAR: 'SMN_DATA_NOT_REGULAR',
+  /** A compressed dataset file inflates past the size its header states. */
+  TOO_LARGE: 'SMN_DATA_TOO_LARGE',
+  /** Warning: more worker threads were asked for than there are cores; the loader uses one per core. */
+  WORKERS_CAPPED: 'SMN_DATA_WORKERS_CAPPED',
 } as const;

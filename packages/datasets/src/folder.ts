@@ -2,12 +2,14 @@
  * Datasets of encoded image files, decoded lazily (bounded memory): image folders `root/<class>/*.jpg|png` and the
  * JSON split files of the reference (`{"train": [[relpath, label, classname], …], "val": …, "test": …}`).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SmnError } from '@smn/core';
 import { checkIndex, checkLabels } from './array-dataset.js';
 import { decodeImage } from './decode.js';
-import type { ImageDataset, SampleRef } from './types.js';
+import type { DatasetWarning, ImageDataset, SampleRef } from './types.js';
+import { isRegularFile, readRegularFileSync } from './_regular-file.js';
+import { warn } from './_warn.js';
 import { DATASET_ERRORS } from './errors.js';
 
 /** File extensions an image folder lists. */
@@ -50,8 +52,42 @@ function isDir(p: string): boolean {
   }
 }
 
-/** `root/<class>/*.<image ext>`; classes sorted by name (torchvision `ImageFolder`), files sorted within a class. */
-export function imageFolderDataset(name: string, root: string, split: 'train' | 'test'): ImageDataset {
+/** Lists at most this many skipped entries in a warning (a folder of pipes would otherwise make a huge message). */
+const SKIPPED_SHOWN = 5;
+
+/** Images of one class folder: names with an image extension, sorted; non-regular files go to `skipped`. */
+function listImages(dir: string, skipped: { file: string; kind: string }[]): string[] {
+  const out: string[] = [];
+  for (const f of readdirSync(dir).sort()) {
+    if (!IMAGE_EXTENSIONS.some((e) => f.toLowerCase().endsWith(e))) continue;
+    const file = join(dir, f);
+    // stat never opens the file, so a FIFO named x.png is seen here and never reaches the decoder.
+    const r = isRegularFile(file);
+    if (r.ok) out.push(file);
+    else skipped.push({ file, kind: r.kind });
+  }
+  return out;
+}
+
+function skippedWarning(root: string, skipped: { file: string; kind: string }[]): DatasetWarning {
+  const shown = skipped.slice(0, SKIPPED_SHOWN).map((s) => `${s.file} (${s.kind})`);
+  const more = skipped.length > SKIPPED_SHOWN ? `, and ${skipped.length - SKIPPED_SHOWN} more` : '';
+  return {
+    code: DATASET_ERRORS.NOT_REGULAR,
+    message:
+      `image folder ${root}: skipped ${skipped.length} entr${skipped.length === 1 ? 'y' : 'ies'} that ` +
+      `${skipped.length === 1 ? 'is' : 'are'} not a regular file: ${shown.join(', ')}${more}; replace ${skipped.length === 1 ? 'it with the image file or remove it' : 'them with the image files or remove them'}`,
+    details: { folder: root, skipped },
+  };
+}
+
+/**
+ * `root/<class>/*.<image ext>`; classes sorted by name (torchvision `ImageFolder`), files sorted within a class.
+ * Entries that are not regular files (FIFOs, sockets, devices, directories, broken links) are skipped and named in
+ * one `SMN_DATA_NOT_REGULAR` warning through `opts.onWarning` (else a process warning): a folder is listed, not
+ * named file by file, so a stray entry should not stop the run.
+ */
+export function imageFolderDataset(name: string, root: string, split: 'train' | 'test', opts: { onWarning?: (w: DatasetWarning) => void } = {}): ImageDataset {
   if (!isDir(root)) {
     throw new SmnError(DATASET_ERRORS.NOT_FOUND, `image folder ${root} does not exist; expected ${root}/<class>/<image>.jpg|png`, {
       details: { file: root },
@@ -62,19 +98,19 @@ export function imageFolderDataset(name: string, root: string, split: 'train' | 
     .sort();
   const files: string[] = [];
   const labels: number[] = [];
+  const skipped: { file: string; kind: string }[] = [];
   classes.forEach((c, ci) => {
-    const list = readdirSync(join(root, c))
-      .filter((f) => IMAGE_EXTENSIONS.some((e) => f.toLowerCase().endsWith(e)))
-      .sort();
-    for (const f of list) {
-      files.push(join(root, c, f));
+    for (const file of listImages(join(root, c), skipped)) {
+      files.push(file);
       labels.push(ci);
     }
   });
+  if (skipped.length) warn(skippedWarning(root, skipped), opts.onWarning);
   if (files.length === 0) {
     throw new SmnError(
       DATASET_ERRORS.NOT_FOUND,
-      `image folder ${root} has no images: expected ${root}/<class>/*{${IMAGE_EXTENSIONS.join(',')}}, found ${classes.length} class folders`,
+      `image folder ${root} has no images: expected ${root}/<class>/*{${IMAGE_EXTENSIONS.join(',')}}, found ${classes.length} class folders` +
+        (skipped.length ? ` (${skipped.length} entries skipped: not regular files)` : ''),
       { details: { file: root } },
     );
   }
@@ -84,15 +120,8 @@ export function imageFolderDataset(name: string, root: string, split: 'train' | 
 type Entry = [string, number, string];
 
 function parseSplitFile(file: string): Record<string, Entry[]> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new SmnError(DATASET_ERRORS.NOT_FOUND, `cannot read split file ${file}: ${(err as Error).message}`, {
-      cause: err,
-      details: { file },
-    });
-  }
+  // A file the user's data root names: a FIFO here is an error, not a skip (the dataset cannot be read without it).
+  const text = readRegularFileSync(file, 'a JSON split file').toString('utf8');
   let obj: unknown;
   try {
     obj = JSON.parse(text);

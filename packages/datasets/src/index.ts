@@ -3,6 +3,7 @@ export type {
   SampleRef,
   ImageDataset,
   LoadOptions,
+  DatasetWarning,
   ImageBatch,
   Batch,
   Interpolation,
@@ -63,5 +64,5 @@ export {
   DEFAULT_MULTICROP,
   PRESET_NAMES,
 } from './presets.js';
-export { createLoader, createWorkerPool, epochOrder, type LoaderOptions, type DataLoader, type WorkerPool } from './loader.js';
+export { createLoader, createWorkerPool, maxWorkers, epochOrder, type LoaderOptions, type DataLoader, type WorkerPool } from './loader.js';
 export { previewGrid, type PreviewOptions } from './preview.js';

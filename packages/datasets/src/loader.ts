@@ -3,11 +3,13 @@
  * of sample i in epoch e uses an RNG seeded by (seed, e, i) only, so results do not depend on the number of workers
  * or their scheduling, and a resumed run (same seed, epoch, `startBatch`) reproduces its batches exactly.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SmnError, createRng } from '@smn/core';
 import { mixSeed, presetSpec, PRESET_NAMES } from './presets.js';
 import { runSample, transformFor, type TaskItem, type TaskResult } from './sample-task.js';
-import type { Batch, ImageDataset, PresetSpec, TransformFn, TransformOutput } from './types.js';
+import type { Batch, DatasetWarning, ImageDataset, PresetSpec, TransformFn, TransformOutput } from './types.js';
+import { warn } from './_warn.js';
 import { DATASET_ERRORS } from './errors.js';
 
 /** Options of `createLoader`. */
@@ -23,7 +25,10 @@ export interface LoaderOptions {
   indices?: Int32Array;
   /** A preset (name or spec, serialisable: runs in workers) or a function (in-process only, `workers: 0`). */
   transform: PresetSpec | (typeof PRESET_NAMES)[number] | TransformFn;
-  /** Worker threads for decode + augment; 0 = in-process. Default 0 (or the pool's size when `pool` is given). */
+  /**
+   * Worker threads for decode + augment; 0 = in-process. Default 0 (or the pool's size when `pool` is given). At most
+   * {@link maxWorkers} (one per core) start; asking for more starts that many and reports `SMN_DATA_WORKERS_CAPPED`.
+   */
   workers?: number;
   /** Reuse these threads (started once, e.g. for every epoch) instead of starting `workers` threads per iteration. */
   pool?: WorkerPool;
@@ -39,6 +44,8 @@ export interface LoaderOptions {
    * the first bad sample throws.
    */
   onBadSample?: (err: SmnError) => void;
+  /** Called for a problem that does not stop loading (the worker count capped); else a process warning, once. */
+  onWarning?: (w: DatasetWarning) => void;
 }
 
 /** An async iterable of batches for one epoch, with counters. */
@@ -47,6 +54,8 @@ export interface DataLoader extends AsyncIterable<Batch> {
   readonly numBatches: number;
   /** Samples skipped so far because `onBadSample` was given. */
   readonly badSamples: number;
+  /** Worker threads that serve this loader (0 = in-process): the request, capped at {@link maxWorkers}. */
+  readonly workers: number;
 }
 
 function usage(msg: string): SmnError {
@@ -192,10 +201,34 @@ class Pool implements WorkerPool {
   }
 }
 
-/** Starts `n` worker threads for loaders (see `WorkerPool`). */
-export function createWorkerPool(n: number): WorkerPool {
+/**
+ * The most worker threads a loader or pool starts: the cores this process may use (`os.availableParallelism()`).
+ * Decoding and augmenting are CPU-bound, so more threads than cores only add memory (each thread is a V8 isolate
+ * of ~4 MB plus its sharp buffers: 100,000 asked for started ~2,000 threads and 8 GB before this cap).
+ */
+export function maxWorkers(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** `n` capped at {@link maxWorkers}, reporting the cap through `onWarning` (or a process warning). */
+function capWorkers(n: number, onWarning: ((w: DatasetWarning) => void) | undefined): number {
+  const limit = maxWorkers();
+  if (n <= limit) return n;
+  warn(
+    {
+      code: DATASET_ERRORS.WORKERS_CAPPED,
+      message: `${n} data-loading worker threads were asked for; using ${limit}, one per CPU core this process may use (more only add memory)`,
+      details: { requested: n, used: limit },
+    },
+    onWarning,
+  );
+  return limit;
+}
+
+/** Starts `n` worker threads for loaders (see `WorkerPool`), at most {@link maxWorkers}. */
+export function createWorkerPool(n: number, opts: { onWarning?: (w: DatasetWarning) => void } = {}): WorkerPool {
   if (!Number.isInteger(n) || n < 1) throw usage(`a worker pool needs n ≥ 1 threads, got ${n}`);
-  return new Pool(n);
+  return new Pool(capWorkers(n, opts.onWarning));
 }
 
 /**
@@ -206,11 +239,12 @@ export function createWorkerPool(n: number): WorkerPool {
 export function createLoader(ds: ImageDataset, opts: LoaderOptions): DataLoader {
   const B = opts.batchSize;
   if (!Number.isInteger(B) || B < 1) throw usage(`batchSize must be a positive integer, got ${B}`);
-  const workers = opts.pool ? opts.pool.size : opts.workers ?? 0;
+  const asked = opts.pool ? opts.pool.size : opts.workers ?? 0;
+  if (!Number.isInteger(asked) || asked < 0) throw usage(`workers must be an integer ≥ 0, got ${asked}`);
   if (opts.pool && opts.workers !== undefined && opts.workers !== opts.pool.size) {
     throw usage(`workers: ${opts.workers} does not match the pool's ${opts.pool.size} threads; leave workers out when passing a pool`);
   }
-  if (!Number.isInteger(workers) || workers < 0) throw usage(`workers must be an integer ≥ 0, got ${workers}`);
+  const workers = opts.pool ? asked : capWorkers(asked, opts.onWarning);
   let spec: PresetSpec | undefined;
   let fn: TransformFn;
   if (typeof opts.transform === 'function') {
@@ -293,6 +327,7 @@ export function createLoader(ds: ImageDataset, opts: LoaderOptions): DataLoader 
 
   return {
     numBatches,
+    workers,
     get badSamples() {
       return count.bad;
     },

@@ -124,12 +124,12 @@ function loadIdxNamed(name: string, root: string, split: 'train' | 'test'): Imag
   return idxDataset({ name, split, imagesFile: pair.images, labelsFile: pair.labels, classes });
 }
 
-function loadFolder(name: string, path: string, split: 'train' | 'test'): ImageDataset {
+function loadFolder(name: string, path: string, split: 'train' | 'test', onWarning: LoadOptions['onWarning']): ImageDataset {
   const candidates = split === 'train' ? ['train'] : ['test', 'val'];
   const tried = candidates.map((c) => join(path, c));
   const dir = tried.find(isDir);
   if (!dir) throw notFound(name, tried, `expected ${path}/{train,test}/<class>/<image>.jpg|png`);
-  return imageFolderDataset(name, dir, split);
+  return imageFolderDataset(name, dir, split, { onWarning });
 }
 
 /**
@@ -144,7 +144,7 @@ export async function loadDataset(name: string, opts: LoadOptions): Promise<Imag
     throw new SmnError(DATASET_ERRORS.USAGE, `split must be 'train' or 'test', got '${String(split)}'`, { kind: 'usage' });
   }
   const root = resolve(opts.dataRoot ?? 'data');
-  if (name.startsWith('folder:')) return loadFolder(name, resolve(name.slice('folder:'.length)), split);
+  if (name.startsWith('folder:')) return loadFolder(name, resolve(name.slice('folder:'.length)), split, opts.onWarning);
   if (CIFAR_NAMES.includes(name)) return loadCifar(name, root, split);
   if (IDX_NAMES.includes(name)) return loadIdxNamed(name, root, split);
   const base = name.startsWith('multicrop_') ? name.slice('multicrop_'.length) : name;

@@ -3,10 +3,10 @@
  * cluster subsets (cascade experts) and label subsets (`a:b:c`). All return dataset indices (Int32Array); apply the
  * same indices to the augmented and unaugmented views.
  */
-import { readFileSync } from 'node:fs';
 import { SmnError, createRng, numpyGlobals, parseNpy, readZip, unpickle } from '@smn/core';
 import type { ImageDataset } from './types.js';
 import { DATASET_ERRORS } from './errors.js';
+import { readRegularFileSync } from './_regular-file.js';
 
 /** Number of samples a subset spec keeps out of `length`: `Np` → int(length·N/100), `N` → N. */
 export function subsetSize(spec: string, length: number): number {
@@ -92,16 +92,8 @@ function toNumbers(v: unknown, file: string): number[] {
  * a JSON array.
  */
 export function readClusterIds(file: string): Int32Array {
-  let bytes: Uint8Array;
-  try {
-    const b = readFileSync(file);
-    bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  } catch (err) {
-    throw new SmnError(DATASET_ERRORS.NOT_FOUND, `cannot read clusters file ${file}: ${(err as Error).message}`, {
-      cause: err,
-      details: { file },
-    });
-  }
+  const b = readRegularFileSync(file, 'a clusters file');
+  const bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   let values: number[];
   if (bytes[0] === 0x93 && bytes[1] === 0x4e) {
     const a = parseNpy(bytes, file);

@@ -38,6 +38,18 @@ export interface LoadOptions {
   /** Root under which dataset folders live (SPEC §6: `main.data_root`, default `data`). */
   dataRoot?: string;
   split: 'train' | 'test';
+  /**
+   * Called for a problem that does not stop loading (an image folder entry that is a FIFO, socket or device, which
+   * is skipped). Without it, each distinct warning becomes a Node process warning (`type: 'SmnWarning'`), once.
+   */
+  onWarning?: (w: DatasetWarning) => void;
+}
+
+/** A problem that does not stop loading, e.g. `SMN_DATA_NOT_REGULAR` (skipped files), `SMN_DATA_WORKERS_CAPPED`. */
+export interface DatasetWarning {
+  code: string;
+  message: string;
+  details: Record<string, unknown>;
 }
 
 /** Float32 batch of one view: NHWC, normalised. */

@@ -77,6 +77,6 @@ describe('label and cluster subsets', () => {
     expect(() => clusterSubset(ids, 5)).toThrow(/no sample has cluster id 5 \(ids found: 0, 1, 2\)/);
     writeFileSync(join(dir, 'bad.bin'), 'garbage');
     expect(() => clusterSubset(join(dir, 'bad.bin'), 0)).toThrow(/not a \.npy, torch\.save zip or JSON array/);
-    expect(() => clusterSubset(join(dir, 'nope.npy'), 0)).toThrow(/cannot read clusters file/);
+    expect(() => clusterSubset(join(dir, 'nope.npy'), 0)).toThrow(/cannot read a clusters file/);
   });
 });
