@@ -5,6 +5,8 @@ export interface CommandContext {
   argv: string[];
   /** Backend requested with `--backend` or `SMN_BACKEND` (default `auto`); commands that compute call `useBackend`. */
   backend: BackendName;
+  /** The `--backend` flag when it was given: it wins over a config's main.backend, which wins over `SMN_BACKEND`. */
+  backendFlag?: BackendName;
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream;
   /** True when stderr is a terminal: draw progress bars; otherwise print plain progress lines. */

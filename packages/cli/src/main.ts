@@ -53,6 +53,7 @@ async function help(args: string[], out: NodeJS.WritableStream): Promise<number>
 export async function main(argv: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
   const rest: string[] = [];
   let backend = (process.env.SMN_BACKEND ?? 'auto') as BackendName;
+  let backendFlag: BackendName | undefined;
   let command: string | undefined;
   let cmd: Command | undefined;
   try {
@@ -64,6 +65,7 @@ export async function main(argv: string[], io: { out: NodeJS.WritableStream; err
           throw usageError(`--backend expects one of ${BACKENDS.join(', ')}, got '${v ?? ''}'`);
         }
         backend = v as BackendName;
+        backendFlag = backend;
       } else if (command === undefined && (a === '--version' || a === '-v')) {
         io.out.write(`${version()}\n`);
         return 0;
@@ -86,6 +88,7 @@ export async function main(argv: string[], io: { out: NodeJS.WritableStream; err
     const ctx: CommandContext = {
       argv: rest,
       backend,
+      ...(backendFlag ? { backendFlag } : {}),
       out: io.out,
       err: io.err,
       interactive: Boolean((io.err as { isTTY?: boolean }).isTTY),

@@ -1,9 +1,5 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { SmnError } from '@smn/core';
 import { useBackend, type BackendChoice } from '@smn/backend';
-import { configFromYaml, type SmnConfig } from '@smn/train';
+import type { SmnConfig } from '@smn/train';
 import type { CommandContext } from './command.js';
 import type { FlagDef } from './flags.js';
 
@@ -15,19 +11,16 @@ export function timestamp(d: Date = new Date()): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
-/** Selects the backend and says on stderr which one runs (and why faster ones were skipped). */
-export async function startBackend(ctx: CommandContext, prefix: string, extra = ''): Promise<BackendChoice> {
-  const choice = await useBackend(ctx.backend);
+/**
+ * Selects the backend and says on stderr which one runs (and why faster ones were skipped). With a run's config:
+ * `--backend` when given, else its main.backend, else $SMN_BACKEND / auto; its main.device picks torch's device.
+ */
+export async function startBackend(ctx: CommandContext, prefix: string, extra = '', config?: Pick<SmnConfig, 'main'>): Promise<BackendChoice> {
+  const device = config?.main.device ?? undefined;
+  const choice = await useBackend(ctx.backendFlag ?? config?.main.backend ?? ctx.backend, device ? { device } : {});
   const skipped = choice.skipped.length ? ` (skipped: ${choice.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : '';
-  ctx.err.write(`${prefix}: backend ${choice.name}${skipped}${extra ? `; ${extra}` : ''}\n`);
+  ctx.err.write(`${prefix}: backend ${choice.name}${choice.device && device ? ` (${choice.device})` : ''}${skipped}${extra ? `; ${extra}` : ''}\n`);
   return choice;
-}
-
-/** The config.yaml a run folder was started with; `code` and `doing` make the error say which command needed it. */
-export async function readRunConfig(dir: string, code: string, doing: string): Promise<SmnConfig> {
-  const p = join(dir, 'config.yaml');
-  if (!existsSync(p)) throw new SmnError(code, `cannot ${doing} ${dir}: no config.yaml there (is it a run folder?)`, { kind: 'usage', details: { file: p } });
-  return configFromYaml(await readFile(p, 'utf8'), p);
 }
 
 /** `--workers`, the same for every command that loads data. */

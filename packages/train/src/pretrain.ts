@@ -6,6 +6,7 @@ import { createMaskedModel } from '@smn/subnetworks';
 import { createOptimizer, lrAt } from './optim/index.js';
 import { classificationObjective, createTrainStep } from './step.js';
 import { runLoop } from './loop.js';
+import { definedOnly } from './_options.js';
 import { useFusedKernels } from './fused-ops.js';
 import { createLoader, type Batch } from '@smn/datasets';
 import { classificationMetrics, embedSplit } from './experiment/data.js';
@@ -155,9 +156,4 @@ async function saveBackbone(s: Settings, model: ResNetModel, r: { acc: number; t
   await writeSafetensors(s.out, sd, { smn: JSON.stringify(meta) });
   await atomicWriteFile(s.out.replace(/\.safetensors$/, '.json'), JSON.stringify(meta, null, 2) + '\n');
   return nParams;
-}
-
-/** The options that are set (so that an explicit undefined does not replace a default). */
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

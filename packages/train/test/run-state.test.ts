@@ -4,6 +4,7 @@ import { SwavQueue } from '@smn/swav';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/checkpoint.js';
 import { createOptimizer, resolveConfig } from '../src/index.js';
 import { encodeRunState, loadWeights, parseRunMeta, restoreRunState, type RunState, type RunStateParts } from '../src/experiment/run-state.js';
+import type { Optimizer } from '../src/optim/index.js';
 
 beforeAll(async () => {
   await useBackend('cpu');
@@ -12,7 +13,7 @@ beforeAll(async () => {
 const config = resolveConfig({ configName: 'submask' }).config;
 
 /** Two variables in two groups, a BatchNorm buffer, SGD with momentum and a SwAV queue, filled from `seed`. */
-function parts(seed: number): RunStateParts & { dispose(): void } {
+function parts(seed: number): RunStateParts & { optimizer: Optimizer; dispose(): void } {
   const v = (shape: number[], k: number) => tf.variable(tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => seed * 10 + k + i / 8), shape));
   const vars = new Map([
     ['scores.conv1.weight', v([2, 3], 1)],

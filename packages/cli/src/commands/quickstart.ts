@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { atomicWriteFile } from '@smn/core';
-import { readMetrics, renderReport, resolveConfig, runExperiment, seriesOf, type ReportSection, type RunResult } from '@smn/train';
+import { readRunMetrics, renderReport, resolveConfig, RUN_FILES, runExperiment, runPaths, seriesOf, type ReportSection, type RunResult, type RunSummary } from '@smn/train';
 import type { Command, CommandContext } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage } from '../flags.js';
 import { interruptController, progressEvents } from '../progress.js';
@@ -61,7 +61,7 @@ async function writeReport(out: string, rows: Row[], results: Map<string, RunRes
   ];
   const curves: ReportSection['charts'] = [];
   for (const [name, res] of results) {
-    const recs = await readMetrics(join(res.runDir, 'metrics.jsonl'));
+    const recs = await readRunMetrics(res.runDir);
     const s = ['training/val/accuracy', 'training/train/loss', 'training/val/knn_accuracy'].map((k) => seriesOf(recs.filter((r) => typeof r['training/lr/backbone'] === 'number'), k, `${k.split('/').pop()}`)).filter((x) => x.points.length > 1);
     if (s.length) curves.push({ title: name, series: s, xLabel: 'epoch' });
   }
@@ -70,6 +70,79 @@ async function writeReport(out: string, rows: Row[], results: Map<string, RunRes
   await atomicWriteFile(reportPath, renderReport('smn quickstart: masking vs fine-tuning vs probe on the embedded default', sections));
   await atomicWriteFile(join(out, 'results.json'), JSON.stringify(rows, null, 2) + '\n');
   return reportPath;
+}
+
+/** A finished run of the quickstart (its summary.json is there), or null when interrupted. */
+type Done = RunResult & { summary: RunSummary };
+type Runner = (name: string, configName: string, overrides: string[]) => Promise<Done | null>;
+
+const rowOf = (method: string, labels: string, res: Done, accuracyKey: string, trainedBits: number, storedBytes: number): Row => ({
+  method,
+  labels,
+  accuracy: res.metrics[accuracyKey]!,
+  knn: res.metrics['training/test/knn_accuracy_mem_train'],
+  trainedBits,
+  storedBytes,
+  seconds: res.seconds,
+  runDir: res.runDir,
+});
+
+/**
+ * Probe, supervised masking and fine-tuning with 10% and all labels; counts from each run's summary.json (1 bit per
+ * mask entry, 32 per float: the probe's weights and biases, the fine-tuned weights). Null when interrupted.
+ */
+async function supervisedRows(run: Runner, E: number): Promise<Row[] | null> {
+  const rows: Row[] = [];
+  for (const subset of ['10p', '']) {
+    const tag = subset ? '10%' : '100%';
+    const sub = subset ? [`main.dataset_subset=${subset}`] : [];
+    const e = subset ? E * 4 : E;
+    // Linear probe of the frozen pretrained backbone (SPEC §5.D).
+    const lp = await run(`probe-${tag}`, 'baseline', ['main.train=0', 'main.probe=1', ...sub]);
+    if (!lp) return null;
+    rows.push(rowOf('linear probe', tag, lp, 'training/probe/accuracy', lp.summary.trainedBits, 4 * lp.summary.probeFloats));
+    // Supervised masking (SPEC §5.A), short schedule: cosine without warm-up.
+    const sm = await run(`submask-${tag}`, 'submask', [...sub, `dl.epochs=${e}`, 'dl.scheduler=cosine']);
+    if (!sm) return null;
+    rows.push(rowOf('supervised masking', tag, sm, 'training/test/accuracy', sm.summary.trainedBits, sm.summary.maskBytes));
+    // Full fine-tuning (SPEC §5.C).
+    const ft = await run(`finetune-${tag}`, 'baseline', [...sub, `dl.epochs=${e}`, 'dl.lr=0.05', 'dl.weight_decay=0.0005']);
+    if (!ft) return null;
+    rows.push(rowOf('full fine-tuning', tag, ft, 'training/test/accuracy', ft.summary.trainedBits, 4 * ft.summary.trainedFloats));
+  }
+  return rows;
+}
+
+/** Self-supervised masking (SPEC §5.E) on all images without labels, then probes with all and with 10% of the labels. */
+async function selfMaskingRows(run: Runner, Essl: number): Promise<Row[] | null> {
+  const ssl = await run('smn-ssl', 'submask_lin', [
+    'model.pret.module=swav',
+    'main.dataset=multicrop_embedded',
+    'dl.scheduler=cosine',
+    `dl.epochs=${Essl}`,
+    // lr 5 instead of the supervised 50: on this small set, masks that change slowly keep what the backbone knows
+    // and add what SwAV finds (docs/experiments.md has the sweep).
+    'dl.lr=5',
+    'cls.head_lr=0.15',
+    'cls.head_wd=0.000001',
+    'swav.nmb_prototypes=30',
+    'swav.queue_length=256',
+    'swav.epoch_queue_starts=1',
+    'swav.freeze_prototypes_niters=32',
+    // 28 px images: the reference's 6 small crops would be 12 px, 1×1 after the stem, and pollute BatchNorm
+    // statistics; two global crops (scale 0.3-1) learn (docs/experiments.md).
+    'swav.nmb_crops=[2]',
+    'swav.size_crops=[224]',
+    'swav.min_scale_crops=[0.3]',
+    'swav.max_scale_crops=[1]',
+    'main.probe=1',
+  ]);
+  if (!ssl) return null;
+  const ssl10 = await run('smn-probe-10%', 'submask_lin', ['model.pret.module=swav', 'main.train=0', 'main.probe=1', 'main.dataset_subset=10p', `main.load_checkpoint=${runPaths(ssl.runDir).checkpoint}`, 'main.strict_load_checkpoint=0', 'swav.nmb_prototypes=30']);
+  if (!ssl10) return null;
+  // Both rows cost the self-supervised mask: the probes' floats are not counted (as the README's table).
+  const { maskedWeights, maskBytes } = ssl.summary;
+  return [rowOf('self-masking + probe', '10%', ssl10, 'training/probe/accuracy', maskedWeights, maskBytes), rowOf('self-masking + probe', '100%', ssl, 'training/probe/accuracy', maskedWeights, maskBytes)];
 }
 
 const command: Command = {
@@ -85,79 +158,30 @@ const command: Command = {
     // main.update_bn: every method is evaluated with BatchNorm statistics of the unaugmented train images, so the
     // backbone, masked and fine-tuned rows compare like with like (training on augmented crops skews them).
     const common = ['main.dataset=embedded', 'model.pret.name=embedded', 'main.seed=0', 'main.update_bn=1'];
-    const rows: Row[] = [];
     const results = new Map<string, RunResult>();
-
-    const run = async (name: string, configName: string, overrides: string[]): Promise<RunResult | null> => {
+    const run: Runner = async (name, configName, overrides) => {
       const r = resolveConfig({ configName, overrides: [...common, ...overrides] });
-      const runDir = join(out, name);
       ctx.err.write(`smn quickstart: ${name}: --config-name ${configName} ${overrides.join(' ')}\n`);
       const events = progressEvents(ctx, `[${name}]`);
-      const res = await runExperiment({ config: r.config, runDir, overrides: r.overrides, signal: intr.signal, workers, events });
+      const res = await runExperiment({ config: r.config, runDir: join(out, name), overrides: r.overrides, signal: intr.signal, workers, events });
       events.done();
-      if (!res.completed) return null;
+      if (!res.completed || !res.summary) return null;
       results.set(name, res);
-      return res;
+      return { ...res, summary: res.summary };
     };
+    let rows: Row[];
     try {
-      const frac = ['10p', ''];
-      for (const subset of frac) {
-        const tag = subset ? '10%' : '100%';
-        const sub = subset ? [`main.dataset_subset=${subset}`] : [];
-        const e = subset ? E * 4 : E;
-        // Linear probe of the frozen pretrained backbone (SPEC §5.D).
-        const lp = await run(`probe-${tag}`, 'baseline', ['main.train=0', 'main.probe=1', ...sub]);
-        if (!lp) return 130;
-        const numClasses = lp.numClasses;
-        const feat = lp.featureDim;
-        rows.push({ method: 'linear probe', labels: tag, accuracy: lp.metrics['training/probe/accuracy']!, knn: lp.metrics['training/test/knn_accuracy_mem_train'], trainedBits: (feat + 1) * numClasses * 32, storedBytes: (feat + 1) * numClasses * 4, seconds: lp.seconds, runDir: lp.runDir });
-        // Supervised masking (SPEC §5.A), short schedule: cosine without warm-up.
-        const sm = await run(`submask-${tag}`, 'submask', [...sub, `dl.epochs=${e}`, 'dl.scheduler=cosine']);
-        if (!sm) return 130;
-        rows.push({ method: 'supervised masking', labels: tag, accuracy: sm.metrics['training/test/accuracy']!, knn: sm.metrics['training/test/knn_accuracy_mem_train'], trainedBits: sm.maskedEntries + feat * numClasses, storedBytes: sm.maskBytes, seconds: sm.seconds, runDir: sm.runDir });
-        // Full fine-tuning (SPEC §5.C).
-        const ft = await run(`finetune-${tag}`, 'baseline', [...sub, `dl.epochs=${e}`, 'dl.lr=0.05', 'dl.weight_decay=0.0005']);
-        if (!ft) return 130;
-        rows.push({ method: 'full fine-tuning', labels: tag, accuracy: ft.metrics['training/test/accuracy']!, knn: ft.metrics['training/test/knn_accuracy_mem_train'], trainedBits: ft.trainedEntries * 32, storedBytes: ft.trainedEntries * 4, seconds: ft.seconds, runDir: ft.runDir });
-      }
-      // Self-supervised masking (SPEC §5.E) on all images without labels, then kNN and probes.
-      const ssl = await run('smn-ssl', 'submask_lin', [
-        'model.pret.module=swav',
-        'main.dataset=multicrop_embedded',
-        'dl.scheduler=cosine',
-        `dl.epochs=${Essl}`,
-        // lr 5 instead of the supervised 50: on this small set, masks that change slowly keep what the backbone knows
-        // and add what SwAV finds (docs/experiments.md has the sweep).
-        'dl.lr=5',
-        'cls.head_lr=0.15',
-        'cls.head_wd=0.000001',
-        'swav.nmb_prototypes=30',
-        'swav.queue_length=256',
-        'swav.epoch_queue_starts=1',
-        'swav.freeze_prototypes_niters=32',
-        // 28 px images: the reference's 6 small crops would be 12 px, 1×1 after the stem, and pollute BatchNorm
-        // statistics; two global crops (scale 0.3-1) learn (docs/experiments.md).
-        'swav.nmb_crops=[2]',
-        'swav.size_crops=[224]',
-        'swav.min_scale_crops=[0.3]',
-        'swav.max_scale_crops=[1]',
-        'main.probe=1',
-      ]);
-      if (!ssl) return 130;
-      const sslDir = ssl.runDir;
-      rows.push({ method: 'self-masking + probe', labels: '100%', accuracy: ssl.metrics['training/probe/accuracy']!, knn: ssl.metrics['training/test/knn_accuracy_mem_train'], trainedBits: ssl.maskedEntries, storedBytes: ssl.maskBytes, seconds: ssl.seconds, runDir: sslDir });
-      const ssl10 = await run('smn-probe-10%', 'submask_lin', ['model.pret.module=swav', 'main.train=0', 'main.probe=1', 'main.dataset_subset=10p', `main.load_checkpoint=${join(sslDir, 'last.ckpt')}`, 'main.strict_load_checkpoint=0', 'swav.nmb_prototypes=30']);
-      if (!ssl10) return 130;
-      rows.splice(rows.length - 1, 0, { method: 'self-masking + probe', labels: '10%', accuracy: ssl10.metrics['training/probe/accuracy']!, knn: ssl10.metrics['training/test/knn_accuracy_mem_train'], trainedBits: ssl.maskedEntries, storedBytes: ssl.maskBytes, seconds: ssl10.seconds, runDir: ssl10.runDir });
+      const sup = await supervisedRows(run, E);
+      const ssl = sup && (await selfMaskingRows(run, Essl));
+      if (!sup || !ssl) return 130;
+      rows = [...sup, ...ssl];
     } finally {
       intr.dispose();
     }
     rows.sort((a, b) => (a.labels === b.labels ? 0 : a.labels === '10%' ? -1 : 1));
-    const txt = table(rows);
-    ctx.out.write(`\n${txt}\n\n`);
+    ctx.out.write(`\n${table(rows)}\n\n`);
     ctx.out.write('kNN accuracy: test images against the unaugmented train set (k 200, T 0.1) with the backbone the method produced.\n');
-    ctx.out.write('trained bits: 1 per masked weight, 32 per trained float; stored bytes: masks.smnmask (gzip) or float32 weights.\n');
-
+    ctx.out.write(`trained bits: 1 per masked weight, 32 per trained float; stored bytes: ${RUN_FILES.masks} (gzip) or float32 weights.\n`);
     const reportPath = await writeReport(out, rows, results);
     ctx.out.write(`report: ${reportPath}\n`);
     return 0;

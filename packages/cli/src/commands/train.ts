@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { docsUrl, SmnError } from '@smn/core';
-import { ignoredReason, resolveRuns, runExperiment, fmtNum, type SmnConfig } from '@smn/train';
-import type { Command } from '../command.js';
-import { defineSpec, parseFlags, renderHelp, renderUsage, usageError } from '../flags.js';
+import { fmtNum, hasCheckpoint, ignoredReason, readRunConfig, resolveRuns, RUN_FILES, runExperiment, runFolderOf, type RunResult, type SmnConfig } from '@smn/train';
+import type { Command, CommandContext } from '../command.js';
+import { defineSpec, parseFlags, renderHelp, renderUsage, usageError, type FlagValues } from '../flags.js';
 import { interruptController, progressEvents } from '../progress.js';
-import { HYDRA_FLAGS, readRunConfig, startBackend, timestamp, WORKERS_FLAG } from '../shared.js';
+import { HYDRA_FLAGS, startBackend, timestamp, WORKERS_FLAG } from '../shared.js';
 
 const SPEC = defineSpec({
   name: 'train',
@@ -24,9 +23,11 @@ keys and meaning (${docsUrl('config.md')}):
 Weights: smn downloads nothing. Give model.pret.weights=FILE_OR_DIR (safetensors, .pth/.pth.tar, a Hugging Face
 folder for CLIP), or use model.pret.name=embedded (the small backbone shipped with smn) and main.dataset=embedded.
 
-The run folder (runs/<time>-<config>/ or --run-dir) gets config.yaml, overrides.yaml, metrics.jsonl, last.ckpt
-(written atomically at every epoch end and on Ctrl-C/SIGTERM), masks.smnmask, embeddings/ and report.html.
-A run stopped at any moment (even kill -9) continues with --resume and ends with the same numbers.`,
+The run folder (--run-dir, else main.run_dir, else runs/<time>-<config>/) gets config.yaml, overrides.yaml,
+metrics.jsonl, last.ckpt (written atomically at every epoch end and on Ctrl-C/SIGTERM), masks.smnmask, embeddings/,
+report.html and, last, summary.json. A run stopped at any moment (even kill -9) continues with --resume (or the
+reference's main.resume_checkpoint=DIR) and ends with the same numbers. --backend, else main.backend, picks the backend;
+main.task=summary does nothing, as the reference.`,
   overrides: true,
   flags: {
     'config-name': HYDRA_FLAGS['config-name'],
@@ -47,6 +48,56 @@ A run stopped at any moment (even kill -9) continues with --resume and ends with
   ],
 });
 
+type Flags = FlagValues<(typeof SPEC)['flags']>;
+type Job = { config: SmnConfig; runDir: string; overrides: string[]; resume: boolean };
+
+/** `--resume DIR`: the run in DIR with its own config.yaml. */
+async function resumeJob(flags: Flags, overrides: string[]): Promise<Job> {
+  if (flags['config-name'] || overrides.length) throw usageError('--resume continues a run with its own config.yaml; it takes no --config-name or overrides');
+  const dir = runFolderOf(flags.resume!);
+  return { config: await readRunConfig(dir, { code: 'SMN_RESUME_NO_RUN', doing: 'resume' }), runDir: dir, overrides: [], resume: true };
+}
+
+/**
+ * The runs of a command line (one per sweep combination). Folder: --run-dir, else main.run_dir, else
+ * runs/<time>-<config>, with -<k> for each run of a sweep that shares it. main.resume_checkpoint resumes that run;
+ * main.task=summary runs nothing (as the reference).
+ */
+function newJobs(ctx: CommandContext, flags: Flags, overrides: string[]): Job[] {
+  const configName = flags['config-name'];
+  if (!configName) throw usageError('smn train needs --config-name NAME (e.g. submask, baseline, submask_lin)');
+  const resolved = resolveRuns({ configName, overrides, configDirs: flags['config-dir'], multirun: flags.multirun });
+  const fallback = join('runs', `${timestamp()}-${configName}`);
+  const dirs = resolved.map((r) => flags['run-dir'] ?? r.config.main.run_dir ?? fallback);
+  const shared = resolved.length > 1 && new Set(dirs).size < dirs.length;
+  const jobs: Job[] = [];
+  resolved.forEach((r, k) => {
+    for (const w of r.warnings) ctx.err.write(`smn: warning: ${w}\n`);
+    for (const key of r.ignored) ctx.err.write(`smn: ignored ${key}: ${ignoredReason(key) ?? 'not used by smn'}\n`);
+    if (r.config.main.task === 'summary') {
+      ctx.err.write(`smn: main.task=summary: nothing to run (as the reference)${r.overrides.length ? ` (${r.overrides.join(' ')})` : ''}\n`);
+      return;
+    }
+    const resumeFrom = r.config.main.resume_checkpoint;
+    if (resumeFrom) {
+      const dir = runFolderOf(resumeFrom);
+      if (flags['run-dir'] && resolve(flags['run-dir']) !== resolve(dir)) throw usageError(`main.resume_checkpoint=${resumeFrom} resumes the run in ${dir}; --run-dir ${flags['run-dir']} names another folder`);
+      jobs.push({ config: r.config, runDir: dir, overrides: r.overrides, resume: true });
+      return;
+    }
+    jobs.push({ config: r.config, runDir: shared ? `${dirs[k]}-${k}` : dirs[k]!, overrides: r.overrides, resume: false });
+  });
+  return jobs;
+}
+
+/** The run's headline metrics, counts and bytes on stdout. */
+function printResult(ctx: CommandContext, res: RunResult): void {
+  const keys = Object.keys(res.metrics).filter((k) => /^training\/(test|val|probe)\/(accuracy|knn_accuracy_mem_train|loss)$|model_analysis\/mean_mask$/.test(k) && !k.includes('model_analysis/mean_mask_'));
+  ctx.out.write(`${res.runDir}\n`);
+  for (const k of keys.sort()) ctx.out.write(`  ${k} = ${fmtNum(res.metrics[k]!)}\n`);
+  ctx.out.write(`  masked weights ${res.maskedEntries}, ${RUN_FILES.masks} ${res.maskBytes} bytes, ${res.seconds.toFixed(1)} s\n`);
+}
+
 const command: Command = {
   name: 'train',
   summary: 'train a run from a config (submask, baseline, submask_lin, ...)',
@@ -54,40 +105,24 @@ const command: Command = {
   usage: renderUsage(SPEC),
   async run(ctx) {
     const { flags, overrides } = parseFlags(SPEC, ctx.argv);
-    const configName = flags['config-name'];
-    type Job = { config: SmnConfig; runDir: string; overrides: string[]; resume: boolean };
-    const jobs: Job[] = [];
-    if (flags.resume) {
-      if (configName || overrides.length) throw usageError('--resume continues a run with its own config.yaml; it takes no --config-name or overrides');
-      const dir = flags.resume.endsWith('last.ckpt') ? flags.resume.slice(0, -'/last.ckpt'.length) : flags.resume;
-      jobs.push({ config: await readRunConfig(dir, 'SMN_RESUME_NO_RUN', 'resume'), runDir: dir, overrides: [], resume: true });
-    } else {
-      if (!configName) throw usageError('smn train needs --config-name NAME (e.g. submask, baseline, submask_lin)');
-      const resolved = resolveRuns({ configName, overrides, configDirs: flags['config-dir'], multirun: flags.multirun });
-      const base = flags['run-dir'] ?? join('runs', `${timestamp()}-${configName}`);
-      resolved.forEach((r, k) => {
-        for (const w of r.warnings) ctx.err.write(`smn: warning: ${w}\n`);
-        for (const key of r.ignored) ctx.err.write(`smn: ignored ${key}: ${ignoredReason(key) ?? 'not used by smn'}\n`);
-        jobs.push({ config: r.config, runDir: resolved.length > 1 ? `${base}-${k}` : base, overrides: r.overrides, resume: false });
-      });
-    }
-
-    await startBackend(ctx, 'smn');
+    const jobs = flags.resume ? [await resumeJob(flags, overrides)] : newJobs(ctx, flags, overrides);
     const intr = interruptController(ctx);
     try {
+      let backend = '';
       for (const job of jobs) {
-        if (!job.resume && existsSync(join(job.runDir, 'last.ckpt'))) {
+        if (!job.resume && hasCheckpoint(job.runDir)) {
           throw new SmnError('SMN_RUN_EXISTS', `${job.runDir} already holds a run; continue it with --resume ${job.runDir} or choose another --run-dir`, { kind: 'usage' });
         }
+        // The backend of the first run, and again whenever a run's main.backend / main.device asks for another.
+        const want = `${ctx.backendFlag ?? job.config.main.backend ?? ctx.backend}/${job.config.main.device ?? ''}`;
+        if (want !== backend) await startBackend(ctx, 'smn', '', job.config);
+        backend = want;
         ctx.err.write(`smn: run ${job.runDir}${job.overrides.length ? ` (${job.overrides.join(' ')})` : ''}\n`);
         const events = progressEvents(ctx, `[${basename(job.runDir)}]`);
         const res = await runExperiment({ config: job.config, runDir: job.runDir, overrides: job.overrides, resume: job.resume, signal: intr.signal, workers: flags.workers, events });
         events.done();
         if (!res.completed) return 130;
-        const keys = Object.keys(res.metrics).filter((k) => /^training\/(test|val|probe)\/(accuracy|knn_accuracy_mem_train|loss)$|model_analysis\/mean_mask$/.test(k) && !k.includes('model_analysis/mean_mask_'));
-        ctx.out.write(`${job.runDir}\n`);
-        for (const k of keys.sort()) ctx.out.write(`  ${k} = ${fmtNum(res.metrics[k]!)}\n`);
-        ctx.out.write(`  masked weights ${res.maskedEntries}, masks.smnmask ${res.maskBytes} bytes, ${res.seconds.toFixed(1)} s\n`);
+        printResult(ctx, res);
       }
     } finally {
       intr.dispose();

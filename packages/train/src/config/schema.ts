@@ -32,11 +32,13 @@ export const HEAD_KINDS = [
 export const CONFIG_BACKENDS = ['auto', 'torch', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 
 export const mainSchema = z.strictObject({
-  task: z.enum(['train', 'summary']).describe("What to do: 'train' runs the job; 'summary' does nothing (as the reference)."),
+  task: z
+    .enum(['train', 'summary'])
+    .describe("What to do: 'train' runs the job; 'summary' does nothing (as the reference): smn train exits without running it, runExperiment refuses it."),
   model: z
     .enum(['pret', 'clip', 'timm', 'repro'])
     .describe(
-      "Model path. Only 'pret' (a pretrained backbone from model.pret.*) works, as in the reference where every YAML sets it via baseline.yaml; the reference's default 'clip' and the 'timm'/'repro' paths are broken there (SPEC §11.2) and refused by the trainer.",
+      "Model path. Only 'pret' (a pretrained backbone from model.pret.*) works, as in the reference where every YAML sets it via baseline.yaml; the reference's default 'clip' and the 'timm'/'repro' paths are broken there (SPEC §11.2) and refused by the trainer (SMN_CONFIG_MODEL).",
     ),
   info: str('Free-text tag of the run (stored with it).'),
   dataset: str(
@@ -52,7 +54,9 @@ export const mainSchema = z.strictObject({
     "Initialise from another run's checkpoint (e.g. runs/<id>/last.ckpt): loads the weights and scores only, not the optimizer or epoch ('' = off).",
   ),
   strict_load_checkpoint: bool('With main.load_checkpoint: every tensor of the model must be in the checkpoint and match (0 = load what matches).'),
-  resume_checkpoint: str("Resume a run completely (same as smn train --resume): a run folder or its last.ckpt ('' = off)."),
+  resume_checkpoint: str(
+    "Resume a run completely (same as smn train --resume; the reference's trainer.fit(ckpt_path)): a run folder or its last.ckpt ('' = off). The run continues in that folder; every other key must equal its config.yaml, except main.run_dir, main.backend and main.device.",
+  ),
   train: bool('Train (fit). main.train=0 main.probe=1 is the linear-probe protocol (SPEC §5.D).'),
   test: bool('Evaluate on the test split at the end.'),
   validate: bool('Validate before training.'),
@@ -61,12 +65,17 @@ export const mainSchema = z.strictObject({
     "smn: before the final evaluation, recompute the BatchNorm running statistics as the average over the unaugmented train bank, in training mode (PyTorch's swa_utils.update_bn). Training on augmented crops leaves statistics that do not match the evaluation images; the reference keeps them.",
   ),
   seed: int('smn: seed of every random choice (init, shuffling, augmentation, subsets). Same seed, same backend, same numbers.'),
-  run_dir: str('smn: folder of the run (config.yaml, metrics.jsonl, last.ckpt, …); null = runs/<id>.').nullable(),
+  run_dir: str(
+    'smn: folder of the run (config.yaml, metrics.jsonl, last.ckpt, …) when smn train gets no --run-dir; with --multirun, <run_dir>-<k>. null = runs/<time>-<config>.',
+  ).nullable(),
   backend: z
     .enum(CONFIG_BACKENDS)
     .nullable()
-    .describe('smn: compute backend; null = the --backend flag, else $SMN_BACKEND, else auto.'),
-  device: z.enum(['cpu', 'cuda']).nullable().describe("smn: device of the torch backend; null = cuda when available."),
+    .describe('smn: compute backend of smn train and smn cascade when --backend is not given (the flag wins); null = $SMN_BACKEND, else auto.'),
+  device: z
+    .enum(['cpu', 'cuda'])
+    .nullable()
+    .describe('smn: device of the torch backend (smn train, smn cascade); null = cuda when available. Other backends ignore it.'),
 });
 
 export const pretSchema = z.strictObject({
@@ -161,7 +170,7 @@ export const dlSchema = z.strictObject({
   analyze_train_every: int('Run the epoch-end analysis of the train split every N epochs.').positive(),
   analyze_val_every: int('Run the epoch-end analysis of the validation split every N epochs.').positive(),
   analyze_sample_size: int(
-    'Samples of the epoch-end sample forward (the reference runs it in train mode, which updates BatchNorm statistics, SPEC §4.1).',
+    "Train samples forwarded after each epoch's validation in train mode without gradients, as the reference's epoch-end sample step (SPEC §4.1, §11.8): no weight changes, but the BatchNorm running statistics move (and a filling SwAV queue takes their embeddings). Drawn and augmented by main.seed and the epoch; 0 = off. main.update_bn=1 recomputes the statistics afterwards.",
   ).nonnegative(),
 });
 
