@@ -14,6 +14,8 @@ export {
   type UnpickleOptions,
   type PickledNdarray,
   readZip,
+  inflateLimited,
+  DEFLATE_MAX_RATIO,
   type ZipEntry,
   FusedKernel,
 } from './browser.js';

@@ -668,10 +668,13 @@ export function numpyGlobals(source = '<buffer>'): UnpickleOptions['findClass'] 
         if (fortran) bad('Fortran-order arrays');
         if (!dt || !dt.name) bad(`dtype '${dt?.spec}'`);
         if (dt.order === '>' && NP_BYTES[dt.name!] > 1) bad('big-endian data');
-        const count = (shape as number[]).reduce((x, y) => x * Number(y), 1);
+        const dims = (shape as unknown[]).map(Number);
+        // A negative or fractional size would reach `new Uint8Array(-n)` as a RangeError; name it instead.
+        if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`shape ${JSON.stringify(shape)} has a dimension that is not a whole number ≥ 0`);
+        const count = dims.reduce((x, y) => x * y, 1);
         const bytes = asBytes(raw);
         if (bytes.length < count * NP_BYTES[dt.name!]) bad(`data holds ${bytes.length} bytes, shape ${JSON.stringify(shape)} needs ${count * NP_BYTES[dt.name!]}`);
-        a.shape = (shape as unknown[]).map(Number);
+        a.shape = dims;
         a.dtype = dt.name!;
         a.data = typedFrom(dt.name!, bytes, count);
       },

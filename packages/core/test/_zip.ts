@@ -1,7 +1,10 @@
 import { deflateRawSync } from 'node:zlib';
 
-/** Builds a zip archive in memory (stored or deflated entries), as the format spec describes. */
-export function makeZip(files: { name: string; data: Uint8Array; deflate?: boolean }[]): Uint8Array {
+/**
+ * Builds a zip archive in memory (stored or deflated entries), as the format spec describes. `statedSize` writes
+ * another uncompressed size into both headers than the data has (a zip bomb states a small one).
+ */
+export function makeZip(files: { name: string; data: Uint8Array; deflate?: boolean; statedSize?: number }[]): Uint8Array {
   const parts: Uint8Array[] = [];
   const central: Uint8Array[] = [];
   let off = 0;
@@ -12,13 +15,13 @@ export function makeZip(files: { name: string; data: Uint8Array; deflate?: boole
     lh.writeUInt32LE(0x04034b50, 0);
     lh.writeUInt16LE(f.deflate ? 8 : 0, 8);
     lh.writeUInt32LE(body.length, 18);
-    lh.writeUInt32LE(f.data.length, 22);
+    lh.writeUInt32LE(f.statedSize ?? f.data.length, 22);
     lh.writeUInt16LE(name.length, 26);
     const ch = Buffer.alloc(46);
     ch.writeUInt32LE(0x02014b50, 0);
     ch.writeUInt16LE(f.deflate ? 8 : 0, 10);
     ch.writeUInt32LE(body.length, 20);
-    ch.writeUInt32LE(f.data.length, 24);
+    ch.writeUInt32LE(f.statedSize ?? f.data.length, 24);
     ch.writeUInt16LE(name.length, 28);
     ch.writeUInt32LE(off, 42);
     parts.push(lh, name, body);
