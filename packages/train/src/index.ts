@@ -27,6 +27,7 @@ export {
 } from './run-folder.js';
 export { createTrainStep, forwardWithoutGradients, classificationObjective, type Objective, type TrainStepOptions, type ClassificationObjectiveOptions } from './step.js';
 export { loadBackbone, EMBEDDED_BACKBONE, type Backbone } from './experiment/backbone.js';
+export { fetchBackboneWeights, ensureDataset, type FetchInputsOptions, type BackboneWeightsPath, type EnsureDatasetResult } from './experiment/fetch-inputs.js';
 export { embedSplit, classificationMetrics, l2normalizeRows, loadRunData, type Embedded, type RunData } from './experiment/data.js';
 export { runCascade, readDispatcherConfig, CASCADE_FILES, CASCADE_METHODS, type CascadeOptions, type CascadeResult, type CascadeEvents, type CascadeProgress } from './run-cascade.js';
 export { pretrainEmbedded, type PretrainOptions, type PretrainResult } from './pretrain.js';

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSmnError, type SmnError } from '@smn/core';
 import {
-  backboneWeights,
   configFromYaml,
   configKeys,
   configToYaml,
@@ -312,14 +311,3 @@ describe('config.yaml round trip', () => {
   });
 });
 
-describe('backboneWeights', () => {
-  it('says which file to pass when a hub backbone has no model.pret.weights', () => {
-    const swav = resolveConfig({ configName: 'submask', overrides: ['model.pret.source=hub', 'model.pret.name=resnet50'] }).config;
-    expect(() => backboneWeights(swav)).toThrowError(/model\.pret\.weights is not set .*swav_800ep_pretrain\.pth\.tar/);
-    const timm = resolveConfig({ configName: 'baseline' }).config;
-    expect(() => backboneWeights(timm)).toThrowError(/timm\/resnet18\.a1_in1k/);
-    const given = resolveConfig({ configName: 'baseline', overrides: ['model.pret.weights=w/rn18.safetensors'] }).config;
-    expect(backboneWeights(given)).toBe('w/rn18.safetensors');
-    expect(backboneWeights(resolveConfig({ configName: 'submask', overrides: ['model.pret.name=embedded'] }).config)).toBeUndefined();
-  });
-});

@@ -97,9 +97,10 @@ describe('supervised masking run', () => {
     expect(existsSync(join(root, 'lp', 'probe_W.npy'))).toBe(true);
   }, 300_000);
 
-  it('refuses a missing weights file and an unknown backbone with usage errors', async () => {
-    const cfg = resolveConfig({ configName: 'submask', overrides: ['main.dataset=embedded', 'model.pret.name=resnet50'] }).config;
-    await expect(runExperiment({ config: cfg, runDir: join(root, 'bad') })).rejects.toMatchObject({ code: 'SMN_WEIGHTS_MISSING', kind: 'usage' });
+  it('refuses a backbone with no weights file and nothing to fetch with a usage error', async () => {
+    // torchvision has no dino_resnet50: the reference's loader would fail too, so nothing is fetched.
+    const cfg = resolveConfig({ configName: 'submask', overrides: ['main.dataset=embedded', 'model.pret.source=torch', 'model.pret.name=dino_resnet50'] }).config;
+    await expect(runExperiment({ config: cfg, runDir: join(root, 'bad') })).rejects.toMatchObject({ code: 'SMN_CONFIG_WEIGHTS_MISSING', kind: 'usage' });
   });
 });
 

@@ -25,4 +25,4 @@ export { IGNORED_KEYS, KEY_ALIASES, ignoredReason } from './ignored.js';
 export { configSchema, HEAD_KINDS, CONFIG_BACKENDS, type SmnConfig } from './schema.js';
 export { renderConfigDocs, SHIPPED_CONFIGS } from './docs.js';
 export { configToYaml } from './yaml.js';
-export { backboneWeights } from './weights.js';
+export { resolveBackboneWeights, mocoWeightsPath, type BackboneWeightsSource } from './weights.js';

@@ -49,6 +49,9 @@ export const mainSchema = z.strictObject({
   dataset_subset_clusters_file: str('Cascade: file with one cluster id per train sample ("" = off, SPEC §6.3).'),
   dataset_subset_cluster: int('Cascade: the cluster id whose samples form the train set.'),
   data_root: str("smn: folder that holds the datasets (the reference's main.data_path, which is accepted as an alias)."),
+  download: bool(
+    "smn: before the run, fetch main.dataset into main.data_root when the reader finds it nowhere there (cifar10pgn, cifar100, multicrop_cifar10/100, fashion_mnist, mnist: the files torchvision downloads, verified by their md5; smn data fetch does the same). On by default, as the reference's torchvision datasets use download=True; datasets without a download (the JSON-split ones) are read as they are. 0 = never fetch.",
+  ),
   checkpoint_path: str('Folder in which a relative main.load_checkpoint is also looked up (after the working directory).'),
   load_checkpoint: str(
     "Initialise from another run's checkpoint (e.g. runs/<id>/last.ckpt): loads the weights and scores only, not the optimizer or epoch ('' = off).",
@@ -82,12 +85,12 @@ export const pretSchema = z.strictObject({
   source: z
     .enum(['hub', 'timm', 'torch', 'clip', 'mocov2'])
     .describe(
-      "Where the reference loads the backbone from (torch hub, timm, torchvision, HF CLIP, a MoCo file). smn downloads nothing: give the weights with model.pret.weights; the source says how to read and name them. Ignored for model.pret.name=embedded.",
+      "Where the reference loads the backbone from (torch hub, timm, torchvision, HF CLIP, a MoCo file). Without model.pret.weights, smn fetches the same weights by source/repo/name into its cache on first use (hub facebookresearch/swav resnet50 → swav-resnet50, hub facebookresearch/dino dino_resnet50 → dino-resnet50, torch resnet18|34|50|101 → torchvision-resnetN, timm resnet18|resnet50 → timm/resnetN.a1_in1k, clip openai/clip-vit-base-patch32; smn weights list) and mocov2 reads data/models/<name>.pth.tar, as the reference. Ignored for model.pret.name=embedded.",
     ),
   repo: str("Torch-hub repository of the backbone (source=hub): 'facebookresearch/swav:main' (SwAV) or 'facebookresearch/dino:main' (DINO)."),
   name: str("Backbone name: resnet18, resnet50, dino_resnet50, openai/clip-vit-base-patch32, … or 'embedded' (smn: the small backbone shipped with smn)."),
   weights: str(
-    'smn: weight file or folder of the backbone (safetensors, .pth/.pth.tar, a HF folder). Needed for every name except embedded, because smn does not download from hubs.',
+    'smn: weight file or folder of the backbone (safetensors, .pth/.pth.tar, a HF folder); null = what model.pret.source/repo/name name, fetched and verified into the cache (SMN_CACHE, default ~/.cache/smn; SMN_MIRROR, SMN_OFFLINE=1). Set it to use weights of your own.',
   ).nullable(),
   submask_scale: bool('Scale masked weights by 1/sqrt(mean(mask)) (SPEC §1.3).'),
   head: z.enum(MODE).describe("Mode of parameters named 'fc' in the backbone (none remain: fc is removed first)."),

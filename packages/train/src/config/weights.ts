@@ -1,43 +1,74 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { SmnError } from '@smn/core';
+import { entryForReference, type HubOptions } from '@smn/hub';
 import type { SmnConfig } from './schema.js';
 
-/** Where the reference gets each backbone, and what to pass as model.pret.weights instead. */
-function hint(pret: SmnConfig['model']['pret']): string {
+/**
+ * Where a config's backbone weights come from (see {@link resolveBackboneWeights}):
+ * - `embedded`: the small backbone shipped with smn (`path` = model.pret.weights when given, else the shipped file);
+ * - `file`: a file or folder on disk (model.pret.weights, or the MoCo v2 file the reference reads);
+ * - `registry`: a @smn/hub registry name, fetched into the cache on first use (`fetchBackboneWeights`).
+ */
+export type BackboneWeightsSource =
+  | { kind: 'embedded'; path: string | undefined }
+  | { kind: 'file'; path: string }
+  | { kind: 'registry'; name: string };
+
+/** What the reference loads for `model.pret.source`, said in the error when smn knows no file for it. */
+function referenceLoader(pret: SmnConfig['model']['pret']): string {
   const { source, repo, name } = pret;
   switch (source) {
     case 'hub':
-      if (repo.startsWith('facebookresearch/swav') && name === 'resnet50') {
-        return 'the reference loads SwAV ResNet-50 from torch hub; pass the checkpoint swav_800ep_pretrain.pth.tar (https://dl.fbaipublicfiles.com/deepcluster/swav_800ep_pretrain.pth.tar)';
-      }
-      if (repo.startsWith('facebookresearch/dino') && name === 'dino_resnet50') {
-        return 'the reference loads DINO ResNet-50 from torch hub; pass dino_resnet50_pretrain.pth (https://dl.fbaipublicfiles.com/dino/dino_resnet50_pretrain/dino_resnet50_pretrain.pth)';
-      }
-      return `the reference loads ${repo} ${name} from torch hub; pass that model's weight file`;
+      return `torch.hub.load('${repo}', '${name}')`;
     case 'timm':
-      return `the reference loads timm '${name}' (timm 0.9.2 default tag, e.g. ${name}.a1_in1k); pass its model.safetensors or pytorch_model.bin from the Hugging Face repo timm/${name}.a1_in1k`;
+      return `timm.create_model('${name}', pretrained=True)`;
     case 'torch':
-      return `the reference loads torchvision's ${name} ImageNet weights (resnet18 IMAGENET1K_V1, resnet50 IMAGENET1K_V2); pass that .pth file`;
+      return `torchvision's ${name} with its default ImageNet weights`;
     case 'clip':
-      return `the reference loads Hugging Face '${name}'; pass the folder (or its model.safetensors) of that repository`;
+      return `the Hugging Face model '${name}'`;
     case 'mocov2':
-      return `the reference reads data/models/${name}.pth.tar; pass that file`;
+      return `data/models/${name}.pth.tar`;
   }
 }
 
+/** The file the reference's mocov2 loader reads (a checkpoint of the user's own, relative to the working directory). */
+export function mocoWeightsPath(name: string): string {
+  return join('data', 'models', `${name}.pth.tar`);
+}
+
 /**
- * The backbone weight path of a config, or `undefined` for the shipped backbone (`model.pret.name=embedded`).
- * smn downloads nothing: where the reference loads from a hub, this throws a usage error that says which file to
- * pass as `model.pret.weights=FILE_OR_DIR`.
+ * Where the backbone weights of a config come from, as the reference's loaders would find them, without touching
+ * the network: model.pret.weights when set; else the @smn/hub registry name of `model.pret.source/repo/name`
+ * (`hub` + `facebookresearch/swav:main` + `resnet50` → `swav-resnet50`, `timm` + `resnet18` →
+ * `timm/resnet18.a1_in1k`, …); else, for `mocov2`, `data/models/<name>.pth.tar` when it exists. Anything else is a
+ * usage error (SMN_CONFIG_WEIGHTS_MISSING) that names the combination and says how to pass a file. The registry
+ * honours SMN_REGISTRY (read from `opts.env`, default `process.env`).
  */
-export function backboneWeights(config: SmnConfig): string | undefined {
+export function resolveBackboneWeights(config: SmnConfig, opts: HubOptions = {}): BackboneWeightsSource {
   const pret = config.model.pret;
-  if (pret.name === 'embedded') return pret.weights ?? undefined;
-  if (pret.weights === null || pret.weights === '') {
-    throw new SmnError(
-      'SMN_CONFIG_WEIGHTS_MISSING',
-      `model.pret.weights is not set for model.pret.source=${pret.source} model.pret.name=${pret.name}: smn does not download weights; ${hint(pret)}, e.g. model.pret.weights=PATH (or use model.pret.name=embedded, the backbone shipped with smn)`,
-      { kind: 'usage', details: { key: 'model.pret.weights', source: pret.source, name: pret.name } },
-    );
+  const given = pret.weights === null || pret.weights === '' ? undefined : pret.weights;
+  if (pret.name === 'embedded') return { kind: 'embedded', path: given };
+  if (given) return { kind: 'file', path: given };
+  if (pret.source === 'mocov2') {
+    const path = mocoWeightsPath(pret.name);
+    if (existsSync(path)) return { kind: 'file', path };
+    throw missing(pret, `the reference reads the MoCo v2 checkpoint ${path}, which is not there (MoCo files are not in smn's registry): place it there or`);
   }
-  return pret.weights;
+  const name = entryForReference({ source: pret.source, repo: pret.repo, name: pret.name }, opts);
+  if (name) return { kind: 'registry', name };
+  throw missing(
+    pret,
+    `smn's registry has no file for ${referenceLoader(pret)} (smn weights list shows the names it can fetch; SMN_REGISTRY=FILE adds your own):`,
+  );
+}
+
+function missing(pret: SmnConfig['model']['pret'], why: string): SmnError {
+  const combo = `model.pret.source=${pret.source}${pret.source === 'hub' ? ` model.pret.repo=${pret.repo}` : ''} model.pret.name=${pret.name}`;
+  return new SmnError(
+    'SMN_CONFIG_WEIGHTS_MISSING',
+    `no weights for ${combo}: ${why} pass a weight file or folder with model.pret.weights=PATH (safetensors, .pth/.pth.tar, ` +
+      `a Hugging Face folder for CLIP), or use model.pret.name=embedded, the backbone shipped with smn`,
+    { kind: 'usage', details: { key: 'model.pret.weights', source: pret.source, repo: pret.repo, name: pret.name } },
+  );
 }

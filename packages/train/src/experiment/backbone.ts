@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { SmnError } from '@smn/core';
 import { loadClip, loadResNet, type ClipModel, type ResNetModel } from '@smn/models';
 import type { SmnConfig } from '../config/index.js';
+import { fetchBackboneWeights, type FetchInputsOptions } from './fetch-inputs.js';
 
 /** The small backbone shipped with smn (see packages/train/assets/README.md and `smn pretrain`). */
 export const EMBEDDED_BACKBONE = fileURLToPath(new URL('../../assets/embedded-backbone.safetensors', import.meta.url));
@@ -20,44 +21,51 @@ export interface Backbone {
 
 const RESNET_NAME = /^(dino_)?resnet(18|34|50|101)$/;
 
-/** Builds the backbone named by `model.pret` (SPEC §3 step 6), without its classification head. */
-export async function loadBackbone(cfg: SmnConfig): Promise<Backbone> {
+/** A missing embedded backbone file (the shipped one is rebuilt by `smn pretrain`). */
+function embeddedMissing(file: string): SmnError {
+  return new SmnError('SMN_WEIGHTS_MISSING', `the embedded backbone ${file} is missing; rebuild it with \`pnpm smn pretrain\` or pass model.pret.weights=FILE`);
+}
+
+/** ResNet depth of a backbone name; the reference's mocov2 loader is always a torchvision ResNet-50. */
+function resnetDepth(pret: SmnConfig['model']['pret']): 18 | 34 | 50 | 101 {
+  if (pret.source === 'mocov2') return 50;
+  const m = RESNET_NAME.exec(pret.name);
+  if (!m) {
+    throw new SmnError('SMN_CONFIG_MODEL', `model.pret.name=${pret.name} is not a backbone smn knows: use resnet18|resnet34|resnet50|resnet101 (or dino_resnet50), a CLIP name with model.pret.source=clip, or embedded`, {
+      kind: 'usage',
+    });
+  }
+  return Number(m[2]) as 18 | 34 | 50 | 101;
+}
+
+/**
+ * Builds the backbone named by `model.pret` (SPEC §3 step 6), without its classification head. Its weights are
+ * model.pret.weights when given, else what the reference's loader would load (`model.pret.source/repo/name`),
+ * fetched through @smn/hub on first use (`opts`: progress, AbortSignal, environment; see fetchBackboneWeights).
+ * `source` of the result is the path read: the weight file, or for CLIP the folder (with its tokenizer files).
+ */
+export async function loadBackbone(cfg: SmnConfig, opts: FetchInputsOptions = {}): Promise<Backbone> {
   const pret = cfg.model.pret;
-  const name = pret.name;
-  if (name === 'embedded') {
-    const file = pret.weights || EMBEDDED_BACKBONE;
-    if (!existsSync(file)) {
-      throw new SmnError(
-        'SMN_WEIGHTS_MISSING',
-        `the embedded backbone ${file} is missing; rebuild it with \`pnpm smn pretrain\` or pass model.pret.weights=FILE`,
-      );
-    }
+  const clip = pret.source === 'clip' || pret.name.includes('clip');
+  // An unknown name is a usage error before anything is downloaded.
+  const depth = pret.name === 'embedded' || clip ? undefined : resnetDepth(pret);
+  const { path } = await fetchBackboneWeights(cfg, opts);
+  if (pret.name === 'embedded') {
+    const file = path || EMBEDDED_BACKBONE;
+    if (!existsSync(file)) throw embeddedMissing(file);
     const model = await loadResNet(file, { numClasses: 0 });
     model.output = 'features';
     return { kind: 'resnet', model, featureDim: model.featureDim, inputSize: 28, source: file };
   }
-  if (!pret.weights) {
-    throw new SmnError(
-      'SMN_WEIGHTS_MISSING',
-      `model.pret.name=${name} (source ${pret.source}) needs its weights on disk: smn does not download from hubs. ` +
-        `Pass model.pret.weights=FILE_OR_DIR (a .safetensors or .pth/.pth.tar file, or a Hugging Face folder for CLIP), ` +
-        `or use model.pret.name=embedded.`,
-      { kind: 'usage', details: { key: 'model.pret.weights' } },
-    );
-  }
-  if (pret.source === 'clip' || name.includes('clip')) {
-    const model = await loadClip(pret.weights);
+  const file = path!;
+  if (clip) {
+    const model = await loadClip(file);
     model.output = 'pooled';
-    return { kind: 'clip', model, featureDim: model.featureDim, inputSize: model.config.vision.imageSize, source: pret.weights };
+    return { kind: 'clip', model, featureDim: model.featureDim, inputSize: model.config.vision.imageSize, source: file };
   }
-  const m = RESNET_NAME.exec(name);
-  if (!m) {
-    throw new SmnError('SMN_CONFIG_MODEL', `model.pret.name=${name} is not a backbone smn knows: use resnet18|resnet34|resnet50|resnet101 (or dino_resnet50), a CLIP name with model.pret.source=clip, or embedded`, {
-      kind: 'usage',
-    });
-  }
-  const depth = Number(m[2]) as 18 | 34 | 50 | 101;
-  const model = await loadResNet(pret.weights, { depth, numClasses: 0, strict: false });
+  // strict: false because hub checkpoints carry more than the backbone (SwAV's projection head and prototypes,
+  // MoCo's key encoder); every backbone tensor must still be there.
+  const model = await loadResNet(file, { depth, numClasses: 0, strict: false });
   model.output = 'features';
-  return { kind: 'resnet', model, featureDim: model.featureDim, inputSize: 224, source: pret.weights };
+  return { kind: 'resnet', model, featureDim: model.featureDim, inputSize: 224, source: file };
 }
