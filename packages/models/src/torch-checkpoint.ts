@@ -32,13 +32,35 @@ export function isRawTensor(v: unknown): v is RawTensor {
   return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[TENSOR_MARK] === true;
 }
 
+/**
+ * A tensor's shape, strides or offset from the pickle as whole numbers ≥ 0. A negative size would otherwise reach
+ * `new Uint8Array(-n)` (a RangeError) or index before the storage; a hand-made or damaged file gets a named error.
+ */
+function wholeNumbers(v: unknown, what: string, source: string): number[] {
+  const list = Array.isArray(v) ? v.map(Number) : [Number.NaN];
+  if (!list.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    const shown = Array.isArray(v) ? `[${v.map(String).join(',')}]` : String(v);
+    throw new SmnError(
+      'SMN_WEIGHTS_BAD_HEADER',
+      `${source}: a tensor has ${what} ${shown}; expected whole numbers ≥ 0 (the file is damaged or was not written by torch.save)`,
+      { details: { file: source, [what]: shown } },
+    );
+  }
+  return list;
+}
+
 function rebuild(storage: unknown, offset: unknown, size: unknown, stride: unknown, source: string): RawTensor {
   if (!(storage instanceof StorageRef)) {
     throw new SmnError('SMN_WEIGHTS_BAD_HEADER', `${source}: a tensor refers to something that is not a storage`, { details: { file: source } });
   }
-  const shape = (size as unknown[]).map(Number);
-  const strides = (stride as unknown[]).map(Number);
-  const off = Number(offset);
+  const shape = wholeNumbers(size, 'shape', source);
+  const strides = wholeNumbers(stride, 'stride', source);
+  const off = wholeNumbers([offset], 'storage offset', source)[0]!;
+  if (strides.length !== shape.length) {
+    throw new SmnError('SMN_WEIGHTS_BAD_HEADER', `${source}: a tensor has shape ${fmtShape(shape)} but ${strides.length} strides; expected one per dimension`, {
+      details: { file: source, shape, stride: strides },
+    });
+  }
   const count = shape.reduce((a, b) => a * b, 1);
   const el = ELEM[storage.kind]!;
   const total = storage.bytes.length / el;
@@ -167,12 +189,32 @@ function readZipCheckpoint(buf: Uint8Array, source: string): unknown {
         if (!e) {
           throw new SmnError('SMN_WEIGHTS_TRUNCATED', `${source}: storage '${key}' is missing from the archive (truncated file?)`, { details: { file: source } });
         }
+        checkStorageSize(e, p[4], kind, name, key, source);
         s = new StorageRef(kind, name, e.read());
         storages.set(key, s);
       }
       return s;
     },
   });
+}
+
+/**
+ * torch.save's persistent id `('storage', type, key, location, numel)` declares each storage's element count; the
+ * archive entry must hold exactly that many bytes. Checked before the entry is read, so a deflated entry is inflated
+ * only to the size the tensors need (and zip.ts stops it at its stated size).
+ */
+function checkStorageSize(e: { size: number }, numel: unknown, kind: string, name: string, key: string, source: string): void {
+  if (numel === undefined) return; // older writers leave it out; the tensors' bounds check still applies
+  const n = Number(numel);
+  const need = n * ELEM[kind]!;
+  if (!Number.isSafeInteger(n) || n < 0 || e.size !== need) {
+    throw new SmnError(
+      'SMN_WEIGHTS_BAD_HEADER',
+      `${source}: storage '${key}' is declared as ${String(numel)} ${name} elements (${need} bytes) but the archive entry holds ${e.size} bytes; ` +
+        'the file is damaged or was not written by torch.save',
+      { details: { file: source, storage: key, expected: need, found: e.size } },
+    );
+  }
 }
 
 /** Splits the legacy format: magic, protocol, sys_info, object pickle, storage keys pickle, then raw storages. */
@@ -241,6 +283,7 @@ function readLegacyCheckpoint(buf: Uint8Array, source: string): unknown {
     const n = Number(dv.getBigInt64(pos, true));
     pos += 8;
     const el = ELEM[s?.kind ?? 'U8']!;
+    if (n < 0) throw new SmnError('SMN_WEIGHTS_BAD_HEADER', `${source}: storage '${k}' states ${n} elements; expected a count ≥ 0 (damaged file?)`, { details: { file: source } });
     if (pos + n * el > buf.length) throw new SmnError('SMN_WEIGHTS_TRUNCATED', `${source}: storage '${k}' needs ${n * el} bytes past the file end (truncated file?)`, { details: { file: source } });
     if (s) s.ref = new StorageRef(s.kind, s.name, buf.subarray(pos, pos + n * el));
     pos += n * el;
