@@ -1,3 +1,4 @@
+import type { FetchProgress } from '@smn/hub';
 import type { RunEvents } from '@smn/train';
 import type { CommandContext } from './command.js';
 
@@ -79,14 +80,20 @@ export function progressEvents(ctx: CommandContext, label: string): RunEvents & 
   };
 }
 
-/** An AbortController tied to SIGINT/SIGTERM: the first signal asks the run to checkpoint and stop; a second exits. */
-export function interruptController(ctx: CommandContext): { signal: AbortSignal; dispose(): void; interrupted(): boolean } {
+/**
+ * An AbortController tied to SIGINT/SIGTERM: the first signal aborts (`doing` says what then happens: a run saves a
+ * checkpoint, a download keeps its partial file); a second exits at once.
+ */
+export function interruptController(
+  ctx: CommandContext,
+  doing = 'saving a checkpoint and stopping',
+): { signal: AbortSignal; dispose(): void; interrupted(): boolean } {
   const ac = new AbortController();
   let count = 0;
   const handler = (sig: NodeJS.Signals) => {
     count++;
     if (count === 1) {
-      ctx.err.write(`\nsmn: ${sig}: saving a checkpoint and stopping (send again to exit at once)\n`);
+      ctx.err.write(`\nsmn: ${sig}: ${doing} (send again to exit at once)\n`);
       ac.abort();
     } else {
       process.exit(130);
@@ -101,5 +108,65 @@ export function interruptController(ctx: CommandContext): { signal: AbortSignal;
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
     },
+  };
+}
+
+/** 1234567 → "1.2 MB" (decimal units, as download sizes are usually given). */
+export function fmtBytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/**
+ * Progress display for @smn/hub's `onProgress` (downloads): on a terminal a redrawn bar with bytes, rate and ETA per
+ * file; otherwise plain lines (one when a file starts, with its URL; one every 10 s; one when it is complete).
+ */
+export function fetchProgress(ctx: CommandContext): { onProgress(p: FetchProgress): void; done(): void } {
+  const err = ctx.err;
+  let current = '';
+  let started = 0;
+  let lastPlain = 0;
+  let open = false;
+  const finishLine = () => {
+    if (open) err.write('\n');
+    open = false;
+  };
+  return {
+    onProgress(p) {
+      const label = `${p.name} ${p.file}`;
+      if (label !== current) {
+        finishLine();
+        current = label;
+        started = Date.now();
+        lastPlain = started;
+        const resumed = p.resumedFrom > 0 ? `, continuing at ${fmtBytes(p.resumedFrom)}` : '';
+        if (!ctx.interactive) err.write(`${label}: fetching ${p.url}${resumed}\n`);
+      }
+      const complete = p.total !== undefined && p.bytes >= p.total;
+      const size = p.total !== undefined ? `${fmtBytes(p.bytes)}/${fmtBytes(p.total)}` : fmtBytes(p.bytes);
+      const eta = p.total !== undefined && p.rate > 0 ? (p.total - p.bytes) / p.rate : NaN;
+      const elapsed = (Date.now() - started) / 1000;
+      const rate = `${fmtBytes(Math.round(p.rate))}/s`;
+      if (ctx.interactive) {
+        const w = 24;
+        const fill = p.total ? Math.round(Math.min(1, p.bytes / p.total) * w) : 0;
+        const bar = p.total ? ` [${'#'.repeat(fill)}${'.'.repeat(w - fill)}]` : '';
+        err.write(`\r\x1b[2K${label}${bar} ${size} ${rate} ${fmtTime(elapsed)}<${fmtTime(eta)}`);
+        open = true;
+        if (complete) finishLine();
+      } else if (complete) {
+        err.write(`${label}: ${fmtBytes(p.bytes)} in ${fmtTime(elapsed)} (${rate})\n`);
+      } else if (Date.now() - lastPlain > 10_000) {
+        lastPlain = Date.now();
+        err.write(`${label}: ${size} ${rate} eta ${fmtTime(eta)}\n`);
+      }
+    },
+    done: finishLine,
   };
 }

@@ -1,26 +1,39 @@
 import { resolve } from 'node:path';
 import { SmnError, atomicWriteFile, isSmnError } from '@smn/core';
 import { loadDataset, previewGrid, type ImageDataset, type PresetSpec } from '@smn/datasets';
+import { entryForDataset, fetchDataset, HUB_ERRORS, listEntries, resolveEntry } from '@smn/hub';
 import type { Command, CommandContext } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage, usageError } from '../flags.js';
+import { fetchProgress, interruptController } from '../progress.js';
+import { CACHE_HELP } from './weights.js';
 
 const SPEC = defineSpec({
   name: 'data',
   usage: [
+    'smn data fetch DATASET [--data-root DIR]',
     'smn data inspect --dataset NAME [--data-root DIR] [--json]',
     'smn data preview --dataset NAME --preset supervised|multicrop|eval --out FILE.png [--n 16] [options]',
   ],
-  description: 'Looks at a dataset on disk as training will read it (SPEC §6).',
+  description: `Fetches a dataset into a data root, or looks at one on disk as training will read it (SPEC §6).
+
+fetch downloads what torchvision downloads for DATASET (its archive or files, verified by torchvision's md5s) through
+the cache and unpacks it under --data-root where the readers look (cifar100 → DIR/cifar100/cifar-100-python/);
+nothing happens when that layout is there. It knows cifar10 (also cifar10pgn, multicrop_cifar10), cifar100 (also
+multicrop_cifar100), fashion_mnist, mnist, svhn and stl10 (the last two have no reader yet); the others (flowers, dtd,
+eurosat, … with the reference's JSON splits) are read from --data-root as they are. smn train does the same before a
+run with main.download=1, the default, when the reader finds the dataset nowhere under main.data_root.`,
   subcommands: {
+    fetch: 'download DATASET (resumable, verified) and unpack it into --data-root; prints the folder',
     inspect: 'splits and their sizes, classes, image shape, files read',
     preview: 'a PNG grid of augmented samples (multicrop: one row per sample, its crops side by side)',
   },
+  positionals: [{ name: 'DATASET', description: 'the dataset (fetch; for inspect and preview, the same as --dataset)' }],
   flags: {
     dataset: {
       type: 'string',
       value: 'NAME',
       description: `cifar10pgn, cifar100, multicrop_cifar100, flowers, dtd, eurosat, oxfordpets, sun397, ucf101,
-food101, resisc45, fashion_mnist, mnist, embedded (shipped Fashion-MNIST subset, no download),
+food101, resisc45, fashion_mnist, mnist, embedded (shipped Fashion-MNIST subset, nothing to fetch),
 or folder:PATH (PATH/{train,test}/<class>/*.jpg|png)`,
     },
     'data-root': { type: 'string', value: 'DIR', default: 'data', description: 'where dataset folders live' },
@@ -40,14 +53,54 @@ or folder:PATH (PATH/{train,test}/<class>/*.jpg|png)`,
     out: { type: 'string', value: 'FILE.png', description: 'preview: output file' },
   },
   sections: [
+    { title: '', text: CACHE_HELP },
     {
       title: 'Examples',
-      text: `  smn data inspect --dataset embedded --json
+      text: `  smn data fetch cifar100 --data-root /datasets     # /datasets/cifar100/cifar-100-python/
+  SMN_MIRROR=https://mirror.example.org smn data fetch fashion_mnist
+  smn data inspect --dataset embedded --json
   smn data inspect --dataset cifar100 --data-root /datasets
   smn data preview --dataset fashion_mnist --preset multicrop --out crops.png --n 8`,
     },
   ],
 });
+
+/** The registry's dataset entry for DATASET: a reader's name (multicrop_cifar100 → cifar100) or an entry name (svhn). */
+async function datasetEntry(name: string): Promise<string> {
+  const byReader = entryForDataset(name);
+  if (byReader) return byReader;
+  const all = (await listEntries()).filter((e) => e.kind === 'dataset');
+  if (all.some((e) => e.name === name)) return name;
+  const known = all.map((e) => {
+    const readers = (resolveEntry(e.name).datasets ?? []).filter((d) => d !== e.name);
+    return readers.length ? `${e.name} (${readers.join(', ')})` : e.name;
+  });
+  throw usageError(
+    `smn has no download for dataset '${name}'; it can fetch ${known.join(', ')}. Other datasets are read from --data-root as they are (smn data inspect --dataset ${name} lists where it looks)`,
+  );
+}
+
+async function fetch(ctx: CommandContext, name: string, dataRoot: string): Promise<number> {
+  const entry = await datasetEntry(name);
+  const intr = interruptController(ctx, 'stopping the download (the partial file stays; fetch again to continue)');
+  const progress = fetchProgress(ctx);
+  try {
+    const r = await fetchDataset(entry, dataRoot, { signal: intr.signal, onProgress: (p) => progress.onProgress(p) });
+    progress.done();
+    ctx.err.write(r.unpacked ? `${entry}: unpacked into ${r.dir}\n` : `${entry}: already in place in ${r.dir}\n`);
+    ctx.out.write(`${r.dir}\n`);
+    return 0;
+  } catch (err) {
+    progress.done();
+    if (intr.interrupted() && isSmnError(err) && err.code === HUB_ERRORS.aborted) {
+      ctx.err.write(`smn: ${err.message}\n`);
+      return 130;
+    }
+    throw err;
+  } finally {
+    intr.dispose();
+  }
+}
 
 function counts(ds: ImageDataset): number[] {
   const c = new Array<number>(ds.classes.length).fill(0);
@@ -90,30 +143,36 @@ async function inspect(ctx: CommandContext, name: string, dataRoot: string, json
 
 const command: Command = {
   name: 'data',
-  summary: 'inspect a dataset or preview its augmentations',
+  summary: 'fetch a dataset into a data root, inspect one or preview its augmentations',
   help: renderHelp(SPEC),
   usage: renderUsage(SPEC),
   async run(ctx) {
-    const { flags: v, subcommand } = parseFlags(SPEC, ctx.argv);
-    if (!v.dataset) throw usageError('--dataset NAME is required');
+    const { flags: v, subcommand, positionals } = parseFlags(SPEC, ctx.argv);
+    if (positionals[0] !== undefined && v.dataset !== undefined && positionals[0] !== v.dataset) {
+      throw usageError(`two datasets given: '${positionals[0]}' and --dataset ${v.dataset}; give one`);
+    }
+    const dataset = positionals[0] ?? v.dataset;
     const dataRoot = v['data-root'];
+    if (!dataset) throw usageError(subcommand === 'fetch' ? 'smn data fetch needs DATASET (e.g. cifar100)' : '--dataset NAME is required');
+    if (subcommand === 'fetch') return fetch(ctx, dataset, dataRoot);
     try {
-      if (subcommand === 'inspect') return await inspect(ctx, v.dataset, dataRoot, v.json);
+      if (subcommand === 'inspect') return await inspect(ctx, dataset, dataRoot, v.json);
       const { preset, split, n } = v;
       if (!preset) throw usageError('preview needs --preset supervised, multicrop or eval');
       if (!v.out) throw usageError('--out FILE.png is required for preview');
       if (!v.out.toLowerCase().endsWith('.png')) throw usageError(`--out must name a .png file, got '${v.out}'`);
-      const ds = await loadDataset(v.dataset, { dataRoot, split });
+      const ds = await loadDataset(dataset, { dataRoot, split });
       const size = v.size ?? (ds.imageShape && ds.imageShape[0] <= 64 ? ds.imageShape[0] : 224);
       const spec: PresetSpec = { preset, size } as PresetSpec;
       const grid = await previewGrid(ds, { preset: spec, n, seed: v.seed });
       const out = resolve(v.out);
       await atomicWriteFile(out, grid.png);
-      ctx.out.write(`wrote ${out} (${grid.width}×${grid.height}, ${Math.min(n, ds.length)} samples of ${v.dataset}/${split}, preset ${preset}, size ${size})\n`);
+      ctx.out.write(`wrote ${out} (${grid.width}×${grid.height}, ${Math.min(n, ds.length)} samples of ${dataset}/${split}, preset ${preset}, size ${size})\n`);
       return 0;
     } catch (err) {
       if (isSmnError(err) && err.code === 'SMN_DATA_NOT_FOUND') {
-        throw new SmnError(err.code, `${err.message}\n(set --data-root, or try --dataset embedded)`, { cause: err, details: err.details });
+        const hint = entryForDataset(dataset) ? `smn data fetch ${dataset} --data-root ${dataRoot} downloads it, ` : '';
+        throw new SmnError(err.code, `${err.message}\n(${hint}set --data-root, or try --dataset embedded)`, { cause: err, details: err.details });
       }
       throw err;
     }
