@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { tf, useBackend } from '../../packages/backend/src/index.js';
 import { createResNet } from '../../packages/models/src/index.js';
 import { createMaskedLinear, createMaskedModel } from '../../packages/subnetworks/src/index.js';
-import { createOptimizer, useFusedKernels } from '../../packages/train/src/index.js';
+import { createOptimizer, createTrainStep, useFusedKernels } from '../../packages/train/src/index.js';
 import { maxRssMiB, median, runPython, timeIt, type BenchOptions, type BenchResult, type TimingStats } from './_harness.js';
 
 export interface Workload {
@@ -78,16 +78,18 @@ function build(w: Workload): Built {
   for (const [n, v] of fft ? mm.trainable : mm.scores) vars.set(`b.${n}`, v);
   if (headMasked) for (const [n, v] of headMasked.scores) vars.set(`h.${n}`, v);
   if (headW && headB) vars.set('h.w', headW).set('h.b', headB);
-  const byName = new Map([...vars].map(([n, v]) => [v.name, n]));
   const opt = createOptimizer({ optimizer: 'sgdc', momentum: 0.9, groups: [{ name: 'all', params: vars, lr: fft ? 0.05 : 50, weightDecay: 0 }] });
   const head = (f: tf.Tensor) => (headMasked ? headMasked.apply(f as tf.Tensor2D) : tf.add(tf.matMul(f as tf.Tensor2D, headW!), headB!));
+  // The training step every experiment runs (@smn/train's createTrainStep), on a fixed batch.
+  const trainStep = createTrainStep<null>({
+    objective: { variables: () => [...vars.values()], loss: () => tf.losses.softmaxCrossEntropy(y, head(mm.apply(x, { training: true }))) as tf.Scalar },
+    optimizer: opt,
+    params: [vars],
+  });
+  const pos = { epoch: 0, batch: 0, step: 0 };
   return {
     step: async () => {
-      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, head(mm.apply(x, { training: true }))) as tf.Scalar, [...vars.values()]);
-      opt.step(new Map(Object.entries(grads).map(([k, g]) => [byName.get(k)!, g])));
-      Object.values(grads).forEach((g) => g.dispose());
-      await value.data();
-      value.dispose();
+      await trainStep(null, pos);
     },
     dispose: () => {
       tf.dispose([x, y]);
