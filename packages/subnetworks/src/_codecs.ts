@@ -3,15 +3,16 @@
 // `process.getBuiltinModule` (Node >= 20.16), which bundlers do not follow.
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2';
 import { bytesToHex } from '@noble/hashes/utils';
-import { gunzipSync as fflateGunzip, gzipSync as fflateGzip } from 'fflate';
-import { SmnError } from '@smn/core';
+import { gzipSync as fflateGzip } from 'fflate';
+import { SmnError, inflateLimited } from '@smn/core';
 import { SubnetErrorCode } from './errors.js';
 
 /** The part of `node:zlib` used here (typed locally: this file must not need Node's types). */
 export interface NodeZlib {
   gzipSync(data: Uint8Array, opts: { level: number }): Uint8Array;
   brotliCompressSync(data: Uint8Array, opts: { params: Record<number, number> }): Uint8Array;
-  brotliDecompressSync(data: Uint8Array): Uint8Array;
+  /** `maxOutputLength`: zlib stops and throws `ERR_BUFFER_TOO_LARGE` once the output would pass it. */
+  brotliDecompressSync(data: Uint8Array, opts?: { maxOutputLength?: number }): Uint8Array;
   constants: Record<string, number>;
 }
 
@@ -41,9 +42,13 @@ export function gzip(data: Uint8Array, zlib: NodeZlib | null = nodeZlib()): Uint
   return fflateGzip(data, { level: 9, mtime: 0 });
 }
 
-/** Decompresses gzip made by either side of {@link gzip} (or any gzip writer). */
-export function gunzip(data: Uint8Array): Uint8Array {
-  return fflateGunzip(data);
+/**
+ * Decompresses gzip made by either side of {@link gzip} (or any gzip writer), stopping once the output passes
+ * `maxBytes` (`SMN_INFLATE_LIMIT` from @smn/core, `details: { limit, inflated }`): the header of a .smnmask says how
+ * many bytes its masks need, so a small payload that inflates to gigabytes is refused at that size.
+ */
+export function gunzip(data: Uint8Array, maxBytes = Number.MAX_SAFE_INTEGER): Uint8Array {
+  return inflateLimited(data, 'gzip', maxBytes);
 }
 
 function brotliUnavailable(message: string, kind: 'usage' | 'runtime', details: Record<string, unknown> = {}): SmnError {
@@ -63,8 +68,11 @@ export function brotliCompress(data: Uint8Array, zlib: NodeZlib | null = nodeZli
   return new Uint8Array(zlib.brotliCompressSync(data, { params }));
 }
 
-/** Decompresses brotli with Node's zlib; elsewhere throws `SMN_MASK_BROTLI_UNAVAILABLE` naming `source`. */
-export function brotliDecompress(data: Uint8Array, source: string, zlib: NodeZlib | null = nodeZlib()): Uint8Array {
+/**
+ * Decompresses brotli with Node's zlib, stopping once the output passes `maxBytes` (zlib's `maxOutputLength`: it
+ * throws `SMN_INFLATE_LIMIT` as {@link gunzip} does); elsewhere throws `SMN_MASK_BROTLI_UNAVAILABLE` naming `source`.
+ */
+export function brotliDecompress(data: Uint8Array, source: string, zlib: NodeZlib | null = nodeZlib(), maxBytes?: number): Uint8Array {
   if (!zlib) {
     throw brotliUnavailable(
       `${source}: the payload is brotli-compressed, and brotli is not available on this platform (it needs Node's zlib, ` +
@@ -73,7 +81,13 @@ export function brotliDecompress(data: Uint8Array, source: string, zlib: NodeZli
       { file: source },
     );
   }
-  return new Uint8Array(zlib.brotliDecompressSync(data));
+  if (maxBytes === undefined) return new Uint8Array(zlib.brotliDecompressSync(data));
+  try {
+    return new Uint8Array(zlib.brotliDecompressSync(data, { maxOutputLength: Math.max(1, maxBytes) }));
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') throw err;
+    throw new SmnError('SMN_INFLATE_LIMIT', `the brotli data inflates past ${maxBytes} bytes`, { cause: err, details: { limit: maxBytes } });
+  }
 }
 
 /** An incremental sha256. */

@@ -6,7 +6,7 @@ export { initScores, initScoreValues, fanIn, SQRT5 } from './score-init.js';
 export { progressiveK, resolveK, type ProgressiveKOptions } from './k-schedule.js';
 export { analyzeMasks, type AnalyzeEntry } from './analyze.js';
 export { createMaskedLinear } from './masked-linear.js';
-export { encodeMasks, decodeMasks, SMNMASK_MAGIC, SMNMASK_VERSION } from './smnmask.js';
+export { encodeMasks, decodeMasks, MAX_MASK_ENTRIES, SMNMASK_MAGIC, SMNMASK_VERSION, type DecodeMasksOptions } from './smnmask.js';
 export { applyMasks } from './apply-masks.js';
 export { hashParams } from './hash-params.js';
 export { packBits, unpackBits } from './bit-pack.js';

@@ -21,6 +21,8 @@ export const SubnetErrorCode = {
   FileTruncated: 'SMN_MASK_FILE_TRUNCATED',
   /** A `.smnmask` payload fails its checksum or cannot be decompressed. */
   FileCorrupt: 'SMN_MASK_FILE_CORRUPT',
+  /** A `.smnmask` file declares more mask entries than the reader accepts, or its payload inflates past what its header needs. */
+  FileTooLarge: 'SMN_MASK_FILE_TOO_LARGE',
   /** A `.smnmask` file was made for other base weights. */
   BaseMismatch: 'SMN_MASK_BASE_MISMATCH',
   /** Brotli was asked for where Node's zlib is absent (browsers); gzip works everywhere. */

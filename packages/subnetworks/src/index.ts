@@ -18,6 +18,8 @@ export {
   createMaskedLinear,
   encodeMasks,
   decodeMasks,
+  MAX_MASK_ENTRIES,
+  type DecodeMasksOptions,
   SMNMASK_MAGIC,
   SMNMASK_VERSION,
   applyMasks,

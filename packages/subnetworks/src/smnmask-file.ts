@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { SmnError, atomicWriteFile } from '@smn/core';
 import { SubnetErrorCode } from './errors.js';
 import { hashParams } from './hash-params.js';
-import { checkAgainstBase, decodeMasks, encodeMasks } from './smnmask.js';
+import { decodeMasks, encodeMasks, type DecodeMasksOptions } from './smnmask.js';
 import type { LoadMasksOptions, MaskData, SaveMasksOptions, SmnmaskHeader } from './types.js';
 
 /**
@@ -21,8 +21,8 @@ export async function saveMasks(
   return { bytes: bytes.length, header };
 }
 
-/** Reads and checks a `.smnmask` file without making tensors. */
-export async function readMaskFile(path: string): Promise<{ header: SmnmaskHeader; masks: Map<string, MaskData> }> {
+/** Reads and checks a `.smnmask` file without making tensors (see {@link decodeMasks} for the options). */
+export async function readMaskFile(path: string, opts: DecodeMasksOptions = {}): Promise<{ header: SmnmaskHeader; masks: Map<string, MaskData> }> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -32,7 +32,7 @@ export async function readMaskFile(path: string): Promise<{ header: SmnmaskHeade
       details: { file: path },
     });
   }
-  return decodeMasks(bytes, path);
+  return decodeMasks(bytes, path, opts);
 }
 
 /**
@@ -42,9 +42,9 @@ export async function readMaskFile(path: string): Promise<{ header: SmnmaskHeade
  * names both hashes).
  */
 export async function loadMasks(path: string, opts: LoadMasksOptions = {}): Promise<Map<string, tf.Tensor>> {
-  const { header, masks } = await readMaskFile(path);
+  // With base weights, names and shapes are checked from the header before the payload is decompressed.
+  const { header, masks } = await readMaskFile(path, opts);
   if (opts.baseParams) {
-    checkAgainstBase(opts.baseParams, header.tensors, path);
     if (header.baseHash !== null) {
       const found = await hashParams(opts.baseParams, header.tensors.map((t) => t.name));
       if (found !== header.baseHash) {

@@ -132,23 +132,62 @@ export function checkAgainstBase(base: Map<string, tf.Tensor>, items: readonly {
 }
 
 /**
+ * Most mask entries a `.smnmask` file may declare unless {@link DecodeMasksOptions.maxEntries} says more: 2^30
+ * (1.07 G entries, 134 MB of packed bits, 1 GB unpacked), 2.5× all of CLIP ViT-L/14 and 45× ResNet-50. The header
+ * is the only size a reader has before it allocates, so a file may not declare more than this by default.
+ */
+export const MAX_MASK_ENTRIES = 2 ** 30;
+
+/** Options of {@link decodeMasks}. */
+export interface DecodeMasksOptions {
+  /** Refuse files that declare more mask entries than this (`SMN_MASK_FILE_TOO_LARGE`). Default {@link MAX_MASK_ENTRIES}. */
+  maxEntries?: number;
+  /** Check every mask's name and shape against these weights from the header, before anything is decompressed. */
+  baseParams?: Map<string, tf.Tensor>;
+}
+
+type Fail = (code: string, msg: string, details?: Record<string, unknown>) => never;
+
+/**
  * Decodes `.smnmask` bytes; `source` names the file in errors. Checks magic, version, lengths, the payload's
  * sha256 and the decompressed size, and throws `SMN_MASK_FILE_INVALID`, `_TRUNCATED` or `_CORRUPT` saying what was
- * expected and found. Masks come back as plain arrays (0/1 `Uint8Array`, or ±1 `Int8Array` for sign encoding).
+ * expected and found. The header's tensors say how many packed bytes to expect; a compressed payload is inflated
+ * only up to that size (`SMN_MASK_FILE_TOO_LARGE` past it, or when the header declares more than `maxEntries`).
+ * Masks come back as plain arrays (0/1 `Uint8Array`, or ±1 `Int8Array` for sign encoding).
  */
-export function decodeMasks(bytes: Uint8Array, source = '<buffer>'): { header: SmnmaskHeader; masks: Map<string, MaskData> } {
-  const fail = (code: string, msg: string, details: Record<string, unknown> = {}): never => {
+export function decodeMasks(bytes: Uint8Array, source = '<buffer>', opts: DecodeMasksOptions = {}): { header: SmnmaskHeader; masks: Map<string, MaskData> } {
+  const fail: Fail = (code, msg, details = {}) => {
     throw new SmnError(code, `${source}: ${msg}`, { details: { file: source, ...details } });
   };
+  const { header, payload } = readHeader(bytes, source, fail);
+  checkDeclaredSize(header, opts.maxEntries ?? MAX_MASK_ENTRIES, fail);
+  if (opts.baseParams) checkAgainstBase(opts.baseParams, header.tensors, source);
+  checkPayload(header, payload, fail);
+  const packed = decompress(header, payload, source, fail);
+  if (packed.length !== header.packedBytes) {
+    fail(
+      SubnetErrorCode.FileCorrupt,
+      `corrupt: the packed mask bits are ${packed.length} bytes; the header's ${header.tensors.length} tensors need ${header.packedBytes}`,
+    );
+  }
+  const masks = new Map<string, MaskData>();
+  let offset = 0;
+  for (const t of header.tensors) {
+    const n = numel(t.shape);
+    masks.set(t.name, { shape: [...t.shape], values: unpackBits(packed, offset, n, header.encoding) });
+    offset += n;
+  }
+  return { header, masks };
+}
+
+/** Magic, version, header length and the JSON header (validated); the rest of the bytes are the payload. */
+function readHeader(bytes: Uint8Array, source: string, fail: Fail): { header: SmnmaskHeader; payload: Uint8Array } {
   if (bytes.length < PREAMBLE) {
     if (bytes.length >= 8 && !SMNMASK_MAGIC.every((b, i) => bytes[i] === b)) fail(SubnetErrorCode.FileInvalid, 'not a .smnmask file (wrong magic)');
     fail(SubnetErrorCode.FileTruncated, `file is ${bytes.length} bytes; a .smnmask file has at least ${PREAMBLE}`, { found: bytes.length });
   }
   if (!SMNMASK_MAGIC.every((b, i) => bytes[i] === b)) {
-    fail(
-      SubnetErrorCode.FileInvalid,
-      `not a .smnmask file: expected magic ${hex(SMNMASK_MAGIC)}, found ${hex(bytes.subarray(0, 8))}`,
-    );
+    fail(SubnetErrorCode.FileInvalid, `not a .smnmask file: expected magic ${hex(SMNMASK_MAGIC)}, found ${hex(bytes.subarray(0, 8))}`);
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(8, true);
@@ -169,7 +208,34 @@ export function decodeMasks(bytes: Uint8Array, source = '<buffer>'): { header: S
     throw new SmnError(SubnetErrorCode.FileCorrupt, `${source}: corrupt: the header is not valid JSON`, { cause, details: { file: source } });
   }
   validateHeader(header, fail);
-  const payload = bytes.subarray(PREAMBLE + hlen);
+  return { header, payload: bytes.subarray(PREAMBLE + hlen) };
+}
+
+/**
+ * The header's tensors against its own packedBytes and the entry cap, before any allocation: every later size (the
+ * decompression limit, the unpacked arrays) comes from these numbers.
+ */
+function checkDeclaredSize(header: SmnmaskHeader, maxEntries: number, fail: Fail): void {
+  const totalBits = header.tensors.reduce((a, t) => a + numel(t.shape), 0);
+  if (!(totalBits <= maxEntries)) {
+    fail(
+      SubnetErrorCode.FileTooLarge,
+      `the header declares ${totalBits} mask entries in ${header.tensors.length} tensors, more than the ${maxEntries} this reader accepts ` +
+        '(maxEntries); if the file is genuine, pass a larger maxEntries',
+      { declared: totalBits, limit: maxEntries },
+    );
+  }
+  if (header.packedBytes !== Math.ceil(totalBits / 8)) {
+    fail(
+      SubnetErrorCode.FileCorrupt,
+      `corrupt: the header's ${header.tensors.length} tensors need ${Math.ceil(totalBits / 8)} packed bytes but it says packedBytes ${header.packedBytes}`,
+      { expected: Math.ceil(totalBits / 8), found: header.packedBytes },
+    );
+  }
+}
+
+/** The payload's length and sha256 against the header. */
+function checkPayload(header: SmnmaskHeader, payload: Uint8Array, fail: Fail): void {
   if (payload.length < header.payloadBytes) {
     fail(SubnetErrorCode.FileTruncated, `truncated: expected a payload of ${header.payloadBytes} bytes after the header, found ${payload.length}`, {
       expected: header.payloadBytes,
@@ -189,35 +255,34 @@ export function decodeMasks(bytes: Uint8Array, source = '<buffer>'): { header: S
       found,
     });
   }
-  let packed: Uint8Array;
+}
+
+/** The packed bits, inflated to at most the header's packedBytes: a gzip or brotli bomb stops there. */
+function decompress(header: SmnmaskHeader, payload: Uint8Array, source: string, fail: Fail): Uint8Array {
+  const limit = header.packedBytes;
   try {
-    packed = header.compression === 'gzip' ? gunzip(payload) : header.compression === 'brotli' ? brotliDecompress(payload, source) : payload;
+    if (header.compression === 'gzip') return gunzip(payload, limit);
+    if (header.compression === 'brotli') return brotliDecompress(payload, source, undefined, limit);
+    return payload;
   } catch (cause) {
+    if (isSmnError(cause) && cause.code === 'SMN_INFLATE_LIMIT') {
+      const inflated = (cause.details as { inflated?: number }).inflated;
+      return fail(
+        SubnetErrorCode.FileTooLarge,
+        `the ${header.compression} payload inflates past the ${limit} bytes the header's tensors need` +
+          `${inflated !== undefined ? ` (stopped after ${inflated})` : ''}; the file is damaged or built to exhaust memory: do not use it`,
+        { limit, ...(inflated !== undefined ? { inflated } : {}) },
+      );
+    }
     if (isSmnError(cause)) throw cause;
     throw new SmnError(SubnetErrorCode.FileCorrupt, `${source}: corrupt: the ${header.compression} payload cannot be decompressed`, {
       cause,
       details: { file: source },
     });
   }
-  const totalBits = header.tensors.reduce((a, t) => a + numel(t.shape), 0);
-  if (packed.length !== header.packedBytes || packed.length !== Math.ceil(totalBits / 8)) {
-    fail(
-      SubnetErrorCode.FileCorrupt,
-      `corrupt: the packed mask bits are ${packed.length} bytes; the header's ${header.tensors.length} tensors need ` +
-        `${Math.ceil(totalBits / 8)} (header says ${header.packedBytes})`,
-    );
-  }
-  const masks = new Map<string, MaskData>();
-  let offset = 0;
-  for (const t of header.tensors) {
-    const n = numel(t.shape);
-    masks.set(t.name, { shape: [...t.shape], values: unpackBits(packed, offset, n, header.encoding) });
-    offset += n;
-  }
-  return { header, masks };
 }
 
-function validateHeader(h: SmnmaskHeader, fail: (code: string, msg: string) => never): void {
+function validateHeader(h: SmnmaskHeader, fail: Fail): void {
   const bad = (what: string): never => fail(SubnetErrorCode.FileCorrupt, `corrupt header: ${what}`);
   if (h === null || typeof h !== 'object' || h.format !== 'smnmask') bad(`expected format 'smnmask', found ${JSON.stringify((h as { format?: unknown })?.format)}`);
   if (h.encoding !== 'binary' && h.encoding !== 'sign') bad(`unknown encoding ${JSON.stringify(h.encoding)}`);

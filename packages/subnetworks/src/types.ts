@@ -184,6 +184,11 @@ export interface SmnmaskHeader {
 
 /** Options of {@link loadMasks}. */
 export interface LoadMasksOptions {
-  /** When given, the file's base hash must match these weights (names taken from the file). */
+  /**
+   * When given, every mask must have a weight of its name and shape (checked from the header, before the payload is
+   * decompressed) and the file's base hash must match these weights (names taken from the file).
+   */
   baseParams?: Map<string, tf.Tensor>;
+  /** Refuse files that declare more mask entries than this (`SMN_MASK_FILE_TOO_LARGE`); default `MAX_MASK_ENTRIES` (2^30). */
+  maxEntries?: number;
 }
