@@ -1,3 +1,4 @@
+import { isSmnError } from '@smn/core';
 import type { FetchProgress } from '@smn/hub';
 import type { RunEvents } from '@smn/train';
 import type { CommandContext } from './command.js';
@@ -169,4 +170,31 @@ export function fetchProgress(ctx: CommandContext): { onProgress(p: FetchProgres
     },
     done: finishLine,
   };
+}
+
+/**
+ * Runs a @smn/hub fetch with the progress display and Ctrl-C wired in: the first SIGINT/SIGTERM aborts it through its
+ * AbortSignal (the partial file stays for the next fetch). Returns undefined when it was stopped that way (exit 130).
+ */
+export async function withFetchProgress<T>(
+  ctx: CommandContext,
+  fetch: (opts: { signal: AbortSignal; onProgress: (p: FetchProgress) => void }) => Promise<T>,
+): Promise<T | undefined> {
+  const intr = interruptController(ctx, 'stopping the download (the partial file stays; fetch again to continue)');
+  const progress = fetchProgress(ctx);
+  try {
+    const value = await fetch({ signal: intr.signal, onProgress: (p) => progress.onProgress(p) });
+    progress.done();
+    return value;
+  } catch (err) {
+    progress.done();
+    // Stopped while downloading (SMN_HUB_ABORTED) or while waiting for another process's download (a lock error).
+    if (intr.interrupted() && isSmnError(err)) {
+      ctx.err.write(`smn: ${err.message}\n`);
+      return undefined;
+    }
+    throw err;
+  } finally {
+    intr.dispose();
+  }
 }

@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import { SmnError, atomicWriteFile, isSmnError } from '@smn/core';
 import { loadDataset, previewGrid, type ImageDataset, type PresetSpec } from '@smn/datasets';
-import { entryForDataset, fetchDataset, HUB_ERRORS, listEntries, resolveEntry } from '@smn/hub';
+import { entryForDataset, fetchDataset, listEntries, resolveEntry } from '@smn/hub';
 import type { Command, CommandContext } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage, usageError } from '../flags.js';
-import { fetchProgress, interruptController } from '../progress.js';
+import { withFetchProgress } from '../progress.js';
 import { CACHE_HELP } from './weights.js';
 
 const SPEC = defineSpec({
@@ -82,24 +82,11 @@ async function datasetEntry(name: string): Promise<string> {
 
 async function fetch(ctx: CommandContext, name: string, dataRoot: string): Promise<number> {
   const entry = await datasetEntry(name);
-  const intr = interruptController(ctx, 'stopping the download (the partial file stays; fetch again to continue)');
-  const progress = fetchProgress(ctx);
-  try {
-    const r = await fetchDataset(entry, dataRoot, { signal: intr.signal, onProgress: (p) => progress.onProgress(p) });
-    progress.done();
-    ctx.err.write(r.unpacked ? `${entry}: unpacked into ${r.dir}\n` : `${entry}: already in place in ${r.dir}\n`);
-    ctx.out.write(`${r.dir}\n`);
-    return 0;
-  } catch (err) {
-    progress.done();
-    if (intr.interrupted() && isSmnError(err) && err.code === HUB_ERRORS.aborted) {
-      ctx.err.write(`smn: ${err.message}\n`);
-      return 130;
-    }
-    throw err;
-  } finally {
-    intr.dispose();
-  }
+  const r = await withFetchProgress(ctx, (opts) => fetchDataset(entry, dataRoot, opts));
+  if (r === undefined) return 130;
+  ctx.err.write(r.unpacked ? `${entry}: unpacked into ${r.dir}\n` : `${entry}: already in place in ${r.dir}\n`);
+  ctx.out.write(`${r.dir}\n`);
+  return 0;
 }
 
 function counts(ds: ImageDataset): number[] {

@@ -1,10 +1,10 @@
 import { stat } from 'node:fs/promises';
-import { fmtShape, isSmnError } from '@smn/core';
-import { cacheDir, fetchFile, HUB_ERRORS, listEntries, resolveEntry, type EntryListing } from '@smn/hub';
+import { fmtShape } from '@smn/core';
+import { cacheDir, fetchFile, listEntries, resolveEntry, type EntryListing } from '@smn/hub';
 import { readWeights } from '@smn/models';
 import type { Command, CommandContext } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage, usageError } from '../flags.js';
-import { fetchProgress, fmtBytes, interruptController } from '../progress.js';
+import { fmtBytes, withFetchProgress } from '../progress.js';
 
 /** Where fetched files go and how to reach them from any network: shared by `smn weights` and `smn data` help. */
 export const CACHE_HELP = `Where files go: $SMN_CACHE, default $XDG_CACHE_HOME/smn, else ~/.cache/smn, as <cache>/<name>/<file>;
@@ -109,23 +109,10 @@ async function fetch(ctx: CommandContext, name: string): Promise<number> {
   if (entry.kind === 'dataset') {
     throw usageError(`'${name}' is a dataset; fetch it into a data root with smn data fetch ${name} --data-root DIR`);
   }
-  const intr = interruptController(ctx, 'stopping the download (the partial file stays; fetch again to continue)');
-  const progress = fetchProgress(ctx);
-  try {
-    const path = await fetchFile(name, { signal: intr.signal, onProgress: (p) => progress.onProgress(p) });
-    progress.done();
-    ctx.out.write(`${path}\n`);
-    return 0;
-  } catch (err) {
-    progress.done();
-    if (intr.interrupted() && isSmnError(err) && err.code === HUB_ERRORS.aborted) {
-      ctx.err.write(`smn: ${err.message}\n`);
-      return 130;
-    }
-    throw err;
-  } finally {
-    intr.dispose();
-  }
+  const path = await withFetchProgress(ctx, (opts) => fetchFile(name, opts));
+  if (path === undefined) return 130;
+  ctx.out.write(`${path}\n`);
+  return 0;
 }
 
 const command: Command = {
