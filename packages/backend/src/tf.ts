@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-// tfjs-core alone registers no gradients; tfjs-layers' Node build registers all of them on import.
-import '@tensorflow/tfjs-layers';
+// tfjs-core alone registers no gradients; tfjs-layers' Node build registers all of them on import. A namespace
+// import, not `import '…'`: tsc copies bare imports into tf.d.ts, which would make every consumer's type check read
+// tfjs-layers' declarations (15 errors under skipLibCheck false); an unexported binding stays out of the .d.ts.
+import * as tfjsLayers from '@tensorflow/tfjs-layers';
+void tfjsLayers;
 
 // Silence the "install tfjs-node" banner: smn chooses backends itself and says why.
 tf.env().set('PROD', true);

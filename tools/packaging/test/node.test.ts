@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { checkCli, checkNodeCheck, checkTypes, runNodeCheck, summarizeLibErrors } from './consumer.js';
+import { checkCli, checkNodeCheck, checkTypes, runNodeCheck } from './consumer.js';
 import { NODE, describeRun, note, run, timed, userEnv } from './helpers.js';
 
 const ctx = inject('packaging');
@@ -30,8 +30,7 @@ describe(`installed packages on Node ${process.version}`, () => {
   });
 
   it('(b) a strict nodenext TypeScript consumer type-checks against the published .d.ts, and a wrong call fails', async () => {
-    const { libCheckErrors } = await timed(ctx, 'b. tsc strict nodenext consumer (skipLibCheck false, true, must-fail)', () => checkTypes(ctx, NODE));
-    note(ctx, 'tsc skipLibCheck false', summarizeLibErrors(libCheckErrors));
+    await timed(ctx, 'b. tsc strict nodenext consumer (skipLibCheck false, must-fail)', () => checkTypes(ctx, NODE));
   });
 
   it('(c) npx smn: --help, --version, data inspect, one epoch of train', async () => {
