@@ -23,8 +23,28 @@ export async function startBackend(ctx: CommandContext, prefix: string, extra = 
   return choice;
 }
 
-/** `--workers`, the same for every command that loads data. */
-export const WORKERS_FLAG = { type: 'number', value: 'N', integer: true, min: 0, default: 1, description: 'data-loading worker threads' } as const satisfies FlagDef;
+/**
+ * `--workers`, the same for every command that loads data. The loader starts at most one thread per CPU core
+ * (`maxWorkers()` of @smn/datasets) and says so on stderr (an SMN_DATA_WORKERS_CAPPED warning) when asked for more.
+ */
+export const WORKERS_FLAG = {
+  type: 'number',
+  value: 'N',
+  integer: true,
+  min: 0,
+  default: 1,
+  description: 'data-loading worker threads (at most one per CPU core; more is capped with a warning)',
+} as const satisfies FlagDef;
+
+/** `--max-runs`, for commands that expand `--multirun` sweeps: the library refuses more than 10,000 runs unless raised. */
+export const MAX_RUNS_FLAG = {
+  type: 'number',
+  value: 'N',
+  integer: true,
+  min: 1,
+  defaultText: '10000',
+  description: 'with --multirun: allow a sweep of up to N combinations (SMN_CONFIG_TOO_MANY_RUNS past it)',
+} as const satisfies FlagDef;
 
 /** Hydra's own flags, as `python3 main.py` reads them; commands give `config-name` their own description. */
 export const HYDRA_FLAGS = {

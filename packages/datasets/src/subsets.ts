@@ -8,19 +8,32 @@ import type { ImageDataset } from './types.js';
 import { DATASET_ERRORS } from './errors.js';
 import { readRegularFileSync } from './_regular-file.js';
 
-/** Number of samples a subset spec keeps out of `length`: `Np` → int(length·N/100), `N` → N. */
-export function subsetSize(spec: string, length: number): number {
-  const m = /^b?(\d+(?:\.\d+)?)(p?)$/.exec(spec.trim());
+/**
+ * A `dataset_subset` spec without a dataset: `Np` (percent, 0 < N ≤ 100), `N` (a count ≥ 1), `b…` for class-balanced.
+ * Throws `SMN_DATA_USAGE` (kind 'usage') for anything else, so configs can be checked before any data is read.
+ */
+export function parseSubsetSpec(spec: string): { value: number; percent: boolean; balanced: boolean } {
+  const m = /^(b?)(\d+(?:\.\d+)?)(p?)$/.exec(spec.trim());
   if (!m) {
     throw new SmnError(DATASET_ERRORS.USAGE, `dataset_subset '${spec}' is not valid; expected '10p', '1p', '0.25p' (percent), a count like '500', or 'b10p'/'b500' (class-balanced)`, {
       kind: 'usage',
     });
   }
-  const v = Number(m[1]);
-  const n = m[2] === 'p' ? Math.trunc((length * v) / 100) : Math.trunc(v);
-  if (m[2] === 'p' && v > 100) {
+  const value = Number(m[2]);
+  const percent = m[3] === 'p';
+  if (percent && value > 100) {
     throw new SmnError(DATASET_ERRORS.USAGE, `dataset_subset '${spec}': a percentage must be ≤ 100`, { kind: 'usage' });
   }
+  if (value <= 0 || (!percent && Math.trunc(value) < 1)) {
+    throw new SmnError(DATASET_ERRORS.USAGE, `dataset_subset '${spec}' keeps no sample; use a percentage above 0 or a count of at least 1`, { kind: 'usage' });
+  }
+  return { value, percent, balanced: m[1] === 'b' };
+}
+
+/** Number of samples a subset spec keeps out of `length`: `Np` → int(length·N/100), `N` → N. */
+export function subsetSize(spec: string, length: number): number {
+  const { value: v, percent } = parseSubsetSpec(spec);
+  const n = percent ? Math.trunc((length * v) / 100) : Math.trunc(v);
   if (n > length) {
     throw new SmnError(DATASET_ERRORS.USAGE, `dataset_subset '${spec}' asks for ${n} samples but the train split has ${length}`, {
       kind: 'usage',

@@ -196,6 +196,7 @@ describe('override grammar (Hydra)', () => {
       configName: 'submask',
       overrides: [
         'dl.lr=1', 'dl.lr=2', 'main.train=0', 'main.probe=yes', 'main.dataset_subset=10', 'main.info=1.0', 'dl.epochs=3',
+        'dl.warmup_epochs=1', // submask's 40 warm-up epochs must fit in dl.epochs
         'model.pret.train_layers=[conv]', 'model.pret.weights=w.safetensors', 'dl.betas=[0.8,0.9]', 'main.dataset=embedded',
         'model.pret.name=embedded', 'main.seed=7', 'main.run_dir=runs/a', 'main.backend=cpu',
       ],
@@ -203,7 +204,7 @@ describe('override grammar (Hydra)', () => {
     expect(r.config.dl).toMatchObject({ lr: 2, epochs: 3, betas: [0.8, 0.9] });
     expect(r.config.main).toMatchObject({ train: false, probe: true, dataset_subset: '10', info: '1.0', dataset: 'embedded', seed: 7, run_dir: 'runs/a', backend: 'cpu' });
     expect(r.config.model.pret).toMatchObject({ train_layers: ['conv'], weights: 'w.safetensors', name: 'embedded' });
-    expect(r.overrides).toHaveLength(15);
+    expect(r.overrides).toHaveLength(16);
   });
 
   it('+ adds only missing keys, ++ adds or sets, ~ deletes nullable keys (read as null)', () => {

@@ -2,12 +2,12 @@ import { docsUrl } from '@smn/core';
 import { configToYaml, ignoredReason, listConfigNames, resolveRuns, type ResolvedConfig } from '@smn/train/config';
 import type { Command, CommandContext } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage, usageError } from '../flags.js';
-import { HYDRA_FLAGS } from '../shared.js';
+import { HYDRA_FLAGS, MAX_RUNS_FLAG } from '../shared.js';
 
 const SPEC = defineSpec({
   name: 'config',
   usage: [
-    'smn config show --config-name NAME [--config-dir DIR] [--multirun] [--json] [OVERRIDES...]',
+    'smn config show --config-name NAME [--config-dir DIR] [--multirun [--max-runs N]] [--json] [OVERRIDES...]',
     'smn config list [--config-dir DIR]',
   ],
   description: `Prints the config a run would use: NAME's YAML file merged over its parents, then the overrides in Hydra's
@@ -22,6 +22,7 @@ listed as ignored. Unknown keys and bad values are all reported at once, with th
     'config-name': { ...HYDRA_FLAGS['config-name'], description: 'default, baseline, submask, submask_lin, submask_clip, submask_clip_p, baseline_clip' },
     'config-dir': { ...HYDRA_FLAGS['config-dir'], description: 'also look for NAME.yaml in DIR (before the shipped configs)' },
     multirun: { ...HYDRA_FLAGS.multirun, description: 'expand comma sweeps (dl.lr=0.1,0.15) and print one config per combination' },
+    'max-runs': MAX_RUNS_FLAG,
     json: { type: 'boolean', description: 'print JSON: {"config", "overrides", "ignored", "warnings"} (a list with --multirun)' },
   },
   sections: [
@@ -66,7 +67,8 @@ const command: Command = {
     const configName = flags['config-name'];
     if (!configName) throw usageError('--config-name NAME is required (e.g. --config-name submask)');
     // Every run is resolved first, so that a bad override fails before anything is printed.
-    const resolved = resolveRuns({ configName, overrides, configDirs: flags['config-dir'], multirun });
+    const maxRuns = flags['max-runs'];
+    const resolved = resolveRuns({ configName, overrides, configDirs: flags['config-dir'], multirun, ...(maxRuns !== undefined ? { maxRuns } : {}) });
     if (json) {
       const plain = resolved.map((r) => ({ config: r.config, overrides: r.overrides, ignored: r.ignored, warnings: r.warnings }));
       ctx.out.write(`${JSON.stringify(multirun ? plain : plain[0], null, 2)}\n`);

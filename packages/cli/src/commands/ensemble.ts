@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { docsUrl, SmnError } from '@smn/core';
@@ -14,7 +15,7 @@ import {
 import { configKeys, ENSEMBLE_CONFIG, ensembleConfigSchema, ignoredReason, resolveEnsembleRuns, type EnsembleConfig } from '@smn/train/config';
 import type { Command, CommandContext } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage, usageError, type FlagValues } from '../flags.js';
-import { HYDRA_FLAGS } from '../shared.js';
+import { HYDRA_FLAGS, MAX_RUNS_FLAG } from '../shared.js';
 
 const SHIPPED = fileURLToPath(new URL('../../configs/ensembling/', import.meta.url));
 
@@ -27,7 +28,7 @@ function keyLines(): string {
 
 const SPEC = defineSpec({
   name: 'ensemble',
-  usage: ['smn ensemble --config-name NAME [--config-dir DIR] [--multirun] [--json] [key=value ...]', 'smn ensemble --config FILE.yaml [...]'],
+  usage: ['smn ensemble --config-name NAME [--config-dir DIR] [--multirun [--max-runs N]] [--json] [key=value ...]', 'smn ensemble --config FILE.yaml [...]'],
   description: `Cascade step 4 (the reference's ensemble.py): loads the raw train/test embeddings of the dispatcher and the
 experts, routes every row with the dispatcher's clustering (GMM posterior argmax of its whitened normalised
 embedding), builds the ensemble features of 'method' and prints the kNN accuracy (k 200, T 0.1, normalised
@@ -38,6 +39,7 @@ features) and the linear-probe accuracy (multinomial logistic regression, λ = 0
     config: { type: 'string', value: 'FILE.yaml', description: 'an ensemble config file instead of a name' },
     'config-dir': { ...HYDRA_FLAGS['config-dir'], description: 'look for NAME.yaml in DIR first' },
     multirun: { ...HYDRA_FLAGS.multirun, description: 'sweep comma lists of the overrides (method=a,b), one evaluation each' },
+    'max-runs': MAX_RUNS_FLAG,
     json: { type: 'boolean', description: 'print the evaluations as JSON (a list with --multirun)' },
   },
   sections: [
@@ -60,8 +62,11 @@ ${docsUrl('config.md', 'overrides')}). With --multirun a comma list sweeps a key
 function loadConfigs(ctx: CommandContext, flags: FlagValues<(typeof SPEC)['flags']>, overrides: string[]): { configs: EnsembleConfig[]; source: string } {
   const { 'config-name': configName, config: configFile, multirun } = flags;
   if ((configName === undefined) === (configFile === undefined)) throw usageError('smn ensemble: give exactly one of --config-name NAME or --config FILE.yaml');
-  const configDirs = [...flags['config-dir'], resolve('conf_ensembling'), resolve('configs/ensembling'), SHIPPED];
-  const resolved = resolveEnsembleRuns({ configName, configFile, overrides, configDirs, multirun });
+  // The folders after --config-dir are looked in when present; a --config-dir the user gave must exist.
+  const optional = [resolve('conf_ensembling'), resolve('configs/ensembling')].filter((d) => existsSync(d));
+  const configDirs = [...flags['config-dir'], ...optional, SHIPPED];
+  const maxRuns = flags['max-runs'];
+  const resolved = resolveEnsembleRuns({ configName, configFile, overrides, configDirs, multirun, ...(maxRuns !== undefined ? { maxRuns } : {}) });
   // Said once: every run of a sweep reads the same files, so they mostly repeat.
   for (const w of new Set(resolved.flatMap((r) => r.warnings))) ctx.err.write(`smn: warning: ${w}\n`);
   for (const key of new Set(resolved.flatMap((r) => r.ignored))) {

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDocument } from 'yaml';
 import { SmnError } from '@smn/core';
+import { parseYamlFile } from './yaml.js';
 
 /** The folder of the shipped configs (`default`, `baseline`, `submask`, …). */
 export const BUILTIN_CONFIG_DIR: string = fileURLToPath(new URL('../../configs/', import.meta.url));
@@ -14,10 +14,32 @@ export function isPlainObject(v: unknown): v is Tree {
 }
 
 /**
+ * Refuses `configDirs` (`--config-dir`) that do not exist or are not folders: a mistyped folder would otherwise be
+ * skipped silently and the shipped config of the same name used instead.
+ */
+function checkConfigDirs(configDirs: readonly string[]): void {
+  for (const d of configDirs) {
+    let why: string | undefined;
+    try {
+      if (!statSync(d).isDirectory()) why = 'is not a folder';
+    } catch (err) {
+      why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(err as Error).message})`;
+    }
+    if (why) {
+      throw new SmnError('SMN_CONFIG_DIR_NOT_FOUND', `config folder ${d} (--config-dir) ${why}; expected a folder of NAME.yaml files`, {
+        kind: 'usage',
+        details: { dir: d },
+      });
+    }
+  }
+}
+
+/**
  * Names of the configs found in the search path (`*.yaml`, `*.yml`), sorted: `configDirs`, then `builtinDirs`
- * (default: the shipped training configs).
+ * (default: the shipped training configs). A `configDirs` entry that is not a folder is `SMN_CONFIG_DIR_NOT_FOUND`.
  */
 export function listConfigNames(configDirs: readonly string[] = [], builtinDirs: readonly string[] = [BUILTIN_CONFIG_DIR]): string[] {
+  checkConfigDirs(configDirs);
   const names = new Set<string>();
   for (const d of [...configDirs, ...builtinDirs]) {
     if (!existsSync(d)) continue;
@@ -49,17 +71,14 @@ const fileCache = new Map<string, { stamp: string; body: Tree }>();
 
 function readYamlFile(file: string): Tree {
   const st = statSync(file);
+  if (!st.isFile()) {
+    // A FIFO named x.yaml would block the read forever; a folder would fail with EISDIR.
+    throw new SmnError('SMN_CONFIG_NOT_FOUND', `config ${displayPath(file)} is not a regular file; expected a YAML file`, { kind: 'usage', details: { file } });
+  }
   const stamp = `${st.size}:${st.mtimeMs}`;
   const hit = fileCache.get(file);
   if (hit && hit.stamp === stamp) return structuredClone(hit.body);
-  const doc = parseDocument(readFileSync(file, 'utf8'), { uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length) {
-    throw new SmnError('SMN_CONFIG_PARSE', `${displayPath(file)} is not valid YAML:\n${doc.errors.map((e) => `  ${e.message}`).join('\n')}`, {
-      kind: 'usage',
-      details: { file },
-    });
-  }
-  const body: unknown = doc.toJS() ?? {};
+  const body: unknown = parseYamlFile(readFileSync(file, 'utf8'), displayPath(file), file) ?? {};
   if (!isPlainObject(body)) {
     throw new SmnError('SMN_CONFIG_PARSE', `${displayPath(file)}: expected a mapping of keys (key: value, section: {…}) at the top`, { kind: 'usage' });
   }
@@ -143,6 +162,7 @@ export function composeConfig(name: string, configDirs: readonly string[] = [], 
  * (a command's defaults under the config it was given). Parents of a file given by path are looked up by name.
  */
 export function composeConfigs(refs: readonly ConfigRef[], configDirs: readonly string[] = [], builtinDirs: readonly string[] = [BUILTIN_CONFIG_DIR]): ComposedConfig {
+  checkConfigDirs(configDirs);
   const dirs = [...configDirs, ...builtinDirs];
   const out: ComposedConfig = { tree: {}, sources: new Map(), files: [] };
   const notFound = (n: string, chain: string[]): SmnError => {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ENSEMBLE_METHODS, type EnsembleMethod } from '@smn/cascade';
 import type { Tree } from './compose.js';
-import { resolveRunsWith, type ConfigProblem, type ResolvedConfig, type ResolveOptions } from './resolve.js';
+import { resolveRunsWith, type ConfigProblem, type ResolvedConfig, type ResolveRunsOptions } from './resolve.js';
 import type { ConfigSpec } from './spec.js';
 
 // The config of cascade step 4 (`smn ensemble`, the reference's ensemble.py with conf_ensembling/*.yaml), read with
@@ -97,7 +97,7 @@ export const ENSEMBLE_CONFIG: ConfigSpec<EnsembleConfig> = {
  * every problem reported at once, as `resolveRuns` does for training; `runs` is filled from `run_ids`.
  * `configDirs` must hold a config named `ensembling` with every key (the CLI ships one).
  */
-export function resolveEnsembleRuns(options: ResolveOptions & { multirun?: boolean }): ResolvedConfig<EnsembleConfig>[] {
+export function resolveEnsembleRuns(options: ResolveRunsOptions): ResolvedConfig<EnsembleConfig>[] {
   return resolveRunsWith(ENSEMBLE_CONFIG, options).map((r) => {
     const runs = runFolders(r.config as unknown as Tree) as string[];
     return { ...r, config: { ...r.config, runs } };

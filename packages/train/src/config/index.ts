@@ -7,6 +7,7 @@ export {
   coerceValue,
   formatProblems,
   type ResolveOptions,
+  type ResolveRunsOptions,
   type ResolvedConfig,
   type ConfigProblem,
 } from './resolve.js';
@@ -18,7 +19,7 @@ export {
   ENSEMBLE_IGNORED_KEYS,
   type EnsembleConfig,
 } from './ensemble.js';
-export { parseOverride, parseValue, parsePrimitive, expandSweeps, parseHydraArgs, type ParsedOverride, type OverrideValue, type HydraArgs } from './overrides.js';
+export { parseOverride, parseValue, parsePrimitive, expandSweeps, countSweeps, MAX_RUNS, parseHydraArgs, type ParsedOverride, type OverrideValue, type HydraArgs } from './overrides.js';
 export { composeConfig, composeConfigs, listConfigNames, BUILTIN_CONFIG_DIR, type ComposedConfig, type ConfigRef } from './compose.js';
 export { configKeys, configSections, nearestKeys, describeType, type KeyInfo } from './keys.js';
 export { IGNORED_KEYS, KEY_ALIASES, ignoredReason } from './ignored.js';

@@ -252,10 +252,36 @@ export function parseOverride(input: string): ParsedOverride {
 }
 
 /**
+ * Most runs a sweep may expand to unless asked for more (`maxRuns`, the CLI's `--max-runs N`): 10,000 runs is far
+ * beyond any sweep of the paper (the largest grid has tens of points), and every run's config is resolved and held
+ * before the first starts, so 10^8 combinations took 4.2 GB before failing.
+ */
+export const MAX_RUNS = 10_000;
+
+/** The number of runs `overrides` sweep to (the product of each override's choices), without expanding them. */
+export function countSweeps(overrides: readonly string[]): { runs: number; factors: { key: string; choices: number }[] } {
+  const factors = overrides.map((o) => parseOverride(o)).filter((p) => p.sweep).map((p) => ({ key: p.key, choices: p.sweep!.length }));
+  return { runs: factors.reduce((a, f) => a * f.choices, 1), factors };
+}
+
+/**
  * Expands comma sweeps into the cartesian product of runs, in Hydra's order (the first override varies slowest):
  * `['dl.lr=0.1,0.15', 'main.dataset_subset=10p,4p']` → 4 override lists. Overrides without sweeps appear in every run.
+ * The product is counted first: more than `maxRuns` (default {@link MAX_RUNS}) throws `SMN_CONFIG_TOO_MANY_RUNS`
+ * (kind 'usage') saying how many there are and how to allow them, before anything is expanded.
  */
-export function expandSweeps(overrides: readonly string[]): string[][] {
+export function expandSweeps(overrides: readonly string[], opts: { maxRuns?: number } = {}): string[][] {
+  const maxRuns = opts.maxRuns ?? MAX_RUNS;
+  const { runs: count, factors } = countSweeps(overrides);
+  if (count > maxRuns) {
+    const product = factors.map((f) => `${f.key}: ${f.choices}`).join(' × ');
+    throw new SmnError(
+      'SMN_CONFIG_TOO_MANY_RUNS',
+      `the sweep has ${count.toLocaleString('en-US')} combinations (${product}); at most ${maxRuns.toLocaleString('en-US')} run unless asked: ` +
+        `pass --max-runs ${count} (maxRuns in the API) to run them all, or sweep fewer values`,
+      { kind: 'usage', details: { runs: count, limit: maxRuns, factors } },
+    );
+  }
   let runs: string[][] = [[]];
   for (const o of overrides) {
     const p = parseOverride(o);

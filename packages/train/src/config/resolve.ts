@@ -1,4 +1,3 @@
-import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { SmnError } from '@smn/core';
 import { composeConfigs, isPlainObject, type ConfigRef, type Tree } from './compose.js';
@@ -7,6 +6,7 @@ import { configKeys, configSections, describeType, nearestKeys, type KeyInfo } f
 import { expandSweeps, parseOverride, type ParsedOverride } from './overrides.js';
 import type { SmnConfig } from './schema.js';
 import { TRAIN_CONFIG, type ConfigSpec } from './spec.js';
+import { parseYamlFile } from './yaml.js';
 
 /** Options of {@link resolveConfig} and {@link resolveConfigWith}: exactly one of `configName` and `configFile`. */
 export interface ResolveOptions {
@@ -358,14 +358,7 @@ function validateTree<T>(spec: ConfigSpec<T>, tree: Tree, sources: Map<string, s
  * the same conversions and the same collected problem report as {@link resolveConfig} (`file` names the source).
  */
 export function configFromYaml(text: string, file = 'config.yaml'): SmnConfig {
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length) {
-    throw new SmnError('SMN_CONFIG_PARSE', `${file} is not valid YAML:\n${doc.errors.map((e) => `  ${e.message}`).join('\n')}`, {
-      kind: 'usage',
-      details: { file },
-    });
-  }
-  const tree = doc.toJS() as unknown;
+  const tree = parseYamlFile(text, file, file);
   if (!isPlainObject(tree)) throw new SmnError('SMN_CONFIG_PARSE', `${file}: expected a mapping of sections (main:, dl:, …)`, { kind: 'usage' });
   const sources = new Map<string, string>();
   const walk = (v: unknown, p: string) => {
@@ -384,19 +377,27 @@ function sourceOf(sources: Map<string, string>, path: string): string | undefine
   return undefined;
 }
 
+/** Options of {@link resolveRunsWith}: a config, its overrides and whether comma sweeps expand. */
+export interface ResolveRunsOptions extends ResolveOptions {
+  multirun?: boolean;
+  /** With `multirun`: refuse sweeps of more combinations than this (`SMN_CONFIG_TOO_MANY_RUNS`). Default `MAX_RUNS` (10,000). */
+  maxRuns?: number;
+}
+
 /**
  * The configs of a command line, of the kind `spec` describes: one without `multirun` (a sweep is then an error
- * that suggests --multirun), else one per combination of the comma sweeps ({@link expandSweeps}). Every run is
- * resolved before any is returned, so a bad value fails before the first run starts.
+ * that suggests --multirun), else one per combination of the comma sweeps ({@link expandSweeps}; counted first and
+ * refused past `maxRuns`). Every run is resolved before any is returned, so a bad value fails before the first run
+ * starts.
  */
-export function resolveRunsWith<T>(spec: ConfigSpec<T>, options: ResolveOptions & { multirun?: boolean }): ResolvedConfig<T>[] {
-  const { multirun, ...rest } = options;
+export function resolveRunsWith<T>(spec: ConfigSpec<T>, options: ResolveRunsOptions): ResolvedConfig<T>[] {
+  const { multirun, maxRuns, ...rest } = options;
   const overrides = rest.overrides ?? [];
-  const runs = multirun ? expandSweeps(overrides) : [overrides];
+  const runs = multirun ? expandSweeps(overrides, maxRuns === undefined ? {} : { maxRuns }) : [overrides];
   return runs.map((o) => resolveConfigWith(spec, { ...rest, overrides: o }));
 }
 
 /** {@link resolveRunsWith} for the training config ({@link TRAIN_CONFIG}). */
-export function resolveRuns(options: ResolveOptions & { multirun?: boolean }): ResolvedConfig[] {
+export function resolveRuns(options: ResolveRunsOptions): ResolvedConfig[] {
   return resolveRunsWith(TRAIN_CONFIG, options);
 }

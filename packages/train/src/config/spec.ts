@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { BUILTIN_CONFIG_DIR, type Tree } from './compose.js';
 import { IGNORED_KEYS, KEY_ALIASES } from './ignored.js';
 import type { ConfigProblem } from './resolve.js';
+import { trainConfigProblems } from './rules.js';
 import { configSchema, type SmnConfig } from './schema.js';
 
 /**
@@ -39,4 +40,5 @@ export const TRAIN_CONFIG: ConfigSpec<SmnConfig> = {
   defaults: 'default',
   ignoredKeys: IGNORED_KEYS,
   aliases: KEY_ALIASES,
+  check: trainConfigProblems,
 };
