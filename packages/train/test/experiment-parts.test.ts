@@ -93,8 +93,9 @@ describe('which folder a run uses and what it refuses (main.run_dir, main.resume
   it('a resume must use the run own config, but for where and on what it runs', () => {
     const c = (extra: string[]) => resolveConfig({ configName: 'submask', overrides: extra }).config;
     expect(() => checkResumeConfig(c([]), c(['main.resume_checkpoint=runs/x', 'main.backend=cpu', 'main.device=cpu', 'main.run_dir=y']), 'runs/x')).not.toThrow();
-    expect(() => checkResumeConfig(c([]), c(['dl.lr=1', 'dl.epochs=3']), 'runs/x')).toThrowError(
-      expect.objectContaining({ code: 'SMN_RESUME_CONFIG', message: expect.stringContaining('dl.epochs (3 here, 150 in the run), dl.lr (1 here, 50 in the run)') }),
+    // 60, not fewer: submask's 40 warm-up epochs must fit in dl.epochs for the config to resolve.
+    expect(() => checkResumeConfig(c([]), c(['dl.lr=1', 'dl.epochs=60']), 'runs/x')).toThrowError(
+      expect.objectContaining({ code: 'SMN_RESUME_CONFIG', message: expect.stringContaining('dl.epochs (60 here, 150 in the run), dl.lr (1 here, 50 in the run)') }),
     );
   });
 });
