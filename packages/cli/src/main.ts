@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { isSmnError } from '@smn/core';
 import type { BackendName } from '@smn/backend';
 import type { Command, CommandContext } from './command.js';
 import { COMMANDS } from './commands.js';
+import { namedError } from './error-boundary.js';
 import { usageError } from './flags.js';
 
 const BACKENDS: BackendName[] = ['auto', 'torch', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
@@ -95,11 +95,15 @@ export async function main(argv: string[], io: { out: NodeJS.WritableStream; err
     };
     return await cmd.run(ctx);
   } catch (err) {
-    if (isSmnError(err)) {
-      io.err.write(`smn: error [${err.code}]: ${err.message}\n`);
+    // File-system and parse errors that escaped a command are named too (error-boundary.ts); the rest are bugs.
+    const named = namedError(err);
+    if (named) {
+      io.err.write(`smn: error [${named.code}]: ${named.message}\n`);
       // Argument mistakes show what the command accepts; config and runtime errors stand alone.
-      if (err.code === 'SMN_USAGE' && cmd) io.err.write(`\n${cmd.usage.trimEnd()}\n`);
-      return err.kind === 'usage' ? 2 : 1;
+      if (named.code === 'SMN_USAGE' && cmd) io.err.write(`\n${cmd.usage.trimEnd()}\n`);
+      // SMN_DEBUG=1 shows where a mapped error came from, for a report when the mapping hides a bug.
+      if (process.env.SMN_DEBUG && named !== err) io.err.write(`${(err as Error)?.stack ?? String(err)}\n`);
+      return named.kind === 'usage' ? 2 : 1;
     }
     io.err.write(`smn: unexpected error (please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
     return 1;
