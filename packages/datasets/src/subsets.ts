@@ -90,6 +90,12 @@ export function labelSubset(ds: Pick<ImageDataset, 'labels' | 'classes'>, spec: 
   }
   const out: number[] = [];
   for (let i = 0; i < ds.labels.length; i++) if (keep.has(ds.labels[i]!)) out.push(i);
+  if (out.length === 0) {
+    // An empty train set would only fail epochs later (NaN losses, then a kNN shape error): say it now.
+    throw new SmnError(DATASET_ERRORS.USAGE, `dataset_subset_labels '${spec}' keeps no sample: no train image has these labels; pick labels present in the split`, {
+      kind: 'usage',
+    });
+  }
   return Int32Array.from(out);
 }
 

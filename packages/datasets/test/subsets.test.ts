@@ -57,6 +57,9 @@ describe('label and cluster subsets', () => {
     expect(Array.from(s).every((i) => [1, 4, 9].includes(d.labels[i]!))).toBe(true);
     expect(() => labelSubset(d, '1:x')).toThrow(/'x' is not a label/);
     expect(() => labelSubset(d, '10')).toThrow(/\[0, 10\)/);
+    // A valid label no image has: named now, not an empty train set failing epochs later.
+    const only = { labels: Int32Array.from([0, 1, 0]), classes: ['a', 'b', 'c'] };
+    expect(() => labelSubset(only, '2')).toThrow(/dataset_subset_labels '2' keeps no sample/);
   });
 
   it('cluster subset from an array, a .npy file and a JSON file; length checked', () => {

@@ -64,6 +64,50 @@ export function decodeDtype(dtype: string, bytes: Uint8Array, count: number, whe
 }
 
 /**
+ * The first top-level key of a JSON object text that appears twice, or undefined. JSON.parse keeps the last one
+ * silently; the safetensors format (and its reference reader) refuses a header that names a tensor twice.
+ */
+function duplicateTopLevelKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      let k = j + 1;
+      while (k < text.length && /\s/.test(text[k]!)) k++;
+      // A string at depth 1 followed by ':' is a top-level key.
+      if (depth === 1 && text[k] === ':') {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+      }
+      i = j;
+    }
+  }
+  return undefined;
+}
+
+/** Tensors may not share bytes: two names over one range would alias each other (the reference reader refuses it). */
+function checkNoOverlap(spans: { name: string; b: number; e: number }[], source: string): void {
+  const sorted = spans.filter((s) => s.e > s.b).sort((x, y) => x.b - y.b);
+  for (let k = 1; k < sorted.length; k++) {
+    const prev = sorted[k - 1]!;
+    const cur = sorted[k]!;
+    if (cur.b < prev.e) {
+      throw new SmnError(
+        'SMN_WEIGHTS_BAD_HEADER',
+        `${source}: tensors '${prev.name}' (data bytes ${prev.b}-${prev.e}) and '${cur.name}' (${cur.b}-${cur.e}) overlap; each tensor needs its own bytes (damaged or hand-made file)`,
+        { details: { file: source, tensors: [prev.name, cur.name] } },
+      );
+    }
+  }
+}
+
+/**
  * Parses a safetensors file held in memory. Floating tensors come back as float32 (F16/BF16/F64 converted), integer
  * ones as int32 or int64. The header is checked against the buffer size; errors name `source` and the tensor.
  * F32 tensors whose data is 4-byte aligned are views into `buf` (no copy).
@@ -86,8 +130,10 @@ export function parseSafetensors(buf: Uint8Array, source = '<buffer>'): { tensor
   }
   const hlen = Number(hlen64);
   let header: Record<string, unknown>;
+  let text = '';
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + hlen))) as Record<string, unknown>;
+    text = new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + hlen));
+    header = JSON.parse(text) as Record<string, unknown>;
     if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new Error('the header is not a JSON object');
   } catch (err) {
     throw new SmnError('SMN_WEIGHTS_BAD_HEADER', `${where}: the safetensors header is not valid JSON: ${(err as Error).message}`, {
@@ -95,9 +141,16 @@ export function parseSafetensors(buf: Uint8Array, source = '<buffer>'): { tensor
       details: { file: source },
     });
   }
+  const dup = duplicateTopLevelKey(text);
+  if (dup !== undefined) {
+    throw new SmnError('SMN_WEIGHTS_BAD_HEADER', `${where}: the header names tensor '${dup}' twice; each name must appear once (damaged or hand-made file)`, {
+      details: { file: source, tensor: dup },
+    });
+  }
   const dataStart = 8 + hlen;
   const dataLen = buf.length - dataStart;
   const tensors = new Map<string, RawTensor>();
+  const spans: { name: string; b: number; e: number }[] = [];
   let metadata: Record<string, string> = {};
   for (const [name, infoU] of Object.entries(header)) {
     if (name === '__metadata__') {
@@ -134,9 +187,11 @@ export function parseSafetensors(buf: Uint8Array, source = '<buffer>'): { tensor
         { details: { file: source, tensor: name } },
       );
     }
+    spans.push({ name, b, e });
     const dec = decodeDtype(dtype, buf.subarray(dataStart + b, dataStart + e), count, `${where}: tensor '${name}'`);
     tensors.set(name, { shape, dtype: dec.dtype, sourceDtype: dtype, data: dec.data });
   }
+  checkNoOverlap(spans, source);
   return { tensors, metadata };
 }
 
