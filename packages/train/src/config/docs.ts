@@ -103,13 +103,15 @@ function grammarSections(): string[] {
     '| `++a.b=v` | add or set |',
     '| `~a.b` | delete a key (`~a.b=v`: only when its value is v); only keys that may be `null` can be deleted, and read as `null` |',
     "| values | `null`, `true`/`false`, numbers (`1e-6`, `inf`), strings, quoted strings (`'a,b'`), lists `[conv,downsample]`, dicts `{a:1}`, `key=` (empty string) |",
-    '| `a.b=v1,v2` | a sweep: with `--multirun`, one run per combination (cartesian product, first override slowest); also `choice(v1,v2)` and `range(start,stop[,step])`. Without `--multirun` it is an error. |',
+    '| `a.b=v1,v2` | a sweep: with `--multirun`, one run per combination (cartesian product, first override slowest); also `choice(v1,v2)` and `range(start,stop[,step])`. Without `--multirun` it is an error. More than 10,000 combinations are refused before anything runs unless `--max-runs N` allows them. |',
     '| `--config-name X`, `--config-name=X`, `-cn X` | the config file |',
     '',
     "Values are converted to the key's type as OmegaConf does: `main.train=0` is `false` for a boolean key, `main.dataset_subset=10`",
     "is the string `'10'`. Unknown keys, wrong types and bad values are reported together, each with its dot path and, for",
     'unknown keys, the nearest valid keys; the command then exits with code 2. `smn ensemble` reads its configs',
-    '(docs/cascade.md) with this grammar: the same forms, sweeps, conversions and errors.',
+    '(docs/cascade.md) with this grammar: the same forms, sweeps, conversions and errors. Rules across keys are checked',
+    'too (`dl.warmup_epochs` must be below `dl.epochs` for `cosine_warmup`; `main.dataset_subset` must be `Np`, `N` or',
+    '`b…`), so `smn config show` refuses what `smn train` would. Config files may use at most 100 YAML alias expansions.',
     '',
   ];
 }
