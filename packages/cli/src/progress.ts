@@ -40,7 +40,12 @@ export function progressEvents(ctx: CommandContext, label: string): RunEvents & 
       err.write(`${label} ${phase} ${done}/${total} ${extra} elapsed ${fmtTime(elapsed)} eta ${fmtTime(eta)}\n`);
     }
   };
+  const downloads = fetchProgress(ctx);
   return {
+    onDownload(p) {
+      clear();
+      downloads.onProgress(p);
+    },
     onPhase(p) {
       clear();
       phase = p;
@@ -77,6 +82,7 @@ export function progressEvents(ctx: CommandContext, label: string): RunEvents & 
     },
     done() {
       clear();
+      downloads.done();
     },
   };
 }
@@ -134,6 +140,7 @@ export function fetchProgress(ctx: CommandContext): { onProgress(p: FetchProgres
   let started = 0;
   let lastPlain = 0;
   let open = false;
+  const completed = new Set<string>();
   const finishLine = () => {
     if (open) err.write('\n');
     open = false;
@@ -149,7 +156,10 @@ export function fetchProgress(ctx: CommandContext): { onProgress(p: FetchProgres
         const resumed = p.resumedFrom > 0 ? `, continuing at ${fmtBytes(p.resumedFrom)}` : '';
         if (!ctx.interactive) err.write(`${label}: fetching ${p.url}${resumed}\n`);
       }
-      const complete = p.total !== undefined && p.bytes >= p.total;
+      // The hub reports the last chunk and then the verified file: one completion line per file.
+      const complete = p.total !== undefined && p.bytes >= p.total && !completed.has(label);
+      if (complete) completed.add(label);
+      else if (completed.has(label)) return;
       const size = p.total !== undefined ? `${fmtBytes(p.bytes)}/${fmtBytes(p.total)}` : fmtBytes(p.bytes);
       const eta = p.total !== undefined && p.rate > 0 ? (p.total - p.bytes) / p.rate : NaN;
       const elapsed = (Date.now() - started) / 1000;

@@ -20,8 +20,11 @@ keys and meaning (${docsUrl('config.md')}):
                   masking (SMN), evaluated by kNN (and a linear probe with main.probe=1)
   submask_clip_p  supervised masking of CLIP with the text-embedding head
 
-Weights: smn downloads nothing. Give model.pret.weights=FILE_OR_DIR (safetensors, .pth/.pth.tar, a Hugging Face
-folder for CLIP), or use model.pret.name=embedded (the small backbone shipped with smn) and main.dataset=embedded.
+Weights and data: without model.pret.weights, the file the reference's loader uses (model.pret.source/repo/name) is
+fetched into the cache on first use, verified and resumable (smn weights --help: SMN_CACHE, SMN_MIRROR, SMN_OFFLINE);
+model.pret.weights=FILE_OR_DIR uses your own (safetensors, .pth/.pth.tar, a Hugging Face folder for CLIP). With
+main.download=1 (the default) a missing CIFAR-10/100, MNIST or Fashion-MNIST is fetched into main.data_root.
+model.pret.name=embedded main.dataset=embedded runs the small backbone and data shipped with smn, nothing to fetch.
 
 The run folder (--run-dir, else main.run_dir, else runs/<time>-<config>/) gets config.yaml, overrides.yaml,
 metrics.jsonl, last.ckpt (written atomically at every epoch end and on Ctrl-C/SIGTERM), masks.smnmask, embeddings/,

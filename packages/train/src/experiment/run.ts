@@ -31,7 +31,11 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   let resumeFrom: CheckpointData | undefined;
   if (resume) resumeFrom = await openResume(runDir, opts.config);
   else await writeRunConfig(runDir, opts.config, opts.overrides ?? []);
-  const exp = await setUpExperiment(opts.config);
+  const onDownload = opts.events?.onDownload;
+  const exp = await setUpExperiment(opts.config, {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(onDownload ? { onProgress: (p) => onDownload(p) } : {}),
+  });
   try {
     const c = await openRun(exp, paths, opts, resumeFrom);
     const completed = exp.cfg.main.train ? await trainEpochs(c) : true;

@@ -10,6 +10,7 @@ import type { LoopPosition } from '../loop.js';
 import { classificationObjective, type Objective } from '../step.js';
 import { useFusedKernels } from '../fused-ops.js';
 import { loadBackbone, type Backbone } from './backbone.js';
+import { ensureDataset, type FetchInputsOptions } from './fetch-inputs.js';
 import { loadRunData, type RunData } from './data.js';
 import { clipPromptHead, linearHead, maskedHead, type Head } from './head.js';
 import { swavObjective } from './swav-objective.js';
@@ -97,7 +98,7 @@ async function buildHead(cfg: SmnConfig, backbone: Backbone, data: RunData): Pro
     const clip = backbone.model as ClipModel;
     const { loadClipTokenizer } = await import('@smn/models');
     // Prompts longer than the text tower's positions are truncated (with the end token kept), as CLIPProcessor does.
-    const tok = await loadClipTokenizer(cfg.model.pret.weights ?? '', clip.config.text.maxPositions);
+    const tok = await loadClipTokenizer(backbone.source, clip.config.text.maxPositions); // the folder, given or fetched
     const enc = tok.encode(clipPrompts(data.train.classes));
     const text = tf.tidy(() => clip.encodeText(enc.ids, enc.mask, { output: 'projected' }));
     return clipPromptHead(clip, text, { masked: fc === 'pret_submasked' });
@@ -148,10 +149,12 @@ function buildOptimizer(cfg: SmnConfig, vars: Experiment['vars'], trainSize: num
  * and queue), the optimizer with its two groups and their schedules, and the objective of a training step. The caller
  * disposes it. Throws usage errors for configs smn cannot run.
  */
-export async function setUpExperiment(cfg: SmnConfig): Promise<Experiment> {
+export async function setUpExperiment(cfg: SmnConfig, fetch: FetchInputsOptions = {}): Promise<Experiment> {
   const swav = cfg.model.pret.module === 'swav';
   await useFusedKernels();
-  const backbone = await loadBackbone(cfg);
+  // Weights and a dataset named but not on disk are fetched first (main.download, model.pret.* without weights).
+  await ensureDataset(cfg, fetch);
+  const backbone = await loadBackbone(cfg, fetch);
   const data = await loadRunData(cfg, backbone.inputSize, swav);
   const masked = buildMasked(cfg, backbone);
   const head = swav ? null : await buildHead(cfg, backbone, data);

@@ -1,4 +1,5 @@
 import type { SmnError } from '@smn/core';
+import type { FetchProgress } from '@smn/hub';
 import type { SmnConfig } from '../config/index.js';
 import type { LoopCallbacks } from '../loop.js';
 import type { MetricsLog } from '../metrics.js';
@@ -12,6 +13,8 @@ export interface RunEvents extends LoopCallbacks {
   onPhase?(phase: string, total?: number): void;
   onProgress?(phase: string, done: number, total: number): void;
   onLog?(line: string): void;
+  /** Bytes of a weight file or dataset being fetched into the cache on first use (@smn/hub). */
+  onDownload?(p: FetchProgress): void;
 }
 
 export interface RunOptions {
