@@ -231,6 +231,22 @@ export function createWorkerPool(n: number, opts: { onWarning?: (w: DatasetWarni
   return new Pool(capWorkers(n, opts.onWarning));
 }
 
+/** The threads a loader uses (a pool's, or `workers` capped at the cores) and its transform, checked together. */
+function loaderThreads(opts: LoaderOptions): { workers: number; spec: PresetSpec | undefined; fn: TransformFn } {
+  const asked = opts.pool ? opts.pool.size : opts.workers ?? 0;
+  if (!Number.isInteger(asked) || asked < 0) throw usage(`workers must be an integer ≥ 0, got ${asked}`);
+  if (opts.pool && opts.workers !== undefined && opts.workers !== opts.pool.size) {
+    throw usage(`workers: ${opts.workers} does not match the pool's ${opts.pool.size} threads; leave workers out when passing a pool`);
+  }
+  const workers = opts.pool ? asked : capWorkers(asked, opts.onWarning);
+  if (typeof opts.transform === 'function') {
+    if (workers > 0) throw usage('a custom transform function cannot run in worker threads; pass a preset spec or use workers: 0');
+    return { workers, spec: undefined, fn: opts.transform };
+  }
+  const spec = presetSpec(opts.transform);
+  return { workers, spec, fn: transformFor(spec) };
+}
+
 /**
  * Creates a loader for one epoch of `ds`. Iterate it with `for await`; each batch has the dataset `indices` of its
  * samples, their `labels`, and float32 NHWC normalised `images` `[B,H,W,3]` (or `crops[]` for the multicrop preset).
@@ -239,21 +255,7 @@ export function createWorkerPool(n: number, opts: { onWarning?: (w: DatasetWarni
 export function createLoader(ds: ImageDataset, opts: LoaderOptions): DataLoader {
   const B = opts.batchSize;
   if (!Number.isInteger(B) || B < 1) throw usage(`batchSize must be a positive integer, got ${B}`);
-  const asked = opts.pool ? opts.pool.size : opts.workers ?? 0;
-  if (!Number.isInteger(asked) || asked < 0) throw usage(`workers must be an integer ≥ 0, got ${asked}`);
-  if (opts.pool && opts.workers !== undefined && opts.workers !== opts.pool.size) {
-    throw usage(`workers: ${opts.workers} does not match the pool's ${opts.pool.size} threads; leave workers out when passing a pool`);
-  }
-  const workers = opts.pool ? asked : capWorkers(asked, opts.onWarning);
-  let spec: PresetSpec | undefined;
-  let fn: TransformFn;
-  if (typeof opts.transform === 'function') {
-    if (workers > 0) throw usage('a custom transform function cannot run in worker threads; pass a preset spec or use workers: 0');
-    fn = opts.transform;
-  } else {
-    spec = presetSpec(opts.transform);
-    fn = transformFor(spec);
-  }
+  const { workers, spec, fn } = loaderThreads(opts);
   if (opts.indices) {
     for (let k = 0; k < opts.indices.length; k++) {
       const i = opts.indices[k]!;

@@ -107,12 +107,8 @@ function checkNoOverlap(spans: { name: string; b: number; e: number }[], source:
   }
 }
 
-/**
- * Parses a safetensors file held in memory. Floating tensors come back as float32 (F16/BF16/F64 converted), integer
- * ones as int32 or int64. The header is checked against the buffer size; errors name `source` and the tensor.
- * F32 tensors whose data is 4-byte aligned are views into `buf` (no copy).
- */
-export function parseSafetensors(buf: Uint8Array, source = '<buffer>'): { tensors: Map<string, RawTensor>; metadata: Record<string, string> } {
+/** The length field and JSON header of a safetensors file, checked (a truncated file, bad JSON, a name twice). */
+function readHeader(buf: Uint8Array, source: string): { header: Record<string, unknown>; hlen: number } {
   const where = source;
   if (buf.length < 8) {
     throw new SmnError('SMN_WEIGHTS_TRUNCATED', `${where}: the file has ${buf.length} bytes, too short for a safetensors header (truncated?)`, {
@@ -147,6 +143,17 @@ export function parseSafetensors(buf: Uint8Array, source = '<buffer>'): { tensor
       details: { file: source, tensor: dup },
     });
   }
+  return { header, hlen };
+}
+
+/**
+ * Parses a safetensors file held in memory. Floating tensors come back as float32 (F16/BF16/F64 converted), integer
+ * ones as int32 or int64. The header is checked against the buffer size; errors name `source` and the tensor.
+ * F32 tensors whose data is 4-byte aligned are views into `buf` (no copy).
+ */
+export function parseSafetensors(buf: Uint8Array, source = '<buffer>'): { tensors: Map<string, RawTensor>; metadata: Record<string, string> } {
+  const where = source;
+  const { header, hlen } = readHeader(buf, source);
   const dataStart = 8 + hlen;
   const dataLen = buf.length - dataStart;
   const tensors = new Map<string, RawTensor>();
