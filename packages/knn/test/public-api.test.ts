@@ -1,0 +1,16 @@
+import { expect, it } from 'vitest';
+
+// The names src/index.ts exports at run time (type-only exports do not appear). Changing them changes the public API:
+// update this snapshot on purpose (vitest -u) and say so in a changeset (docs/contributing.md).
+it('src/index.ts exports these names', async () => {
+  expect(Object.keys(await import('../src/index.js')).sort()).toMatchInlineSnapshot(`
+    [
+      "KNN_DEFAULTS",
+      "KNN_ERRORS",
+      "knnAccuracy",
+      "knnMemTrainAccuracy",
+      "knnPredict",
+      "knnSelfAccuracy",
+    ]
+  `);
+});
