@@ -172,7 +172,7 @@ interface ConvShape {
   stride: number;
 }
 
-// ResNet-18 layer shapes at 32² (CIFAR-style), batch 64, as in PERFORMANCE.md.
+// ResNet-18 layer shapes at 32² (CIFAR-style), batch 64 (the wasm-conv area of docs/backends.md#benchmark).
 const CONV_SHAPES: ConvShape[] = [
   { name: '32x32x64-s1', batch: 64, hw: 32, cin: 64, cout: 64, stride: 1 },
   { name: '32x32x64-128-s2', batch: 64, hw: 32, cin: 64, cout: 128, stride: 2 },

@@ -1,5 +1,5 @@
 // Bench area `datasets`: images per second through @smn/datasets loaders (decode + augment + batch), for the
-// supervised and multicrop presets (SPEC §6.2) at 224 px (JPEG folder, 500×375 photos-sized images decoded with
+// supervised and multicrop presets (docs/method.md#augmentations) at 224 px (JPEG folder, 500×375 photos-sized images decoded with
 // sharp), CIFAR 32×32 upsampled to 224 (the paper's CIFAR runs) and at 32 px (CIFAR-10 binary batch in memory), with
 // workers 0 (in-process) and 2 (worker threads).
 // Each measurement is one full epoch through a worker pool started beforehand (its start-up time is reported as

@@ -95,7 +95,7 @@ export async function run(opts: KnnBenchOptions): Promise<BenchResult[]> {
   let peakTf = 0;
   let torchPeak = NaN;
   let torchNote: string | undefined;
-  // Alternate the two sides so load swings on a shared machine hit both (TFJS-NOTES).
+  // Alternate the two sides so load swings on a shared machine hit both.
   for (let r = 0; r < reps; r++) {
     const m = await timedPredict(queries, bank, labels);
     tsSecs.push(m.seconds * scale);

@@ -1,5 +1,5 @@
 """PyTorch reference timing for tools/bench/knn.ts: the same chunked weighted kNN as @smn/knn's knnPredict
-(SPEC §7.1: cosine similarity, top-k, weights exp(sim/T), class sums, argmax), on random data.
+(docs/method.md#knn: cosine similarity, top-k, weights exp(sim/T), class sums, argmax), on random data.
 
 Usage: /usr/bin/python3 tools/bench/knn_ref.py --n 50000 --d 2048 --q 10000 [--k 200] [--reps 1]
    or: /usr/bin/python3 tools/bench/knn_ref.py '{"n": 50000, "d": 2048, "q": 10000}'   (tools/bench/_harness.ts)

@@ -344,6 +344,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   return Id(info.Env(), binaryOp(op, T(info, 1), T(info, 2)));
 }
 
+// tfjs AddN: the elementwise sum of a list of same-shaped tensors, accumulated in place into a copy of the first.
 Napi::Value AddN(const Napi::CallbackInfo& info) {
   auto ts = TL(info, 0);
   at::Tensor acc = ts.at(0).clone();

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { SmnError } from '@smn/core';
 
 // The wasm backend (tfjs 4.22) has no Conv2DBackpropFilter and a plain-loop Conv2DBackpropInput about 10x slower
-// than its XNNPACK forward conv (TFJS-NOTES.md). Both gradients are convolutions themselves, so they are rewritten
+// than its XNNPACK forward conv (this package's README, "The wasm training kernels"). Both gradients are convolutions themselves, so they are rewritten
 // here as its fast forward `Conv2D` on transposed operands, calling the registered wasm kernels directly (no tape,
 // no engine bookkeeping) and freeing every intermediate with `backend.disposeData`.
 

@@ -73,7 +73,7 @@ export interface ClusteringInfo {
 }
 
 /**
- * Cascade step 1 (SPEC §9.1 step 2): whitening PCA of the dispatcher's L2-normalised train embeddings X [N, D] to
+ * Cascade step 1 (the reference's notebook/clustering_v2.ipynb; docs/cascade.md): whitening PCA of the dispatcher's L2-normalised train embeddings X [N, D] to
  * `components` dims, then a Gaussian mixture (or k-means) with `clusters` components; returns the train assignments,
  * optional test routing and the notebook's diagnostics. Seeded end to end.
  */

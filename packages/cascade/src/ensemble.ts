@@ -60,7 +60,7 @@ function validate(inp: EnsembleInputs): { N: number; M: number; widths: number[]
 
 /**
  * Concatenates the models' blocks [N, ΣD_i]; with `conditional`, expert i's block (model i + 1) is zero on every row
- * whose cluster is not `clusterIds[i]`, so each row keeps the dispatcher and its own expert (SPEC §9.2).
+ * whose cluster is not `clusterIds[i]`, so each row keeps the dispatcher and its own expert (ensemble.py, `pca_conditional`).
  */
 export function concatEmbeddings(
   mats: DenseMatrix[],
@@ -107,7 +107,7 @@ function replaceEmbeddings(mats: DenseMatrix[], clusters: Int32Array, clusterIds
 
 /**
  * Builds train/test features of a cascade ensemble from raw embeddings (dispatcher first, experts in cluster order),
- * as the reference's `ensemble.py` (SPEC §9.2):
+ * as the reference's `ensemble.py` (docs/cascade.md, step 4):
  * - `baseline`: model `baselineIndex` alone; `replace`: each row's dispatcher embedding replaced by its cluster's expert;
  * - `unconditional` / `conditional`: concatenations (conditional zeroes experts outside their cluster);
  * - `pca_unconditional` / `pca_conditional`: the same followed by a whitening PCA to D components fitted on train

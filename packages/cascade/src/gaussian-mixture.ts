@@ -11,7 +11,7 @@ const EPS10 = 10 * Number.EPSILON;
 
 /**
  * Fits a full-covariance Gaussian mixture by EM, as sklearn 1.2 `GaussianMixture(n_components, covariance_type='full',
- * tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1, init_params='kmeans')` (SPEC §9.1 step 2.4): responsibilities
+ * tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1, init_params='kmeans')` (as notebook/clustering_v2.ipynb): responsibilities
  * from a seeded k-means (ml-kmeans, k-means++), then E/M steps with log-sum-exp responsibilities and Cholesky
  * precisions until the mean log-likelihood lower bound changes by less than `tol`.
  *

@@ -144,7 +144,7 @@ function checkLabels(labels: ArrayLike<number>, N: number, C: number, what: stri
 }
 
 /**
- * Fits a multinomial logistic regression `argmax(X·W + b)` on features X [N, D] (SPEC §7.2: L2 λ = 0.01/N on W and the
+ * Fits a multinomial logistic regression `argmax(X·W + b)` on features X [N, D] (volt/linear_probe.py, docs/method.md#probe: L2 λ = 0.01/N on W and the
  * bias, no standardisation) by full-batch L-BFGS. The loss and gradient run as tfjs matmuls over row chunks on the
  * active backend (float32 products, float64 optimiser state).
  *

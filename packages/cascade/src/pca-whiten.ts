@@ -9,7 +9,7 @@ const DEFAULTS = { components: 20, center: true, method: 'auto', niter: 2, overs
 
 /**
  * Fits a whitening PCA of X [N, D] to q components: `transform(Y) = (Y − mean)·V·diag(1/S)`, S the singular values of
- * the centred data, so the whitened training rows `train` are the left singular vectors U (SPEC §9.1 step 2, §9.2).
+ * the centred data, so the whitened training rows `train` are the left singular vectors U (notebook/clustering_v2.ipynb and ensemble.py; docs/method.md#cascades).
  *
  * Small data uses an exact SVD (ml-pca); large data a seeded randomized subspace iteration like
  * `torch.pca_lowrank(A, q, center, niter)`, whose big products run as tfjs matmuls on the active backend (call

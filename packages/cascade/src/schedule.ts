@@ -12,7 +12,7 @@ function roundHalfEven(x: number): number {
 
 /**
  * Epochs of a cascade expert trained on a cluster of `clusterSize` rows: E = round(base / size × epochs × scale), so
- * every expert takes about as many steps as the dispatcher (SPEC §9.1 step 3; base is CIFAR's 50,000 even for iNat).
+ * every expert takes about as many steps as the dispatcher (reference README, "Model Cascade" step 3; base is CIFAR's 50,000 even for iNat).
  * The SwAV queue starts at round(E / 5).
  *
  * ```ts

@@ -174,7 +174,7 @@ export interface EnsembleFeatures {
 /** Options of {@link fitLinearProbe}. */
 export interface LinearProbeOptions {
   numClasses: number;
-  /** L2 strength on W and the bias (default 0.01 / N, SPEC §7.2). */
+  /** L2 strength on W and the bias (default 0.01 / N, volt/linear_probe.py). */
   lambda?: number;
   /** L-BFGS iterations at most (default 500). */
   maxIter?: number;

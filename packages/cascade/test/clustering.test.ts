@@ -146,7 +146,7 @@ describe('clusterEmbeddings + files', () => {
 });
 
 describe('expert schedule and storage', () => {
-  it('reproduces the reference schedules (SPEC §9.1 step 3)', () => {
+  it('reproduces the reference schedules (reference README, "Model Cascade" step 3)', () => {
     const cifar = [14254, 8508, 8731, 6983, 11524].map((n) => expertEpochs(n));
     expect(cifar.map((e) => e.epochs)).toEqual([526, 882, 859, 1074, 651]);
     expect(cifar.map((e) => e.queueStart)).toEqual([105, 176, 172, 215, 130]);

@@ -1,5 +1,5 @@
 /**
- * The reference's pipelines (SPEC §6.2) as named, serialisable presets: `supervised`, `eval`, `multicrop`.
+ * The reference's pipelines (docs/method.md#augmentations) as named, serialisable presets: `supervised`, `eval`, `multicrop`.
  * `compilePreset(spec)` gives a function `(image, rng) → float32 NHWC view(s)`.
  */
 import { SmnError, createRng, type Rng } from '@smn/core';
@@ -21,7 +21,7 @@ import { DATASET_ERRORS } from './errors.js';
 
 const DEFAULT_RATIO: [number, number] = [3 / 4, 4 / 3];
 
-/** Default multicrop groups of SPEC §6.2: 2×224 (scale .14–1) + 6×96 (scale .05–.14). */
+/** Default multicrop groups (volt/modules/ssl.py, SWAVConfig): 2×224 (scale .14–1) + 6×96 (scale .05–.14). */
 export const DEFAULT_MULTICROP: CropGroup[] = [
   { count: 2, size: 224, scale: [0.14, 1] },
   { count: 6, size: 96, scale: [0.05, 0.14] },

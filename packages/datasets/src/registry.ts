@@ -1,5 +1,5 @@
 /**
- * Dataset names of the reference (SPEC §6) → readers and paths under a data root. `loadDataset(name, opts)` is the
+ * Dataset names of the reference (volt/dataset.py, get_dataset; docs/method.md#datasets) → readers and paths under a data root. `loadDataset(name, opts)` is the
  * entry point; `datasetNames()` lists what it accepts.
  */
 import { existsSync, statSync } from 'node:fs';
@@ -18,7 +18,7 @@ export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 /** The embedded Fashion-MNIST subset shipped with this package (2,000 train + 1,000 test; see assets/…/LICENSE.md). */
 export const EMBEDDED_DIR = fileURLToPath(new URL('../assets/fashion-mnist-embedded/', import.meta.url));
 
-/** JSON-split datasets of SPEC §6.1: folder under the data root, split file, image folder candidates. */
+/** JSON-split datasets of the reference (the CoOp split files): folder under the data root, split file, image folder candidates. */
 const JSON_DATASETS: Record<string, { dir: string; file: string; images: string[] }> = {
   flowers: { dir: 'flowers102', file: 'split_zhou_OxfordFlowers.json', images: ['images', 'jpg'] },
   sun397: { dir: 'sun397', file: 'split_zhou_SUN397.json', images: ['images', 'SUN397'] },
@@ -33,8 +33,8 @@ const JSON_DATASETS: Record<string, { dir: string; file: string; images: string[
 const CIFAR_NAMES = ['cifar10pgn', 'cifar10', 'cifar100', 'multicrop_cifar10', 'multicrop_cifar100'];
 const IDX_NAMES = ['fashion_mnist', 'mnist', 'embedded'];
 const UNSUPPORTED: Record<string, string> = {
-  svhn: 'the reference crashes on it (no class_to_idx, SPEC §6.1)',
-  clevr_count: 'the reference crashes on it (no class_to_idx, SPEC §6.1)',
+  svhn: 'the reference crashes on it (no class_to_idx in volt/dataset.py, get_dataset)',
+  clevr_count: 'the reference crashes on it (no class_to_idx in volt/dataset.py, get_dataset)',
   inat: 'iNatLoc500 metadata files are not supported by this reader yet',
   multicrop_inat: 'iNatLoc500 metadata files are not supported by this reader yet',
 };
@@ -67,7 +67,7 @@ function loadCifar(name: string, root: string, split: 'train' | 'test'): ImageDa
   const folder = join(root, variant);
   const pgn = [...sub.map((s) => join(folder, s)), folder];
   const torchvisionRoot = [...sub.map((s) => join(root, s)), root];
-  // cifar10pgn/cifar100 live in data/<variant>/ (SPEC §6.1); multicrop_* at the torchvision root data/ (SPEC §6.3).
+  // cifar10pgn/cifar100 live in data/<variant>/, multicrop_* at the torchvision root data/ (docs/method.md#datasets).
   const dirs = name.startsWith('multicrop_') ? [...torchvisionRoot, ...pgn] : [...pgn, ...torchvisionRoot];
   let layout: CifarLayout | undefined;
   for (const d of dirs) {
@@ -133,7 +133,7 @@ function loadFolder(name: string, path: string, split: 'train' | 'test', onWarni
 }
 
 /**
- * Loads one split of a dataset by the reference's name (SPEC §6): `cifar10pgn`, `cifar100`, `multicrop_cifar100`,
+ * Loads one split of a dataset by the reference's name (docs/method.md#datasets): `cifar10pgn`, `cifar100`, `multicrop_cifar100`,
  * `flowers`, `dtd`, …, `fashion_mnist`, `mnist`, `embedded` (the shipped Fashion-MNIST subset, no data root
  * needed), or `folder:<path>` for `<path>/{train,test}/<class>/*.jpg|png`. `multicrop_*` names read the same sources
  * (the multicrop part is the transform preset). Errors list every path tried.
@@ -153,7 +153,7 @@ export async function loadDataset(name: string, opts: LoadOptions): Promise<Imag
     const dir = join(root, json.dir);
     const file = join(dir, json.file);
     if (!existsSync(file)) {
-      throw notFound(name, [file], `expected the split file ${json.file} and the images under ${dir}/ (SPEC §6.1)`);
+      throw notFound(name, [file], `expected the split file ${json.file} and the images under ${dir}/ (the reference's CoOp split layout)`);
     }
     return jsonSplitDataset({ name, file, split, imageDirs: [...json.images.map((d) => join(dir, d)), dir] });
   }

@@ -1,5 +1,5 @@
 /**
- * Train-set subsets of SPEC §6.3: `dataset_subset` (`10p`, `1p`, `0.25p`, a count; `b10p`/`b500` class-balanced),
+ * Train-set subsets of the reference (main.py, train(); docs/method.md#subsets): `dataset_subset` (`10p`, `1p`, `0.25p`, a count; `b10p`/`b500` class-balanced),
  * cluster subsets (cascade experts) and label subsets (`a:b:c`). All return dataset indices (Int32Array); apply the
  * same indices to the augmented and unaugmented views.
  */

@@ -8,9 +8,9 @@ import { SmnError, type Rng } from '@smn/core';
 import type { Interpolation, JitterOptions, NormStats, RawImage } from './types.js';
 import { DATASET_ERRORS } from './errors.js';
 
-/** ImageNet statistics as the SwAV/SPEC §6.2 multicrop pipeline uses them (note std[0] = 0.228, as SwAV). */
+/** ImageNet statistics as SwAV's multicrop pipeline uses them (docs/method.md#augmentations) (note std[0] = 0.228, as SwAV). */
 export const IMAGENET_NORM: NormStats = { mean: [0.485, 0.456, 0.406], std: [0.228, 0.224, 0.225] };
-/** CLIP statistics (SPEC §6.2 supervised and eval pipelines). */
+/** CLIP statistics (the supervised and eval pipelines, docs/method.md#augmentations). */
 export const CLIP_NORM: NormStats = {
   mean: [0.48145466, 0.4578275, 0.40821073],
   std: [0.26862954, 0.26130258, 0.27577711],

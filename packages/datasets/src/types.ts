@@ -35,7 +35,7 @@ export interface ImageDataset {
 
 /** Options of `loadDataset`. */
 export interface LoadOptions {
-  /** Root under which dataset folders live (SPEC §6: `main.data_root`, default `data`). */
+  /** Root under which dataset folders live (`main.data_root`, default `data`, as the reference's `main.data_path`). */
   dataRoot?: string;
   split: 'train' | 'test';
   /**
@@ -83,7 +83,7 @@ export interface JitterOptions {
   hue: number;
 }
 
-/** Supervised train pipeline (SPEC §6.2). */
+/** Supervised train pipeline (docs/method.md#augmentations). */
 export interface SupervisedPreset {
   preset: 'supervised';
   /** Output side (default 224; use 28/32 for small-image data). */
@@ -119,7 +119,7 @@ export interface CropGroup {
   scale: [number, number];
 }
 
-/** SSL multicrop pipeline (SPEC §6.2), each crop independent. */
+/** SSL multicrop pipeline (volt/dataset.py, MultiCropDataset), each crop independent. */
 export interface MulticropPreset {
   preset: 'multicrop';
   /** Default `[{count:2,size:224,scale:[0.14,1]},{count:6,size:96,scale:[0.05,0.14]}]`. */

@@ -31,7 +31,7 @@ export async function knnAccuracy(
 }
 
 /**
- * The reference's `knn_accuracy` (SPEC §7.1): a random subset of at most `maxSamples` (10,000) test embeddings
+ * The reference's `knn_accuracy` (ClassifierModule.analyze; docs/method.md#knn): a random subset of at most `maxSamples` (10,000) test embeddings
  * `[N, D]` is used as both queries and bank, self-matches included (so it is optimistic; the reported metric is
  * {@link knnMemTrainAccuracy}). The subset is drawn with `createRng(seed)` and kept in ascending index order.
  */
@@ -61,7 +61,7 @@ export async function knnSelfAccuracy(
 }
 
 /**
- * The reference's reported `knn_accuracy_mem_train` (SPEC §7.1): test embeddings `[Q, D]` as queries against the
+ * The reference's reported `knn_accuracy_mem_train` (docs/method.md#knn): test embeddings `[Q, D]` as queries against the
  * whole (unaugmented) train set `[N, D]` as the bank, k = 200, T = 0.1 by default.
  */
 export async function knnMemTrainAccuracy(

@@ -4,7 +4,7 @@ import { KNN_ERRORS } from './errors.js';
 import { readLabels, viewMatrix } from './_matrix.js';
 import type { KnnOptions, KnnResult, LabelsInput, MatrixInput } from './types.js';
 
-/** Defaults of {@link knnPredict} (SPEC §7.1: k = 200, T = 0.1). */
+/** Defaults of {@link knnPredict} (the reference's `knn_predict`: k = 200, T = 0.1). */
 export const KNN_DEFAULTS = {
   k: 200,
   temperature: 0.1,
@@ -55,7 +55,7 @@ function checkPositiveInt(v: number, name: string): void {
 }
 
 /**
- * Weighted k-nearest-neighbour classification (SPEC §7.1, as InstDisc/DINO's `knn_predict`).
+ * Weighted k-nearest-neighbour classification (volt/modules/classifier.py, `knn_predict`, as InstDisc/DINO's; docs/method.md#knn).
  *
  * For each query: cosine similarity to every bank row (rows L2-normalised unless `normalize: false`), the top-k
  * neighbours, weights `exp(sim / T)`, a per-class sum of the weights, and the argmax.

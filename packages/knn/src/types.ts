@@ -14,9 +14,9 @@ export type LabelsInput = readonly number[] | Int32Array | tf.Tensor1D;
 
 /** Options of {@link knnPredict}. */
 export interface KnnOptions {
-  /** Neighbours per query (SPEC §7.1: 200). Clipped to the bank size. */
+  /** Neighbours per query (the reference: 200). Clipped to the bank size. */
   k?: number;
-  /** Temperature of the neighbour weights `exp(sim / T)` (SPEC §7.1: 0.1). */
+  /** Temperature of the neighbour weights `exp(sim / T)` (the reference: 0.1). */
   temperature?: number;
   /** Number of classes C; default `max(bankLabels) + 1`. */
   numClasses?: number;
@@ -56,7 +56,7 @@ export interface KnnAccuracyResult extends KnnResult {
 
 /** Options of {@link knnSelfAccuracy}. */
 export interface KnnSelfAccuracyOptions extends KnnOptions {
-  /** Largest random subset used as both queries and bank (SPEC §7.1: 10,000). */
+  /** Largest random subset used as both queries and bank (the reference: 10,000). */
   maxSamples?: number;
   /** Seed of the subset draw. Default 0. */
   seed?: number;

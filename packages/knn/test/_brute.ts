@@ -2,7 +2,7 @@
 import { expect } from 'vitest';
 import { createRng } from '@smn/core';
 
-/** Plain-JS weighted kNN (SPEC §7.1) in float64: ties in neighbours by lower bank index, in classes by lower class. */
+/** Plain-JS weighted kNN (docs/method.md#knn) in float64: ties in neighbours by lower bank index, in classes by lower class. */
 export function bruteKnn(
   q: Float32Array,
   bank: Float32Array,

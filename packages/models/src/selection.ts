@@ -2,7 +2,7 @@ import { SmnError } from '@smn/core';
 import type { ParameterSelection, SelectionMode } from './types.js';
 
 /**
- * The reference's ResNet parameter selection (SPEC §3 step 6): a name containing one of `trainLayers` gets
+ * The reference's ResNet parameter selection (main.py, train(); docs/method.md#parameter-selection): a name containing one of `trainLayers` gets
  * `[backbone, name]` (two matches are an error), a name containing 'fc' gets `[head, name]`, everything else is
  * frozen. With the default `['conv','downsample']` every conv weight and the downsample BN affine are masked:
  * 23,462,592 entries on ResNet-50, 11,168,704 on ResNet-18.

@@ -21,7 +21,7 @@ interface Part {
 const STATS = ['mean_mask', 'std_mask', 'total_on', 'total_off', 'mean_score', 'std_score', 'max_score', 'min_score'] as const;
 
 /**
- * The reference's `SubmaskedModel.analyze` (SPEC §1.3): `prune_k`, then over all masks concatenated `mean_mask`
+ * The reference's `SubmaskedModel.analyze` (docs/method.md#masked-model): `prune_k`, then over all masks concatenated `mean_mask`
  * (fraction of active weights), `std_mask`, `total_on` (Σ mask), `total_off` (numel − Σ mask), over all scores
  * `mean_score`, `std_score`, `max_score`, `min_score`, then the same 8 per slot as `<stat>_<slot>`.
  * Standard deviations are unbiased (N − 1), as `torch.std`; NaN when N = 1. For flip (±1) masks the reference's

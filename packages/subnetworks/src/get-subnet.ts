@@ -26,7 +26,7 @@ export function checkModeAndK(mode: string, k: number, what: string): asserts mo
 }
 
 /**
- * The reference's `GetSubnet` forward (SPEC §1.1), without gradient. Returns a new float32 tensor shaped like
+ * The reference's `GetSubnet` forward (subnetworks/submasking.py; docs/method.md#masks), without gradient. Returns a new float32 tensor shaped like
  * `scores`; the caller disposes it.
  * - `threshold`: 1 where S > k, else 0. This is a plain comparison: for k < 0 the reference's in-place code returns
  *   all ones instead (its zeros are then > k); we do not copy that quirk.

@@ -14,7 +14,7 @@ export interface ProgressiveKOptions {
 }
 
 /**
- * The reference's progressive k schedules (SPEC §2.2), per 0-based epoch:
+ * The reference's progressive k schedules (main.py, train(); docs/method.md#k-schedules), per 0-based epoch:
  * topk: k(e) = kStart − (e/epochs)·(kStart − k); threshold: k(e) = (e/epochs)·k; flip: the constant k
  * (the reference only has progressive rules for topk and threshold).
  */

@@ -5,7 +5,7 @@ import { createMaskedModel } from './masked-model.js';
 import type { FunctionalModel, MaskedLinear, MaskedLinearOptions } from './types.js';
 
 /**
- * The reference's `MaskedLinear` (SPEC §1.4), the supervised-masking classification head: a frozen random weight
+ * The reference's `MaskedLinear` (subnetworks/submasking.py; docs/method.md#heads), the supervised-masking classification head: a frozen random weight
  * `W` `[in, out]` ~ U(±1/√in) (PyTorch's `nn.Linear` default init, no bias), learnable scores all equal to
  * `scoreInit`, and `y = x · (W ⊙ M) / √mean(M)` with `M = (S > 0)`. The parameter is named `weight`.
  *

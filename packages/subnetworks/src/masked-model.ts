@@ -45,7 +45,7 @@ export function parseSelection(name: string, sel: Selection): { selection: Selec
 
 /**
  * Wraps a functional model so that the selected weights are learned as binary masks (the reference's
- * `SubmaskedModel`, SPEC §1.3): masked weights become `W ⊙ M(S) / √mean(M)` with learnable scores S and a
+ * `SubmaskedModel` in subnetworks/submasking.py; docs/method.md#masked-model): masked weights become `W ⊙ M(S) / √mean(M)` with learnable scores S and a
  * straight-through gradient (see {@link maskedWeight}); 'train' parameters become variables; 'freeze' ones pass
  * through unchanged. The model's own params are never modified.
  *

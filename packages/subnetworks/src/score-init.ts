@@ -33,7 +33,7 @@ export function fanIn(shape: readonly number[], layout: WeightLayout = 'auto', n
 }
 
 /**
- * Makes the float32 values of one score tensor for a built-in initialiser (SPEC §1.2), drawing from `rng`.
+ * Makes the float32 values of one score tensor for a built-in initialiser (docs/method.md#score-initialisers), drawing from `rng`.
  * `weight` holds W's values (row-major), needed by `magnitude`.
  */
 export function initScoreValues(

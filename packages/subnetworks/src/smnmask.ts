@@ -22,7 +22,7 @@ async function valuesOf(m: tf.Tensor | MaskData): Promise<{ shape: number[]; val
 }
 
 /**
- * Encodes masks as `.smnmask` bytes (format in docs/smnmask.md): magic, version, JSON header, 1 bit per entry
+ * Encodes masks as `.smnmask` bytes (format in packages/subnetworks/docs/smnmask.md): magic, version, JSON header, 1 bit per entry
  * (LSB first, tensors in map order, row-major), optionally gzip- or brotli-compressed. 0/1 masks are stored as
  * `binary` (bit = mask); ±1 masks (or `mode: 'flip'`) as `sign` (bit 1 = +1). With `baseParams`, each mask's shape
  * must match the weight of the same name, and the header records `hashParams(baseParams, maskNames)`.

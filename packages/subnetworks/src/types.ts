@@ -16,7 +16,7 @@ export type SelectionMode = 'mask' | 'train' | 'freeze';
 /** A selection mode, optionally with the analysis slot it belongs to (default `'default'`). */
 export type Selection = SelectionMode | readonly [SelectionMode, string];
 
-/** How a score tensor becomes a mask (SPEC §1.1). */
+/** How a score tensor becomes a mask (the reference's `GetSubnet`, docs/method.md#masks). */
 export type MaskMode = 'threshold' | 'topk' | 'flip';
 
 /** Training position passed to `k` schedules. */
@@ -37,7 +37,7 @@ export type KSchedule = number | ((ctx: { epoch: number; step: number }) => numb
  */
 export type WeightLayout = 'auto' | 'hwio' | 'in-out' | 'torch';
 
-/** Built-in score initialisers (SPEC §1.2). */
+/** Built-in score initialisers (docs/method.md#score-initialisers). */
 export type ScoresInit =
   /** Scores ~ N(mean, std). The paper's runs use `{ kind: 'normal', mean: 1, std: 0 }`. */
   | { kind: 'normal'; mean?: number; std?: number }

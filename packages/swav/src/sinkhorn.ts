@@ -3,7 +3,7 @@ import { SmnError, fmtShape } from '@smn/core';
 import { SWAV_ERRORS } from './errors.js';
 import type { SinkhornOptions } from './types.js';
 
-/** SwAV's Sinkhorn-Knopp settings (SPEC §2.6: epsilon 0.05, 3 iterations). */
+/** SwAV's Sinkhorn-Knopp settings (volt/modules/ssl.py, SWAVConfig: epsilon 0.05, 3 iterations). */
 export const SINKHORN_DEFAULTS = { epsilon: 0.05, iterations: 3, domain: 'auto' } as const;
 
 /**
@@ -15,7 +15,7 @@ export const SINKHORN_DEFAULTS = { epsilon: 0.05, iterations: 3, domain: 'auto' 
 export const SINKHORN_EXP_MAX_SPREAD = 50;
 
 /**
- * SwAV's Sinkhorn-Knopp equal-partition assignment, exactly the reference's steps (SPEC §4.3):
+ * SwAV's Sinkhorn-Knopp equal-partition assignment, exactly the reference's steps (volt/modules/ssl.py, SWAVModule.sinkhorn):
  * `Q = exp(o/ε)ᵀ` (K × B); `Q /= sum(Q)`; `iterations` times: `Q /= rowSums; Q /= K; Q /= colSums; Q /= B`;
  * `Q *= B`; return `Qᵀ`. After the last column step every sample (row of the result) sums to 1; every prototype
  * (column of the result) sums to ≈ B/K, exactly so only in the limit of many iterations.

@@ -5,7 +5,7 @@ import { SWAV_ERRORS } from './errors.js';
 import { applyLinear, createLinear, type LinearLayer } from './_linear.js';
 import type { SavedArray, SwavHeadOptions } from './types.js';
 
-/** Head defaults (SPEC §2.6). */
+/** Head defaults (volt/modules/ssl.py, SWAVConfig). */
 export const SWAV_HEAD_DEFAULTS = {
   featDim: 128,
   nmbPrototypes: 3000,
@@ -14,7 +14,7 @@ export const SWAV_HEAD_DEFAULTS = {
   seed: 0,
 };
 
-/** A SwAV projection head and prototypes (SPEC §4.3 construction). Call `dispose()` when done. */
+/** A SwAV projection head and prototypes (volt/modules/ssl.py, SWAVModule.__init__). Call `dispose()` when done. */
 export interface SwavHead {
   readonly inFeatures: number;
   readonly featDim: number;
@@ -77,12 +77,12 @@ function createMaskedMap(
 }
 
 /**
- * Creates the SwAV head of the reference (SPEC §4.3, §2.6): a projection `fc` Linear(inFeatures → featDim) with
+ * Creates the SwAV head of the reference (SWAVModule.__init__; docs/method.md#swav): a projection `fc` Linear(inFeatures → featDim) with
  * bias and `prototypes` Linear(featDim → K) without bias, PyTorch default init U(±1/√in), seeded.
  *
  * - `fc: 'masked'`: the same random Linear (weight and bias) frozen, with a learned mask over both (scores 1.0,
- *   threshold 0, scaled; @smn/subnetworks). The reference wraps the Linear in its `SubmaskedModel`; which of its
- *   parameters are masked there is not recorded in SPEC, we mask both.
+ *   threshold 0, scaled; @smn/subnetworks). The reference wraps the Linear in its `SubmaskedModel` without saying
+ *   which of its parameters are masked; we mask both.
  * - `prototypes: 'masked'`: the reference's MaskedLinear(featDim, K) with its K rows L2-normalised once at
  *   construction; `normalizePrototypes()` is then a no-op (the reference normalises only linear prototypes).
  *

@@ -4,7 +4,7 @@ import { SWAV_ERRORS } from './errors.js';
 import { sinkhorn, SINKHORN_DEFAULTS } from './sinkhorn.js';
 import type { PrototypesInput, SinkhornOptions, SwavLossOptions, SwavLossResult } from './types.js';
 
-/** SwAV loss defaults (SPEC §2.6). */
+/** SwAV loss defaults (volt/modules/ssl.py, SWAVConfig). */
 export const SWAV_LOSS_DEFAULTS = {
   nmbCrops: [2, 6] as readonly number[],
   cropsForAssign: [0, 1] as readonly number[],
@@ -39,7 +39,7 @@ function assignNoGrad(
 }
 
 /**
- * SwAV's swapped-prediction loss over a multi-crop batch, the reference's `training_step` steps 4-8 (SPEC §4.3).
+ * SwAV's swapped-prediction loss over a multi-crop batch, the reference's `SWAVModule.training_step` (docs/method.md#swav, steps 2-5).
  *
  * With `p = prototypes(embeddings)` `[Σ nmbCrops · B, K]` and crop blocks `p_c = p[c·B : (c+1)·B]`:
  * for each assignment crop `c` (index i in `cropsForAssign`), without gradient, `o = p_c` (prepended with

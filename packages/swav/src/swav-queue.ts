@@ -5,7 +5,7 @@ import type { SwavQueueState } from './types.js';
 
 /** Options of {@link SwavQueue}. */
 export interface SwavQueueOptions {
-  /** Requested queue length per assignment crop (SPEC §2.6: 3840; the paper's runs 512). */
+  /** Requested queue length per assignment crop (SWAVConfig: 3840; the paper's runs 512). */
   length: number;
   /** Embedding size (128). */
   featDim: number;
@@ -16,7 +16,7 @@ export interface SwavQueueOptions {
 }
 
 /**
- * The SwAV embedding queue (SPEC §4.3): per assignment crop, the last L normalised embeddings, newest first.
+ * The SwAV embedding queue (SWAVModule.training_step; docs/method.md#swav): per assignment crop, the last L normalised embeddings, newest first.
  *
  * Lifecycle: `startEpoch(epoch, epochQueueStarts)` sets `filling` (the reference's `fill_the_queue`, epochs are
  * 0-based); while filling, {@link swavLoss} calls `shouldUse(i)` (sets the sticky `use` flag, `use_the_queue`, once

@@ -3,9 +3,9 @@ import type { SwavQueue } from './swav-queue.js';
 
 /** Options of {@link sinkhorn}. */
 export interface SinkhornOptions {
-  /** Entropy regularisation ε (SPEC §2.6: 0.05). */
+  /** Entropy regularisation ε (SWAVConfig: 0.05). */
   epsilon?: number;
-  /** Sinkhorn-Knopp iterations (SPEC §2.6: 3). */
+  /** Sinkhorn-Knopp iterations (SWAVConfig: 3). */
   iterations?: number;
   /** `exp`: the reference's steps with the max subtracted; `log`: the same steps in log space; `auto`: `exp` unless
    * the score spread would underflow (one scalar download). Default `auto`. */
@@ -25,13 +25,13 @@ export interface SwavLossOptions extends SinkhornOptions {
   scores?: tf.Tensor2D;
   /** B, the batch size of one crop. */
   batchSize: number;
-  /** Crops per group (SPEC §2.6: [2, 6]); only their sum matters here. */
+  /** Crops per group (SWAVConfig: [2, 6]); only their sum matters here. */
   nmbCrops?: readonly number[];
-  /** Crops whose codes are computed (SPEC §2.6: [0, 1]). */
+  /** Crops whose codes are computed (SWAVConfig: [0, 1]). */
   cropsForAssign?: readonly number[];
-  /** Softmax temperature of the predictions (SPEC §2.6: 0.1). */
+  /** Softmax temperature of the predictions (SWAVConfig: 0.1). */
   temperature?: number;
-  /** The queue; used and filled only while `queue.filling` is true (SPEC §4.3 step 6). */
+  /** The queue; used and filled only while `queue.filling` is true (docs/method.md#swav, step 3). */
   queue?: SwavQueue | null;
 }
 
@@ -49,9 +49,9 @@ export interface SwavLossResult {
 export interface SwavHeadOptions {
   /** Backbone feature size (2048 for ResNet-50). */
   inFeatures: number;
-  /** Projection size (SPEC §2.6: 128). */
+  /** Projection size (SWAVConfig: 128). */
   featDim?: number;
-  /** Number of prototypes K (SPEC §2.6: 3000; the paper's runs 500). */
+  /** Number of prototypes K (SWAVConfig: 3000; the paper's runs 500). */
   nmbPrototypes?: number;
   /** Projection head: `linear` (trained Linear with bias) or `masked` (frozen random Linear with a learned mask). */
   fc?: 'linear' | 'masked';

@@ -1,4 +1,4 @@
-// Plain-JS float64 re-implementations of SPEC §4.3 used as test oracles (no tfjs).
+// Plain-JS float64 re-implementations of the reference's SwAV step (docs/method.md#swav) used as test oracles (no tfjs).
 
 export type Mat = number[][];
 
@@ -38,7 +38,7 @@ export function matmulT(a: Mat, b: Mat): Mat {
 }
 
 /**
- * SwAV loss of SPEC §4.3 steps 4-8 with linear prototypes W [K, feat]: e is [Σcrops·B, feat] (normalised).
+ * SwAV loss of docs/method.md#swav steps 2-5 with linear prototypes W [K, feat]: e is [Σcrops·B, feat] (normalised).
  * `queue[i]` (optional) is prepended to the Sinkhorn input of assignment crop i.
  */
 export function swavLossRef(

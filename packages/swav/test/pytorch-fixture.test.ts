@@ -1,4 +1,4 @@
-// Cross-check against PyTorch: tools/fixtures/swav/make_fixtures.py re-implements SPEC §4.3 with torch autograd.
+// Cross-check against PyTorch: tools/fixtures/swav/make_fixtures.py re-implements the reference's SwAV step with torch autograd.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +25,7 @@ function expectAllClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: nu
   for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(tol);
 }
 
-describe('PyTorch fixtures (SPEC §4.3)', () => {
+describe('PyTorch fixtures (SWAVModule.training_step)', () => {
   it('sinkhorn equals the torch implementation', () => {
     const o = t2(fx.sinkhorn_in!);
     for (const domain of ['exp', 'log'] as const) {

@@ -52,7 +52,7 @@ describe.skipIf(!existsSync(CLIP_TINY))('CLIP supervised masking (submask_clip_p
     });
     const r = await runExperiment({ config, runDir: join(dir, 'run'), workers: 0 });
     expect(r.completed).toBe(true);
-    // Per vision layer: q, k, v, out (H×H + H each) and fc1, fc2 (H×I + I, I×H + H), weights and biases (SPEC §3).
+    // Per vision layer: q, k, v, out (H×H + H each) and fc1, fc2 (H×I + I, I×H + H), weights and biases (docs/method.md#parameter-selection).
     const v = JSON.parse(await readFile(join(model, 'config.json'), 'utf8')).vision_config;
     const [H, I, L] = [v.hidden_size, v.intermediate_size, v.num_hidden_layers];
     expect(r.maskedEntries).toBe(L * (4 * (H * H + H) + (H * I + I) + (I * H + H)));

@@ -32,7 +32,7 @@ function problemsOf(fn: () => unknown): { err: SmnError; problems: ConfigProblem
   throw new Error('expected an error');
 }
 
-describe('shipped configs carry the reference defaults (SPEC §2)', () => {
+describe('shipped configs carry the reference defaults (its dataclasses and conf/*.yaml)', () => {
   it('default: every dataclass default', () => {
     const { config: c } = resolveConfig({ configName: 'default' });
     expect(c.main).toMatchObject({
@@ -72,7 +72,7 @@ describe('shipped configs carry the reference defaults (SPEC §2)', () => {
     expect(c.lp).toEqual({ tol: 1e-3, max_iter: 500, lambda_scaled: 0.01 });
   });
 
-  it('the inheritance chain gives the columns of SPEC §2.4/§2.5', () => {
+  it('the inheritance chain gives the reference YAML values for dl.* and cls.*', () => {
     const get = (n: string) => resolveConfig({ configName: n }).config;
     const baseline = get('baseline');
     expect(baseline.dl).toMatchObject({ batch_size: 64, epochs: 150, optimizer: 'sgd', lr: 0.001, weight_decay: 5e-4, momentum: 0.9, scheduler: 'cosine' });

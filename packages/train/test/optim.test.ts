@@ -65,7 +65,7 @@ describe('lrAt reproduces torch 1.13 per-epoch schedules', () => {
     });
   }
 
-  it('cosine_warmup: lr is exactly 0 in epoch 0 and the base lr at the milestone (SPEC §4.2)', () => {
+  it('cosine_warmup: lr is exactly 0 in epoch 0 and the base lr at the milestone (docs/method.md#schedulers)', () => {
     const o: ScheduleOptions = { scheduler: 'cosine_warmup', lr: 50, epochs: 150, warmupEpochs: 40 };
     expect(lrAt(0, o)).toBe(0);
     expect(lrAt(1, o)).toBe(50 / 40);
@@ -220,7 +220,7 @@ describe('optimizer state', () => {
   });
 });
 
-describe('groupHyperparams (SPEC §4.2)', () => {
+describe('groupHyperparams (docs/method.md#optimizers)', () => {
   const base = {
     dl: { optimizer: 'sgdc' as OptimizerName, lr: 50, weight_decay: 0, momentum: 0.9, betas: [0.9, 0.98], eps: 1e-6 },
     cls: { head_lr: 1, head_wd: 1, head_scale_lr: true, head_scale_wd: true, size_scale_wd: false },

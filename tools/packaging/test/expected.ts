@@ -27,7 +27,7 @@ type MaskJson = Record<string, { shape: number[]; values: number[] }>;
 const fromHex = (hex: string): Uint8Array => Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
 const sha256 = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-/** docs/smnmask.md: bit i of the stream is bit (i mod 8) of byte ⌊i/8⌋; binary: bit = mask value; sign: bit = (value = +1). */
+/** packages/subnetworks/docs/smnmask.md: bit i of the stream is bit (i mod 8) of byte ⌊i/8⌋; binary: bit = mask value; sign: bit = (value = +1). */
 export function packedBits(masks: Map<string, MaskInput>, encoding: 'binary' | 'sign'): Uint8Array {
   const all = [...masks.values()].flatMap((m) => Array.from(m.values));
   const out = new Uint8Array(Math.ceil(all.length / 8));
@@ -101,7 +101,7 @@ export function checkSafetensors(hex: string, tensors: Map<string, TensorInput>,
   expect(bytes.length).toBe(8 + n + offset);
 }
 
-/** Weighted kNN (SPEC §7.1): cosine similarities, the k most similar bank rows vote exp(sim / T) for their class. */
+/** Weighted kNN (docs/method.md#knn): cosine similarities, the k most similar bank rows vote exp(sim / T) for their class. */
 export function knnExpected(): { predictions: number[]; scores: number[] } {
   const { bank, bankLabels, queries, knn } = inputs();
   const rows = (m: { data: Float32Array; shape: [number, number] }): number[][] =>

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { SmnError, atomicWriteFile, isSmnError } from '@smn/core';
+import { SmnError, atomicWriteFile, docsUrl, isSmnError } from '@smn/core';
 import { loadDataset, previewGrid, type ImageDataset, type PresetSpec } from '@smn/datasets';
 import { entryForDataset, fetchDataset, listEntries, resolveEntry } from '@smn/hub';
 import type { Command, CommandContext } from '../command.js';
@@ -14,7 +14,8 @@ const SPEC = defineSpec({
     'smn data inspect --dataset NAME [--data-root DIR] [--json]',
     'smn data preview --dataset NAME --preset supervised|multicrop|eval --out FILE.png [--n 16] [options]',
   ],
-  description: `Fetches a dataset into a data root, or looks at one on disk as training will read it (SPEC §6).
+  description: `Fetches a dataset into a data root, or looks at one on disk as training will read it
+(the reference's datasets: ${docsUrl('method.md', 'datasets')}).
 
 fetch downloads what torchvision downloads for DATASET (its archive or files, verified by torchvision's md5s) through
 the cache and unpacks it under --data-root where the readers look (cifar100 → DIR/cifar100/cifar-100-python/);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-// The schema of a resolved config: every key of the reference's dataclasses (SPEC §2) that means something here,
+// The schema of a resolved config: every key of the reference's dataclasses (main.py, volt/) that means something here,
 // plus smn's additions (marked "smn:"). Defaults live in configs/default.yaml, not here, so that the YAML files are
 // the one place to read them; the schema says what is valid. Keys of the reference that mean nothing here are in
 // IGNORED_KEYS (ignored.ts). Descriptions feed docs/config.md (tools/gen-config-docs.ts).
@@ -12,7 +12,7 @@ const str = (d: string) => z.string().describe(d);
 const PRUNE = ['threshold', 'topk', 'flip'] as const;
 const MODE = ['train', 'mask', 'freeze'] as const;
 
-/** `cls.fc` values (SPEC §4.2). */
+/** `cls.fc` values (docs/method.md#heads). */
 export const HEAD_KINDS = [
   '',
   'linear',
@@ -38,15 +38,15 @@ export const mainSchema = z.strictObject({
   model: z
     .enum(['pret', 'clip', 'timm', 'repro'])
     .describe(
-      "Model path. Only 'pret' (a pretrained backbone from model.pret.*) works, as in the reference where every YAML sets it via baseline.yaml; the reference's default 'clip' and the 'timm'/'repro' paths are broken there (SPEC §11.2) and refused by the trainer (SMN_CONFIG_MODEL).",
+      "Model path. Only 'pret' (a pretrained backbone from model.pret.*) works, as in the reference where every YAML sets it via baseline.yaml; the reference's default 'clip' and the 'timm'/'repro' paths are broken there (docs/method.md#known-deviations-of-the-reference) and refused by the trainer (SMN_CONFIG_MODEL).",
     ),
   info: str('Free-text tag of the run (stored with it).'),
   dataset: str(
     "Dataset name: the reference's names (cifar10pgn, cifar100, flowers, dtd, eurosat, oxfordpets, ucf101, sun397, food101, multicrop_<name> for SSL, …) or 'embedded' (smn: the small dataset shipped with smn).",
   ),
-  dataset_subset: str("Train-set subset: 'Np' keeps N% of the train set, 'N' keeps N samples, '' keeps all (SPEC §6.3)."),
+  dataset_subset: str("Train-set subset: 'Np' keeps N% of the train set, 'N' keeps N samples, '' keeps all (docs/method.md#subsets)."),
   dataset_subset_labels: str("Keep only these label names, 'a:b:c' (multicrop datasets only, as the reference)."),
-  dataset_subset_clusters_file: str('Cascade: file with one cluster id per train sample ("" = off, SPEC §6.3).'),
+  dataset_subset_clusters_file: str('Cascade: file with one cluster id per train sample ("" = off, docs/method.md#subsets).'),
   dataset_subset_cluster: int('Cascade: the cluster id whose samples form the train set.'),
   data_root: str("smn: folder that holds the datasets (the reference's main.data_path, which is accepted as an alias)."),
   download: bool(
@@ -60,10 +60,10 @@ export const mainSchema = z.strictObject({
   resume_checkpoint: str(
     "Resume a run completely (same as smn train --resume; the reference's trainer.fit(ckpt_path)): a run folder or its last.ckpt ('' = off). The run continues in that folder; every other key must equal its config.yaml, except main.run_dir, main.backend and main.device.",
   ),
-  train: bool('Train (fit). main.train=0 main.probe=1 is the linear-probe protocol (SPEC §5.D).'),
+  train: bool('Train (fit). main.train=0 main.probe=1 is the linear-probe protocol (docs/method.md#linear-probing).'),
   test: bool('Evaluate on the test split at the end.'),
   validate: bool('Validate before training.'),
-  probe: bool('Fit the logistic-regression probe on unaugmented train features before validation (SPEC §7.2).'),
+  probe: bool('Fit the logistic-regression probe on unaugmented train features before validation (docs/method.md#probe).'),
   update_bn: bool(
     "smn: before the final evaluation, recompute the BatchNorm running statistics as the average over the unaugmented train bank, in training mode (PyTorch's swa_utils.update_bn). Training on augmented crops leaves statistics that do not match the evaluation images; the reference keeps them.",
   ),
@@ -92,7 +92,7 @@ export const pretSchema = z.strictObject({
   weights: str(
     'smn: weight file or folder of the backbone (safetensors, .pth/.pth.tar, a HF folder); null = what model.pret.source/repo/name name, fetched and verified into the cache (SMN_CACHE, default ~/.cache/smn; SMN_MIRROR, SMN_OFFLINE=1). Set it to use weights of your own.',
   ).nullable(),
-  submask_scale: bool('Scale masked weights by 1/sqrt(mean(mask)) (SPEC §1.3).'),
+  submask_scale: bool('Scale masked weights by 1/sqrt(mean(mask)) (paper Eq. 1).'),
   head: z.enum(MODE).describe("Mode of parameters named 'fc' in the backbone (none remain: fc is removed first)."),
   backbone: z.enum(MODE).describe("Mode of the selected backbone parameters: 'mask' learns masks (submask), 'train' fine-tunes (baseline), 'freeze'."),
   train_layers: z
@@ -106,12 +106,12 @@ export const pretSchema = z.strictObject({
   init_scores_magnitude: bool('Initialise scores from the weight magnitudes.'),
   init_scores_shuffle: bool('Shuffle the magnitude-initialised scores.'),
   kaiming_scores_init: bool("Kaiming-uniform score init (the reference's default_scores_init; topk runs of Table 2)."),
-  prune_criterion: z.enum(PRUNE).describe("Mask rule: 'threshold' keeps scores > k, 'topk' keeps the top k fraction per tensor, 'flip' gives ±1 (SPEC §1.1)."),
+  prune_criterion: z.enum(PRUNE).describe("Mask rule: 'threshold' keeps scores > k, 'topk' keeps the top k fraction per tensor, 'flip' gives ±1 (docs/method.md#masks)."),
   prune_k: num('k of the mask rule: the threshold (threshold/flip) or the kept fraction (topk).'),
   prune_progressive: bool('Move k linearly over the epochs (from prune_k_start for topk, from 0 for threshold).'),
   prune_k_start: num('Start value of k with prune_progressive and topk.'),
   prune_unit: z.enum(['epoch']).describe("Unit of the progressive k schedule (only 'epoch')."),
-  module: z.enum(['classifier', 'swav']).describe("Training module: 'classifier' (supervised, CE loss) or 'swav' (self-supervised masking, SPEC §4.3)."),
+  module: z.enum(['classifier', 'swav']).describe("Training module: 'classifier' (supervised, CE loss) or 'swav' (self-supervised masking, docs/method.md#swav)."),
   shell_mode: z.enum(['copy', 'replace']).describe("How masked weights are written into the network: 'replace' (paper runs) or 'copy'."),
 });
 
@@ -173,7 +173,7 @@ export const dlSchema = z.strictObject({
   analyze_train_every: int('Run the epoch-end analysis of the train split every N epochs.').positive(),
   analyze_val_every: int('Run the epoch-end analysis of the validation split every N epochs.').positive(),
   analyze_sample_size: int(
-    "Train samples forwarded after each epoch's validation in train mode without gradients, as the reference's epoch-end sample step (SPEC §4.1, §11.8): no weight changes, but the BatchNorm running statistics move (and a filling SwAV queue takes their embeddings). Drawn and augmented by main.seed and the epoch; 0 = off. main.update_bn=1 recomputes the statistics afterwards.",
+    "Train samples forwarded after each epoch's validation in train mode without gradients, as the reference's epoch-end sample step (docs/method.md#batchnorm-protocol): no weight changes, but the BatchNorm running statistics move (and a filling SwAV queue takes their embeddings). Drawn and augmented by main.seed and the epoch; 0 = off. main.update_bn=1 recomputes the statistics afterwards.",
   ).nonnegative(),
 });
 
@@ -219,7 +219,7 @@ export const swavSchema = z.strictObject({
 export const lpSchema = z.strictObject({
   tol: num('Convergence tolerance of the probe solver.').positive(),
   max_iter: int('Maximum iterations of the probe solver.').positive(),
-  lambda_scaled: num('L2 strength of the probe: λ = lambda_scaled / N (N = train samples), bias column included (SPEC §7.2).').nonnegative(),
+  lambda_scaled: num('L2 strength of the probe: λ = lambda_scaled / N (N = train samples), bias column included (docs/method.md#probe).').nonnegative(),
 });
 
 /** The whole resolved config. */
