@@ -77,7 +77,7 @@ function createMaskedMap(
 }
 
 /**
- * Creates the SwAV head of the reference (SWAVModule.__init__; docs/method.md#swav): a projection `fc` Linear(inFeatures → featDim) with
+ * Creates the SwAV head of the reference (docs/method.md#swav): a projection `fc` Linear(inFeatures → featDim) with
  * bias and `prototypes` Linear(featDim → K) without bias, PyTorch default init U(±1/√in), seeded.
  *
  * - `fc: 'masked'`: the same random Linear (weight and bias) frozen, with a learned mask over both (scores 1.0,
