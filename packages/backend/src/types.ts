@@ -1,5 +1,7 @@
-/** A backend `useBackend` can choose; `auto` tries `torch` → `tensorflow` → `webgpu` → `wasm` → `cpu`. */
-export type BackendName = 'auto' | 'torch' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+import type { BackendName } from '@smn/core';
+
+// The names are @smn/core's BACKEND_NAMES, shared with the config schema and the CLI.
+export type { BackendName };
 
 /** A concrete backend (what `auto` resolves to). */
 export type ConcreteBackendName = Exclude<BackendName, 'auto'>;

@@ -1,13 +1,10 @@
 import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
-import { SmnError, docsUrl } from '@smn/core';
+import { BACKEND_NAMES, SmnError, docsUrl } from '@smn/core';
 import { tf } from './tf.js';
 import type { BackendChoice, BackendName, ConcreteBackendName, SkippedBackend, UseBackendOptions } from './types.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { disableLeanBackprop, enableLeanBackprop } from './lean-backprop.js';
-
-/** Every name `useBackend` accepts, `auto` first. */
-export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'torch', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 /** The order `auto` tries. */
 export const AUTO_ORDER: readonly ConcreteBackendName[] = ['torch', 'tensorflow', 'webgpu', 'wasm', 'cpu'];

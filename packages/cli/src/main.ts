@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { BackendName } from '@smn/backend';
+// From @smn/core, not @smn/backend: loading the backend (tfjs) would slow every command, --help included.
+import { BACKEND_NAMES, type BackendName } from '@smn/core';
 import type { Command, CommandContext } from './command.js';
 import { COMMANDS } from './commands.js';
 import { namedError } from './error-boundary.js';
 import { usageError } from './flags.js';
 
-const BACKENDS: BackendName[] = ['auto', 'torch', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -24,7 +24,7 @@ export function rootHelp(): string {
     ...entries.map(([k, summary]) => `  ${k.padEnd(width)}  ${summary}`),
     '',
     'Global options:',
-    `  --backend NAME   ${BACKENDS.join(' | ')} (default: auto, or $SMN_BACKEND)`,
+    `  --backend NAME   ${BACKEND_NAMES.join(' | ')} (default: auto, or $SMN_BACKEND)`,
     '  --help, -h       show help (also `smn <command> --help`, `smn help <command>`)',
     '  --version, -v    print the version',
     '',
@@ -61,8 +61,8 @@ export async function main(argv: string[], io: { out: NodeJS.WritableStream; err
       const a = argv[i]!;
       if (a === '--backend' || a.startsWith('--backend=')) {
         const v = a.includes('=') ? a.slice('--backend='.length) : argv[++i];
-        if (!v || !BACKENDS.includes(v as BackendName)) {
-          throw usageError(`--backend expects one of ${BACKENDS.join(', ')}, got '${v ?? ''}'`);
+        if (!v || !(BACKEND_NAMES as readonly string[]).includes(v)) {
+          throw usageError(`--backend expects one of ${BACKEND_NAMES.join(', ')}, got '${v ?? ''}'`);
         }
         backend = v as BackendName;
         backendFlag = backend;

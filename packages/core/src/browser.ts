@@ -6,4 +6,8 @@ export { parseNpy, encodeNpy, type NpyArray } from './npy.js';
 export { unpickle, numpyGlobals, latin1Bytes, type UnpickleOptions, type PickledNdarray } from './pickle.js';
 export { readZip, inflateLimited, DEFLATE_MAX_RATIO, type ZipEntry } from './zip.js';
 export { FusedKernel } from './kernels.js';
+export { BACKEND_NAMES, type BackendName } from './backends.js';
+export type { DenseMatrix } from './matrix.js';
+export { torchLinearInit } from './linear-init.js';
+export type { SelectionMode, Selection, ApplyOptions, FunctionalModelOf } from './model.js';
 export { DOCS_BASE_URL, docsUrl } from './docs-url.js';

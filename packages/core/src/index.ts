@@ -18,6 +18,14 @@ export {
   DEFLATE_MAX_RATIO,
   type ZipEntry,
   FusedKernel,
+  BACKEND_NAMES,
+  type BackendName,
+  type DenseMatrix,
+  torchLinearInit,
+  type SelectionMode,
+  type Selection,
+  type ApplyOptions,
+  type FunctionalModelOf,
 } from './browser.js';
 // Node only: these read or write files.
 export { atomicWriteFile, pathExists } from './fs.js';

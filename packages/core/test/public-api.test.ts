@@ -7,6 +7,7 @@ it('src/browser.ts exports these names, and src/index.ts the same plus those tha
   const node = Object.keys(await import('../src/index.js')).sort();
   expect(browser).toMatchInlineSnapshot(`
     [
+      "BACKEND_NAMES",
       "DEFLATE_MAX_RATIO",
       "DOCS_BASE_URL",
       "FusedKernel",
@@ -22,6 +23,7 @@ it('src/browser.ts exports these names, and src/index.ts the same plus those tha
       "numpyGlobals",
       "parseNpy",
       "readZip",
+      "torchLinearInit",
       "unpickle",
     ]
   `);

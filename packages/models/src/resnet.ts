@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SmnError, createRng, fmtShape, type Rng } from '@smn/core';
+import { SmnError, createRng, fmtShape, torchLinearInit, type Rng } from '@smn/core';
 import { batchNorm, checkShape, conv, fromTf, linear, req, residualAdd, toTf } from './layers.js';
 import type { ApplyOptions, FunctionalModel, RawTensor, StateDict } from './types.js';
 
@@ -113,14 +113,6 @@ function layoutOf(role: ParamSpec['role']): 'conv' | 'linear' | 'plain' {
   return role === 'conv' ? 'conv' : role === 'linear' ? 'linear' : 'plain';
 }
 
-/** Kaiming-uniform(a=√5) style init of PyTorch's nn.Linear: U(−1/√fan_in, 1/√fan_in) for weight and bias. */
-function linearInit(rng: Rng, count: number, fanIn: number): Float32Array {
-  const b = 1 / Math.sqrt(fanIn);
-  const a = new Float32Array(count);
-  for (let i = 0; i < count; i++) a[i] = rng.uniform(-b, b);
-  return a;
-}
-
 function randomTensor(spec: ParamSpec, rng: Rng): RawTensor {
   const count = spec.shape.reduce((a, b) => a * b, 1);
   let data: Float32Array;
@@ -134,7 +126,7 @@ function randomTensor(spec: ParamSpec, rng: Rng): RawTensor {
     }
     case 'linear':
     case 'bias':
-      data = linearInit(rng, count, spec.role === 'linear' ? spec.shape[1]! : (spec as ParamSpec & { fanIn: number }).fanIn);
+      data = torchLinearInit(rng, count, spec.role === 'linear' ? spec.shape[1]! : (spec as ParamSpec & { fanIn: number }).fanIn);
       break;
     case 'bn_weight':
     case 'running_var':
@@ -374,8 +366,8 @@ export function withHead(model: ResNetModel, numClasses: number, seed: number): 
   if (numClasses > 0) {
     const rng = createRng(seed);
     const fanIn = model.featureDim;
-    const w = linearInit(rng, numClasses * fanIn, fanIn);
-    const b = linearInit(rng, numClasses, fanIn);
+    const w = torchLinearInit(rng, numClasses * fanIn, fanIn);
+    const b = torchLinearInit(rng, numClasses, fanIn);
     params.set('fc.weight', toTf({ shape: [numClasses, fanIn], dtype: 'float32', data: w }, 'linear', 'fc.weight'));
     params.set('fc.bias', tf.tensor1d(b));
   }

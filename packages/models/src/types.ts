@@ -1,4 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import type { ApplyOptions, FunctionalModelOf, Selection, SelectionMode } from '@smn/core';
+
+export type { ApplyOptions, SelectionMode };
 
 /** Element type of a tensor read from a weight file (floats are always converted to float32). */
 export type RawDtype = 'float32' | 'int32' | 'int64';
@@ -15,29 +18,14 @@ export interface RawTensor {
 /** A state dict: PyTorch parameter/buffer names → tensors in PyTorch layout. */
 export type StateDict = Map<string, RawTensor>;
 
-/** Options of a model's `apply`. */
-export interface ApplyOptions {
-  /** Training mode: BatchNorm uses batch statistics and updates the running buffers. Default false. */
-  training?: boolean;
-}
-
 /**
- * A model as a function of a parameter map (see ARCHITECTURE.md). Parameter names are PyTorch's; layouts are
- * converted once at load: conv OIHW → HWIO `[kh,kw,in,out]`, linear `[out,in]` → `[in,out]`.
+ * A loaded model: `@smn/core`'s functional contract (params, buffers, apply, dispose; PyTorch names, tfjs layouts)
+ * over tfjs tensors. `@smn/subnetworks` masks the `params`/`apply` part of the same definition.
  */
-export interface FunctionalModel {
-  /** Learnable-able parameters (owned by the model; `dispose()` frees them). */
-  params: Map<string, tf.Tensor>;
-  /** BatchNorm running statistics (`running_mean`, `running_var`, `num_batches_tracked`), updated in training mode. */
-  buffers: Map<string, tf.Variable>;
-  /** Runs the model on `x` (NHWC float32). The caller disposes the result. Usable inside `tf.grad`. */
-  apply(params: Map<string, tf.Tensor>, x: tf.Tensor, opts?: ApplyOptions): tf.Tensor;
-  /** Frees params and buffers. */
-  dispose(): void;
-}
+export type FunctionalModel = FunctionalModelOf<tf.Tensor, tf.Variable>;
 
-/** What a parameter selection rule returns (SPEC §1.3): a mode, or a mode and a slot name for analysis groups. */
-export type SelectionMode = 'mask' | 'freeze' | 'train';
-export type SelectionResult = SelectionMode | [SelectionMode, string];
+/** What a parameter selection rule returns: a mode, or a mode and a slot name for analysis groups. */
+export type SelectionResult = Selection;
+
 /** A parameter selection rule `(name, param) => mode | [mode, slot]`, as in the reference. */
 export type ParameterSelection = (name: string, param: { shape: readonly number[] }) => SelectionResult;

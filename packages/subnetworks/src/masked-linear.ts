@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SmnError, createRng } from '@smn/core';
+import { SmnError, createRng, torchLinearInit } from '@smn/core';
 import { SubnetErrorCode } from './errors.js';
 import { createMaskedModel } from './masked-model.js';
 import type { FunctionalModel, MaskedLinear, MaskedLinearOptions } from './types.js';
@@ -26,10 +26,8 @@ export function createMaskedLinear(inFeatures: number, outFeatures: number, opti
   }
   const scoreInit = options.scoreInit ?? 1.0;
   const rng = createRng(options.seed ?? 0);
-  const bound = 1 / Math.sqrt(inFeatures);
-  const values = new Float32Array(inFeatures * outFeatures);
-  for (let i = 0; i < values.length; i++) values[i] = rng.uniform(-bound, bound);
-  const weight = tf.tensor2d(values, [inFeatures, outFeatures], 'float32');
+  // nn.Linear's init (bound 1/√in), drawn in [in, out] order.
+  const weight = tf.tensor2d(torchLinearInit(rng, inFeatures * outFeatures, inFeatures), [inFeatures, outFeatures], 'float32');
   const base: FunctionalModel = {
     params: new Map([['weight', weight]]),
     apply: (params, x) => tf.matMul(x, params.get('weight')!),

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SmnError, createRng, fmtShape, type Rng } from '@smn/core';
+import { SmnError, createRng, fmtShape, torchLinearInit, type Rng } from '@smn/core';
 import { SubnetErrorCode } from './errors.js';
 import type { ScoresInit, ScoresInitFn, WeightLayout } from './types.js';
 
@@ -72,9 +72,8 @@ export function initScoreValues(
         return out;
       }
       const layout = typeof init.layout === 'function' ? init.layout(name, shape) : (init.layout ?? 'auto');
-      const bound = 1 / Math.sqrt(fanIn(shape, layout, name));
-      for (let i = 0; i < n; i++) out[i] = rng.uniform(-bound, bound);
-      return out;
+      // The reference's default_scores_init: scores get nn.Linear's (and Conv's) default weight init.
+      return torchLinearInit(rng, n, fanIn(shape, layout, name));
     }
     default: {
       const kind = (init as { kind?: unknown }).kind;

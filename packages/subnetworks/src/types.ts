@@ -1,20 +1,14 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import type { FunctionalModelOf, Selection, SelectionMode } from '@smn/core';
+
+export type { Selection, SelectionMode };
 
 /**
- * A model as a function of a parameter map. Names are PyTorch's (`layer1.0.conv1.weight`); layouts are the
- * TensorFlow.js ones (conv weights HWIO `[kh, kw, in, out]`, linear weights `[in, out]`).
- * Models may carry extra fields (for example `buffers` with BatchNorm running statistics); masking ignores them.
+ * What masking needs of a model: the `params` and `apply` of `@smn/core`'s functional contract (PyTorch names, tfjs
+ * layouts: conv HWIO `[kh, kw, in, out]`, linear `[in, out]`). A loaded `@smn/models` model is one; its other fields
+ * (BatchNorm `buffers`, `dispose`) are ignored by masking.
  */
-export interface FunctionalModel {
-  params: Map<string, tf.Tensor>;
-  apply(params: Map<string, tf.Tensor>, x: tf.Tensor, opts?: { training?: boolean }): tf.Tensor;
-}
-
-/** What happens to one parameter: learn a mask over it, train it, or keep it fixed. */
-export type SelectionMode = 'mask' | 'train' | 'freeze';
-
-/** A selection mode, optionally with the analysis slot it belongs to (default `'default'`). */
-export type Selection = SelectionMode | readonly [SelectionMode, string];
+export type FunctionalModel = Pick<FunctionalModelOf<tf.Tensor>, 'params' | 'apply'>;
 
 /** How a score tensor becomes a mask (the reference's `GetSubnet`, docs/method.md#masks). */
 export type MaskMode = 'threshold' | 'topk' | 'flip';

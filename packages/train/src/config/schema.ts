@@ -1,3 +1,4 @@
+import { BACKEND_NAMES } from '@smn/core';
 import { z } from 'zod';
 
 // The schema of a resolved config: every key of the reference's dataclasses (main.py, volt/) that means something here,
@@ -28,8 +29,8 @@ export const HEAD_KINDS = [
   'pret_submasked',
 ] as const;
 
-/** Backends `main.backend` accepts (as `--backend`). */
-export const CONFIG_BACKENDS = ['auto', 'torch', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+/** Backends `main.backend` accepts (as `--backend`): `@smn/core`'s `BACKEND_NAMES`. */
+export const CONFIG_BACKENDS = BACKEND_NAMES;
 
 export const mainSchema = z.strictObject({
   task: z
