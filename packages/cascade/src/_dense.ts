@@ -1,13 +1,13 @@
 // Internal dense-matrix helpers (row-major typed arrays); not exported from the package.
 import { SmnError, fmtShape } from '@smn/core';
 import { EVD, Matrix } from 'ml-matrix';
-import { CASCADE_ERRORS } from './errors.js';
+import { CascadeErrorCode } from './errors.js';
 import type { DenseMatrix } from './types.js';
 
 export function dense(rows: number, cols: number, data?: Float32Array | Float64Array): DenseMatrix {
   const d = data ?? new Float64Array(rows * cols);
   if (d.length !== rows * cols) {
-    throw new SmnError(CASCADE_ERRORS.SHAPE, `matrix data has ${d.length} entries, expected ${rows}×${cols} = ${rows * cols}`);
+    throw new SmnError(CascadeErrorCode.Shape, `matrix data has ${d.length} entries, expected ${rows}×${cols} = ${rows * cols}`);
   }
   return { rows, cols, data: d };
 }
@@ -15,17 +15,17 @@ export function dense(rows: number, cols: number, data?: Float32Array | Float64A
 /** Checks that `m` is a well-formed DenseMatrix; `name` is used in the error. */
 export function checkMatrix(m: DenseMatrix, name: string, cols?: number): void {
   if (!m || typeof m.rows !== 'number' || typeof m.cols !== 'number' || !m.data) {
-    throw new SmnError(CASCADE_ERRORS.SHAPE, `${name} must be a { rows, cols, data } matrix`, { kind: 'usage' });
+    throw new SmnError(CascadeErrorCode.Shape, `${name} must be a { rows, cols, data } matrix`, { kind: 'usage' });
   }
   if (m.data.length !== m.rows * m.cols) {
     throw new SmnError(
-      CASCADE_ERRORS.SHAPE,
+      CascadeErrorCode.Shape,
       `${name} claims shape ${fmtShape([m.rows, m.cols])} but has ${m.data.length} entries (expected ${m.rows * m.cols})`,
     );
   }
   if (cols !== undefined && m.cols !== cols) {
     throw new SmnError(
-      CASCADE_ERRORS.SHAPE,
+      CascadeErrorCode.Shape,
       `${name} has ${m.cols} columns (shape ${fmtShape([m.rows, m.cols])}) but ${cols} were expected; were the inputs produced by the same model/PCA?`,
     );
   }
@@ -33,7 +33,7 @@ export function checkMatrix(m: DenseMatrix, name: string, cols?: number): void {
 
 export function checkLength(a: ArrayLike<number>, n: number, name: string, what: string): void {
   if (a.length !== n) {
-    throw new SmnError(CASCADE_ERRORS.SHAPE, `${name} has length ${a.length} but ${what} has ${n} rows`);
+    throw new SmnError(CascadeErrorCode.Shape, `${name} has length ${a.length} but ${what} has ${n} rows`);
   }
 }
 
@@ -138,5 +138,5 @@ export function lgamma(x: number): number {
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted) throw new SmnError(CASCADE_ERRORS.ABORTED, `${what} was aborted`);
+  if (signal?.aborted) throw new SmnError(CascadeErrorCode.Aborted, `${what} was aborted`);
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SmnError, atomicWriteFile, fmtShape, readNpy, writeNpy } from '@smn/core';
 import { checkLength, checkMatrix, throwIfAborted } from './_dense.js';
 import { clusterDiagnostics } from './diagnostics.js';
-import { CASCADE_ERRORS } from './errors.js';
+import { CascadeErrorCode } from './errors.js';
 import { fitGmm, loadGmm } from './gaussian-mixture.js';
 import { kmeansCluster, loadKmeans } from './kmeans-cluster.js';
 import { whitenRows, pcaWhiten } from './pca-whiten.js';
@@ -85,7 +85,7 @@ export function clusterEmbeddings(X: DenseMatrix, options: ClusterOptions = {}):
   const niter = options.niter ?? 2;
   checkMatrix(X, 'clusterEmbeddings: embeddings');
   if (method !== 'gmm' && method !== 'kmeans') {
-    throw new SmnError(CASCADE_ERRORS.OPTION, `clusterEmbeddings: method must be 'gmm' or 'kmeans', got '${String(method)}'`, { kind: 'usage' });
+    throw new SmnError(CascadeErrorCode.Option, `clusterEmbeddings: method must be 'gmm' or 'kmeans', got '${String(method)}'`, { kind: 'usage' });
   }
   if (options.labels) checkLength(options.labels, X.rows, 'clusterEmbeddings: labels', 'the embeddings');
   const pca = pcaWhiten(X, { components, seed, niter });
@@ -176,17 +176,17 @@ export async function loadClustering(dir: string): Promise<Clustering> {
     try {
       txt = await readFile(p, 'utf8');
     } catch (err) {
-      throw new SmnError(CASCADE_ERRORS.FILE, `clustering folder ${dir}: cannot read ${name} (${(err as Error).message}); run 'smn cluster' first`, { cause: err });
+      throw new SmnError(CascadeErrorCode.File, `clustering folder ${dir}: cannot read ${name} (${(err as Error).message}); run 'smn cluster' first`, { cause: err });
     }
     try {
       return JSON.parse(txt) as T;
     } catch (err) {
-      throw new SmnError(CASCADE_ERRORS.FILE, `${p} is not valid JSON: ${(err as Error).message}`, { cause: err });
+      throw new SmnError(CascadeErrorCode.File, `${p} is not valid JSON: ${(err as Error).message}`, { cause: err });
     }
   };
   const info = await readJson<ClusteringInfo>(F.info);
   if (info.format !== 'smn-clustering') {
-    throw new SmnError(CASCADE_ERRORS.FILE, `${join(dir, F.info)}: expected format 'smn-clustering', found ${JSON.stringify(info.format)}`);
+    throw new SmnError(CascadeErrorCode.File, `${join(dir, F.info)}: expected format 'smn-clustering', found ${JSON.stringify(info.format)}`);
   }
   const model = info.method === 'gmm' ? loadGmm(await readJson<GmmJson>(F.gmm)) : loadKmeans(await readJson<KmeansJson>(F.kmeans));
   const mean = await readNpy(join(dir, F.pcaMean));
@@ -195,7 +195,7 @@ export async function loadClustering(dir: string): Promise<Clustering> {
   const D = mean.shape[0]!;
   const q = S.shape[0]!;
   if (V.shape.length !== 2 || V.shape[0] !== D || V.shape[1] !== q) {
-    throw new SmnError(CASCADE_ERRORS.FILE, `${join(dir, F.pcaV)} has shape ${fmtShape(V.shape)}, expected ${fmtShape([D, q])} from pca_mean.npy and pca_S.npy`);
+    throw new SmnError(CascadeErrorCode.File, `${join(dir, F.pcaV)} has shape ${fmtShape(V.shape)}, expected ${fmtShape([D, q])} from pca_mean.npy and pca_S.npy`);
   }
   const f64 = (a: { data: ArrayLike<number> | BigInt64Array }): Float64Array => Float64Array.from(a.data as ArrayLike<number>);
   const trainClusters = Int32Array.from((await readNpy(join(dir, F.trainClusters))).data as ArrayLike<number>);

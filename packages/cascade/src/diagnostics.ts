@@ -1,6 +1,6 @@
 import { SmnError } from '@smn/core';
 import { lgamma } from './_dense.js';
-import { CASCADE_ERRORS } from './errors.js';
+import { CascadeErrorCode } from './errors.js';
 import type { ClusterDiagnostics } from './types.js';
 
 interface Contingency {
@@ -15,7 +15,7 @@ interface Contingency {
 
 function contingency(a: ArrayLike<number>, b: ArrayLike<number>, what: string): Contingency {
   if (a.length !== b.length) {
-    throw new SmnError(CASCADE_ERRORS.SHAPE, `${what}: the two labelings have lengths ${a.length} and ${b.length}; they must label the same rows`);
+    throw new SmnError(CascadeErrorCode.Shape, `${what}: the two labelings have lengths ${a.length} and ${b.length}; they must label the same rows`);
   }
   const ra = new Map<number, number>();
   const rb = new Map<number, number>();
@@ -115,7 +115,7 @@ export function clusterSizes(ids: ArrayLike<number>, k?: number): number[] {
   const sizes = new Array<number>(K).fill(0);
   for (let i = 0; i < ids.length; i++) {
     const c = ids[i]!;
-    if (!(c >= 0 && c < K)) throw new SmnError(CASCADE_ERRORS.SHAPE, `clusterSizes: cluster id ${c} at row ${i} is outside [0, ${K})`);
+    if (!(c >= 0 && c < K)) throw new SmnError(CascadeErrorCode.Shape, `clusterSizes: cluster id ${c} at row ${i} is outside [0, ${K})`);
     sizes[c]! += 1;
   }
   return sizes;

@@ -1,7 +1,7 @@
 import { SmnError, fmtShape } from '@smn/core';
 import { knnPredict } from '@smn/knn';
 import { checkLength, checkMatrix } from './_dense.js';
-import { CASCADE_ERRORS } from './errors.js';
+import { CascadeErrorCode } from './errors.js';
 import { fitLinearProbe } from './linear-probe.js';
 import { pcaWhiten } from './pca-whiten.js';
 import type {
@@ -28,7 +28,7 @@ export const ENSEMBLE_METHODS: readonly EnsembleMethod[] = [
 function validate(inp: EnsembleInputs): { N: number; M: number; widths: number[]; clusterIds: number[] } {
   if (inp.train.length === 0 || inp.train.length !== inp.test.length) {
     throw new SmnError(
-      CASCADE_ERRORS.SHAPE,
+      CascadeErrorCode.Shape,
       `ensemble: expected the same number (≥ 1) of train and test embeddings, got ${inp.train.length} and ${inp.test.length}`,
     );
   }
@@ -39,7 +39,7 @@ function validate(inp: EnsembleInputs): { N: number; M: number; widths: number[]
     checkMatrix(inp.test[i]!, `ensemble: test embeddings of model ${i}`, t.cols);
     if (t.rows !== N || inp.test[i]!.rows !== M) {
       throw new SmnError(
-        CASCADE_ERRORS.SHAPE,
+        CascadeErrorCode.Shape,
         `ensemble: model ${i} has train ${fmtShape([t.rows, t.cols])} / test ${fmtShape([inp.test[i]!.rows, t.cols])} but model 0 has ${N} / ${M} rows; all models must embed the same rows in the same order`,
       );
     }
@@ -50,7 +50,7 @@ function validate(inp: EnsembleInputs): { N: number; M: number; widths: number[]
   const clusterIds = inp.clusterIds ?? Array.from({ length: inp.train.length - 1 }, (_, i) => i);
   if (clusterIds.length !== inp.train.length - 1) {
     throw new SmnError(
-      CASCADE_ERRORS.SHAPE,
+      CascadeErrorCode.Shape,
       `ensemble: clusterIds has ${clusterIds.length} entries but there are ${inp.train.length - 1} experts (models after the dispatcher)`,
       { kind: 'usage' },
     );
@@ -120,14 +120,14 @@ export function ensembleFeatures(inputs: EnsembleInputs, method: EnsembleMethod,
   const { train, test, trainClusters, testClusters } = inputs;
   const sameWidth = (): void => {
     if (widths.some((w) => w !== widths[0])) {
-      throw new SmnError(CASCADE_ERRORS.SHAPE, `ensemble: method '${method}' needs every model to have the same embedding width, got ${widths.join(', ')}`);
+      throw new SmnError(CascadeErrorCode.Shape, `ensemble: method '${method}' needs every model to have the same embedding width, got ${widths.join(', ')}`);
     }
   };
   switch (method) {
     case 'baseline': {
       const i = options.baselineIndex ?? 0;
       if (!(Number.isInteger(i) && i >= 0 && i < train.length)) {
-        throw new SmnError(CASCADE_ERRORS.OPTION, `ensemble: baselineIndex ${i} is outside [0, ${train.length})`, { kind: 'usage' });
+        throw new SmnError(CascadeErrorCode.Option, `ensemble: baselineIndex ${i} is outside [0, ${train.length})`, { kind: 'usage' });
       }
       return { method, train: train[i]!, test: test[i]! };
     }
@@ -157,23 +157,29 @@ export function ensembleFeatures(inputs: EnsembleInputs, method: EnsembleMethod,
     }
     default:
       throw new SmnError(
-        CASCADE_ERRORS.OPTION,
+        CascadeErrorCode.Option,
         `ensemble: unknown method '${String(method)}'; expected one of ${ENSEMBLE_METHODS.join(', ')}`,
         { kind: 'usage' },
       );
   }
 }
 
-/** Rows scaled to unit L2 norm (zero rows stay zero). */
+/**
+ * Rows scaled to unit L2 norm, as PyTorch's `F.normalize(x, dim=1)`: `x / max(‖x‖, 1e-12)`, so a zero row stays zero
+ * (and a row with norm below 1e-12 is scaled by 1e12, not to unit length). Float32 out; the norm is summed in float64.
+ * The one host-side row normalisation of smn: `@smn/train`'s run embeddings and `smn cluster` use it.
+ */
 export function l2NormalizeRows(X: DenseMatrix): DenseMatrix {
-  const out = new Float32Array(X.rows * X.cols);
-  for (let r = 0; r < X.rows; r++) {
+  const { rows, cols, data } = X;
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
     let s = 0;
-    for (let c = 0; c < X.cols; c++) s += X.data[r * X.cols + c]! ** 2;
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let c = 0; c < X.cols; c++) out[r * X.cols + c] = X.data[r * X.cols + c]! * inv;
+    for (let c = 0; c < cols; c++) s += data[o + c]! * data[o + c]!;
+    const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
+    for (let c = 0; c < cols; c++) out[o + c] = data[o + c]! * inv;
   }
-  return { rows: X.rows, cols: X.cols, data: out };
+  return { rows, cols, data: out };
 }
 
 /** Accuracies of an ensemble's features. */
@@ -224,11 +230,7 @@ async function knnAccuracyOf(
   temperature: number,
 ): Promise<number> {
   // knnPredict L2-normalises queries and bank rows itself (as ensemble.py normalises before knn_predict).
-  const host = (m: DenseMatrix) => ({
-    data: m.data instanceof Float32Array ? m.data : Float32Array.from(m.data),
-    shape: [m.rows, m.cols] as const,
-  });
-  const { predictions } = await knnPredict(host(queries), host(bank), Int32Array.from(bankLabels), {
+  const { predictions } = await knnPredict(queries, bank, Int32Array.from(bankLabels), {
     k,
     temperature,
     numClasses,

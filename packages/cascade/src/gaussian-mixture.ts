@@ -1,7 +1,7 @@
 import { SmnError, fmtShape } from '@smn/core';
 import { kmeans } from 'ml-kmeans';
 import { checkLength, checkMatrix, cholesky, invLower, throwIfAborted, toRows } from './_dense.js';
-import { CASCADE_ERRORS } from './errors.js';
+import { CascadeErrorCode } from './errors.js';
 import type { DenseMatrix, GaussianMixture, GmmJson, GmmOptions } from './types.js';
 
 const DEFAULTS = { components: 5, regCovar: 1e-6, tol: 1e-3, maxIter: 100, seed: 0 };
@@ -27,11 +27,11 @@ export function fitGmm(X: DenseMatrix, options: GmmOptions = {}): GaussianMixtur
   const { rows: N, cols: d } = X;
   const K = o.components;
   if (!Number.isInteger(K) || K < 1 || K > N) {
-    throw new SmnError(CASCADE_ERRORS.OPTION, `fitGmm: components must be an integer in [1, N = ${N}], got ${K}`, { kind: 'usage' });
+    throw new SmnError(CascadeErrorCode.Option, `fitGmm: components must be an integer in [1, N = ${N}], got ${K}`, { kind: 'usage' });
   }
   if (!(o.regCovar >= 0) || !(o.tol >= 0) || !Number.isInteger(o.maxIter) || o.maxIter < 1) {
     throw new SmnError(
-      CASCADE_ERRORS.OPTION,
+      CascadeErrorCode.Option,
       `fitGmm: expected regCovar ≥ 0, tol ≥ 0 and an integer maxIter ≥ 1, got regCovar ${o.regCovar}, tol ${o.tol}, maxIter ${o.maxIter}`,
       { kind: 'usage' },
     );
@@ -42,7 +42,7 @@ export function fitGmm(X: DenseMatrix, options: GmmOptions = {}): GaussianMixtur
   if (o.initLabels) {
     checkLength(o.initLabels, N, 'fitGmm: initLabels', 'X');
     if (Array.prototype.some.call(o.initLabels, (l: number) => !(Number.isInteger(l) && l >= 0 && l < K))) {
-      throw new SmnError(CASCADE_ERRORS.OPTION, `fitGmm: initLabels must be integers in [0, ${K})`, { kind: 'usage' });
+      throw new SmnError(CascadeErrorCode.Option, `fitGmm: initLabels must be integers in [0, ${K})`, { kind: 'usage' });
     }
     labels = o.initLabels;
   } else {
@@ -88,7 +88,7 @@ export function fitGmm(X: DenseMatrix, options: GmmOptions = {}): GaussianMixtur
 /** Restores a Gaussian mixture from its JSON form (`gm.toJSON()`). */
 export function loadGmm(json: GmmJson): GaussianMixture {
   if (json?.kind !== 'gmm' || !Array.isArray(json.weights) || !Array.isArray(json.means) || !Array.isArray(json.precisionsCholesky)) {
-    throw new SmnError(CASCADE_ERRORS.FILE, `loadGmm: expected an object with kind 'gmm', weights, means and precisionsCholesky; got ${JSON.stringify(json)?.slice(0, 120)}`);
+    throw new SmnError(CascadeErrorCode.File, `loadGmm: expected an object with kind 'gmm', weights, means and precisionsCholesky; got ${JSON.stringify(json)?.slice(0, 120)}`);
   }
   const K = json.weights.length;
   const d = json.means[0]?.length ?? 0;
@@ -195,7 +195,7 @@ function mStep(x: Float64Array, N: number, d: number, K: number, resp: Float64Ar
     const L = cholesky(covs.subarray(k * d * d, (k + 1) * d * d), d);
     if (L === null) {
       throw new SmnError(
-        CASCADE_ERRORS.NOT_PD,
+        CascadeErrorCode.NotPositiveDefinite,
         `fitGmm: the covariance of component ${k} (${nk[k]!.toFixed(1)} rows) is not positive definite: it collapsed onto too few points or duplicate rows; increase regCovar (now ${reg}) or use fewer components`,
       );
     }
@@ -262,7 +262,7 @@ function unflat2(a: Float64Array, r: number, c: number): number[][] {
 
 function flat(rows: number[][], r: number, c: number, what: string): Float64Array {
   if (rows.length !== r || rows.some((row) => row.length !== c)) {
-    throw new SmnError(CASCADE_ERRORS.FILE, `loadGmm: ${what} must be ${fmtShape([r, c])}, found ${rows.length} rows of lengths ${[...new Set(rows.map((x) => x.length))].join('/')}`);
+    throw new SmnError(CascadeErrorCode.File, `loadGmm: ${what} must be ${fmtShape([r, c])}, found ${rows.length} rows of lengths ${[...new Set(rows.map((x) => x.length))].join('/')}`);
   }
   const out = new Float64Array(r * c);
   rows.forEach((row, i) => out.set(row, i * c));

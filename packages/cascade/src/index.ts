@@ -16,7 +16,7 @@ export type {
   LinearProbeOptions,
   LinearProbe,
 } from './types.js';
-export { CASCADE_ERRORS } from './errors.js';
+export { CascadeErrorCode, CASCADE_ERRORS } from './errors.js';
 export { pcaWhiten, whitenRows } from './pca-whiten.js';
 export { fitGmm, loadGmm } from './gaussian-mixture.js';
 export { kmeansCluster, loadKmeans } from './kmeans-cluster.js';

@@ -1,7 +1,7 @@
 import { SmnError } from '@smn/core';
 import { kmeans } from 'ml-kmeans';
 import { checkMatrix, toRows } from './_dense.js';
-import { CASCADE_ERRORS } from './errors.js';
+import { CascadeErrorCode } from './errors.js';
 import type { DenseMatrix, KmeansJson, KmeansModel } from './types.js';
 
 /**
@@ -19,7 +19,7 @@ export function kmeansCluster(X: DenseMatrix, options: { k?: number; seed?: numb
   const maxIter = options.maxIter ?? 300;
   checkMatrix(X, 'kmeansCluster: X');
   if (!Number.isInteger(k) || k < 1 || k > X.rows) {
-    throw new SmnError(CASCADE_ERRORS.OPTION, `kmeansCluster: k must be an integer in [1, N = ${X.rows}], got ${k}`, { kind: 'usage' });
+    throw new SmnError(CascadeErrorCode.Option, `kmeansCluster: k must be an integer in [1, N = ${X.rows}], got ${k}`, { kind: 'usage' });
   }
   const res = kmeans(toRows(X), k, { seed, initialization: 'kmeans++', maxIterations: maxIter });
   return loadKmeans({ kind: 'kmeans', centroids: res.centroids, iterations: res.iterations, options: { k, seed, maxIter } });
@@ -28,7 +28,7 @@ export function kmeansCluster(X: DenseMatrix, options: { k?: number; seed?: numb
 /** Restores a k-means model from its JSON form. */
 export function loadKmeans(json: KmeansJson): KmeansModel {
   if (json?.kind !== 'kmeans' || !Array.isArray(json.centroids) || json.centroids.length === 0) {
-    throw new SmnError(CASCADE_ERRORS.FILE, `loadKmeans: expected an object with kind 'kmeans' and a non-empty centroids array`);
+    throw new SmnError(CascadeErrorCode.File, `loadKmeans: expected an object with kind 'kmeans' and a non-empty centroids array`);
   }
   const K = json.centroids.length;
   const d = json.centroids[0]!.length;

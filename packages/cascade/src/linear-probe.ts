@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SmnError } from '@smn/core';
 import { checkLength, checkMatrix, throwIfAborted } from './_dense.js';
-import { CASCADE_ERRORS } from './errors.js';
+import { CascadeErrorCode } from './errors.js';
 import type { DenseMatrix, LinearProbe, LinearProbeOptions } from './types.js';
 
 /** Objective value and gradient of the probe at (W, b). */
@@ -133,12 +133,12 @@ export function linearProbeObjective(
 function checkLabels(labels: ArrayLike<number>, N: number, C: number, what: string): void {
   checkLength(labels, N, `${what}: labels`, 'X');
   if (!Number.isInteger(C) || C < 2) {
-    throw new SmnError(CASCADE_ERRORS.OPTION, `${what}: numClasses must be an integer ≥ 2, got ${C}`, { kind: 'usage' });
+    throw new SmnError(CascadeErrorCode.Option, `${what}: numClasses must be an integer ≥ 2, got ${C}`, { kind: 'usage' });
   }
   for (let i = 0; i < N; i++) {
     const y = labels[i]!;
     if (!(Number.isInteger(y) && y >= 0 && y < C)) {
-      throw new SmnError(CASCADE_ERRORS.SHAPE, `${what}: label ${y} at row ${i} is outside [0, numClasses = ${C})`);
+      throw new SmnError(CascadeErrorCode.Shape, `${what}: label ${y} at row ${i} is outside [0, numClasses = ${C})`);
     }
   }
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { SmnError, createRng, fmtShape } from '@smn/core';
 import { PCA } from 'ml-pca';
 import { checkMatrix, cholesky, columnMeans, invLower, symEig, toRows } from './_dense.js';
-import { CASCADE_ERRORS } from './errors.js';
+import { CascadeErrorCode } from './errors.js';
 import type { DenseMatrix, PcaWhitenOptions, PcaWhitening } from './types.js';
 
 const DEFAULTS = { components: 20, center: true, method: 'auto', niter: 2, oversample: 10, seed: 0 } as const;
@@ -29,7 +29,7 @@ export function pcaWhiten(X: DenseMatrix, options: PcaWhitenOptions = {}): PcaWh
   const q = o.components;
   if (!Number.isInteger(q) || q < 1 || q > Math.min(N, D)) {
     throw new SmnError(
-      CASCADE_ERRORS.OPTION,
+      CascadeErrorCode.Option,
       `pcaWhiten: components must be an integer in [1, min(N, D)] = [1, ${Math.min(N, D)}] for X ${fmtShape([N, D])}, got ${q}`,
       { kind: 'usage' },
     );
@@ -41,7 +41,7 @@ export function pcaWhiten(X: DenseMatrix, options: PcaWhitenOptions = {}): PcaWh
   for (let j = 0; j < q; j++) {
     if (!(fit.S[j]! > 1e-12 * Math.max(fit.S[0]!, 1e-300))) {
       throw new SmnError(
-        CASCADE_ERRORS.NOT_PD,
+        CascadeErrorCode.NotPositiveDefinite,
         `pcaWhiten: singular value ${j} of the centred data is ${fit.S[j]} (largest ${fit.S[0]}): the data has rank < ${q}, so whitening would divide by zero; ask for fewer components`,
       );
     }
@@ -188,7 +188,7 @@ function orthonormalize(Y: tf.Tensor2D): tf.Tensor2D {
       L = cholesky(Gs, l);
     }
     if (L === null) {
-      throw new SmnError(CASCADE_ERRORS.NOT_PD, `pcaWhiten: the ${fmtShape([Y.shape[0], l])} basis could not be orthonormalised (Gram matrix not positive definite even with a shift); does X contain NaN/Inf?`);
+      throw new SmnError(CascadeErrorCode.NotPositiveDefinite, `pcaWhiten: the ${fmtShape([Y.shape[0], l])} basis could not be orthonormalised (Gram matrix not positive definite even with a shift); does X contain NaN/Inf?`);
     }
     const Linv = invLower(L, l);
     // Y·L⁻ᵀ: transpose Linv (row-major) into the right-hand factor.

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { SmnError, fmtShape, pathExists, readNpy } from '@smn/core';
-import { CASCADE_ERRORS } from './errors.js';
+import { CascadeErrorCode } from './errors.js';
 import type { DenseMatrix } from './types.js';
 
 /** The embedding files of a run folder (written by the trainer at the end of a run): `<run>/embeddings/<name>.npy`. */
@@ -25,7 +25,7 @@ export async function readMatrixNpy(path: string): Promise<DenseMatrix> {
   const a = await readNpy(path);
   if (a.shape.length !== 2 || (a.dtype !== 'float32' && a.dtype !== 'float64')) {
     throw new SmnError(
-      CASCADE_ERRORS.FILE,
+      CascadeErrorCode.File,
       `${path}: expected a 2-D float32/float64 array [N, D] of embeddings, found ${a.dtype} ${fmtShape(a.shape)}`,
     );
   }
@@ -36,7 +36,7 @@ export async function readMatrixNpy(path: string): Promise<DenseMatrix> {
 export async function readLabelsNpy(path: string): Promise<Int32Array> {
   const a = await readNpy(path);
   if (a.shape.length !== 1 || (a.dtype !== 'int32' && a.dtype !== 'int64' && a.dtype !== 'uint8')) {
-    throw new SmnError(CASCADE_ERRORS.FILE, `${path}: expected a 1-D int32/int64 array of labels, found ${a.dtype} ${fmtShape(a.shape)}`);
+    throw new SmnError(CascadeErrorCode.File, `${path}: expected a 1-D int32/int64 array of labels, found ${a.dtype} ${fmtShape(a.shape)}`);
   }
   if (a.data instanceof BigInt64Array) return Int32Array.from(a.data, (v) => Number(v));
   return Int32Array.from(a.data as ArrayLike<number>);
@@ -62,7 +62,7 @@ export async function readRunEmbeddings<R extends RunEmbeddingName, O extends Ru
     const p = runEmbeddingPath(runDir, name);
     if (!(await pathExists(p))) {
       throw new SmnError(
-        CASCADE_ERRORS.FILE,
+        CascadeErrorCode.File,
         `run folder ${runDir} has no ${join('embeddings', RUN_EMBEDDING_FILES[name])}; the trainer writes it at the end of a run (or embed the run with main.train=0)`,
         { details: { file: p } },
       );

@@ -1,5 +1,5 @@
 import { SmnError } from '@smn/core';
-import { CASCADE_ERRORS } from './errors.js';
+import { CascadeErrorCode } from './errors.js';
 
 /** Python's round(): halves go to the even neighbour (the reference computed its schedules in Python). */
 function roundHalfEven(x: number): number {
@@ -28,7 +28,7 @@ export function expertEpochs(
   const scale = options.scale ?? 1;
   if (!(Number.isInteger(clusterSize) && clusterSize > 0) || !(base > 0) || !(epochs > 0) || !(scale > 0)) {
     throw new SmnError(
-      CASCADE_ERRORS.OPTION,
+      CascadeErrorCode.Option,
       `expertEpochs: expected a positive integer cluster size and positive base/epochs/scale, got size ${clusterSize}, base ${base}, epochs ${epochs}, scale ${scale}`,
       { kind: 'usage' },
     );

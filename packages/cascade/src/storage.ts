@@ -1,5 +1,5 @@
 import { SmnError } from '@smn/core';
-import { CASCADE_ERRORS } from './errors.js';
+import { CascadeErrorCode } from './errors.js';
 
 /** Storage of a cascade's masks against one fp32 copy of the backbone (Table 3's β/32, 6β/32). */
 export interface CascadeStorage {
@@ -26,7 +26,7 @@ export function cascadeStorage(options: { maskedParamsPerModel: number; models: 
   const total = options.totalParams ?? m;
   if (!(m > 0) || !(Number.isInteger(models) && models > 0) || !(total >= m)) {
     throw new SmnError(
-      CASCADE_ERRORS.OPTION,
+      CascadeErrorCode.Option,
       `cascadeStorage: expected maskedParamsPerModel > 0, an integer models > 0 and totalParams ≥ maskedParamsPerModel; got ${m}, ${models}, ${total}`,
       { kind: 'usage' },
     );

@@ -1,9 +1,7 @@
-/** A dense row-major matrix: `data[r * cols + c]`. Float32 for embeddings, Float64 for fitted parameters. */
-export interface DenseMatrix {
-  rows: number;
-  cols: number;
-  data: Float32Array | Float64Array;
-}
+import type { DenseMatrix } from '@smn/core';
+
+/** `@smn/core`'s host matrix (`data[r * cols + c]`): float32 for embeddings, float64 for fitted parameters. */
+export type { DenseMatrix };
 
 /** Options of {@link pcaWhiten}. */
 export interface PcaWhitenOptions {

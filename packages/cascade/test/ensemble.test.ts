@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend, tf } from '@smn/backend';
 import { createRng, isSmnError } from '@smn/core';
-import { ensembleFeatures, evaluateFeatures, type DenseMatrix, type EnsembleInputs } from '../src/index.js';
+import { ensembleFeatures, evaluateFeatures, l2NormalizeRows, type DenseMatrix, type EnsembleInputs } from '../src/index.js';
 import { meanOf, plantedBlobs } from './helpers.js';
 
 beforeAll(async () => {
@@ -100,6 +100,19 @@ describe('ensembleFeatures', () => {
     } catch (e) {
       expect(isSmnError(e) && e.kind).toBe('usage');
     }
+  });
+});
+
+describe('l2NormalizeRows', () => {
+  it('is F.normalize: x / max(‖x‖, 1e-12), a zero row stays zero, float32 out', () => {
+    const X: DenseMatrix = { rows: 3, cols: 2, data: Float64Array.from([3, 4, 0, 0, 3e-13, 4e-13]) };
+    const Y = l2NormalizeRows(X);
+    expect(Y.data).toBeInstanceOf(Float32Array);
+    expect([Y.rows, Y.cols]).toEqual([3, 2]);
+    expect(Array.from(Y.data.subarray(0, 4))).toEqual([Math.fround(0.6), Math.fround(0.8), 0, 0]);
+    // ‖row‖ = 5e-13 < eps: divided by 1e-12 (PyTorch's clamp), not scaled to unit length.
+    expect(Y.data[4]).toBeCloseTo(0.3, 6);
+    expect(Y.data[5]).toBeCloseTo(0.4, 6);
   });
 });
 

@@ -7,6 +7,7 @@ it('src/index.ts exports these names', async () => {
     [
       "CASCADE_ERRORS",
       "CLUSTERING_FILES",
+      "CascadeErrorCode",
       "ENSEMBLE_METHODS",
       "RUN_EMBEDDING_FILES",
       "accuracy",

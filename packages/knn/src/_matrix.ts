@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SmnError, fmtShape } from '@smn/core';
-import { KNN_ERRORS } from './errors.js';
+import { SmnError, fmtShape, type DenseMatrix } from '@smn/core';
+import { KnnErrorCode } from './errors.js';
 import type { HostMatrix, LabelsInput, MatrixInput } from './types.js';
 
 /** Internal view of a matrix argument: its shape and a way to get row blocks as tensors. */
@@ -20,7 +20,7 @@ export function viewMatrix(x: MatrixInput, name: string): MatrixView {
   if (isTensor(x)) {
     if (x.rank !== 2) {
       throw new SmnError(
-        KNN_ERRORS.shape,
+        KnnErrorCode.Shape,
         `${name} must be a 2-D tensor [rows, dim]; found shape ${fmtShape(x.shape)}. Reshape it to [rows, dim].`,
         { kind: 'usage', details: { name, found: x.shape } },
       );
@@ -38,27 +38,41 @@ export function viewMatrix(x: MatrixInput, name: string): MatrixView {
       },
     };
   }
-  const m = x as HostMatrix;
-  if (!(m && m.data instanceof Float32Array && Array.isArray(m.shape) && m.shape.length === 2)) {
-    throw new SmnError(
-      KNN_ERRORS.shape,
-      `${name} must be a tf.Tensor2D or { data: Float32Array, shape: [rows, dim] }; found ${describe(x)}.`,
-      { kind: 'usage', details: { name } },
-    );
-  }
-  const [rows, dim] = m.shape;
-  if (!Number.isInteger(rows) || !Number.isInteger(dim) || rows < 0 || dim < 1 || m.data.length !== rows * dim) {
-    throw new SmnError(
-      KNN_ERRORS.shape,
-      `${name}: shape ${fmtShape(m.shape)} needs ${rows * dim} values but data has ${m.data.length}.`,
-      { kind: 'usage', details: { name, shape: m.shape, length: m.data.length } },
-    );
-  }
+  const { rows, cols: dim, data } = hostMatrix(x, name);
   return {
     rows,
     dim,
-    block: (s, e) => tf.tensor2d(m.data.subarray(s * dim, e * dim), [e - s, dim], 'float32'),
+    block: (s, e) => {
+      const rows = data.subarray(s * dim, e * dim);
+      // float64 rows are rounded to float32 block by block (the same values as rounding the whole matrix first).
+      return tf.tensor2d(rows instanceof Float32Array ? rows : Float32Array.from(rows), [e - s, dim], 'float32');
+    },
   };
+}
+
+/** A host matrix argument as a checked DenseMatrix (the deprecated `{ data, shape }` form is read as one). */
+function hostMatrix(x: unknown, name: string): DenseMatrix {
+  const h = x as Partial<DenseMatrix & HostMatrix> | null;
+  const isData = (d: unknown): d is DenseMatrix['data'] => d instanceof Float32Array || d instanceof Float64Array;
+  let m: DenseMatrix;
+  if (h && isData(h.data) && typeof h.rows === 'number' && typeof h.cols === 'number') m = { rows: h.rows, cols: h.cols, data: h.data };
+  else if (h && isData(h.data) && Array.isArray(h.shape) && h.shape.length === 2) m = { rows: h.shape[0], cols: h.shape[1], data: h.data };
+  else {
+    throw new SmnError(
+      KnnErrorCode.Shape,
+      `${name} must be a tf.Tensor2D or { rows, cols, data: Float32Array } (a DenseMatrix); found ${describe(x)}.`,
+      { kind: 'usage', details: { name } },
+    );
+  }
+  const { rows, cols } = m;
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 1 || m.data.length !== rows * cols) {
+    throw new SmnError(
+      KnnErrorCode.Shape,
+      `${name}: shape ${fmtShape([rows, cols])} needs ${rows * cols} values but data has ${m.data.length}.`,
+      { kind: 'usage', details: { name, shape: [rows, cols], length: m.data.length } },
+    );
+  }
+  return m;
 }
 
 function describe(x: unknown): string {
@@ -78,7 +92,7 @@ export async function readLabels(
   let values: ArrayLike<number>;
   if (isTensor(labels)) {
     if (labels.rank !== 1) {
-      throw new SmnError(KNN_ERRORS.labels, `${name} must be a 1-D tensor; found shape ${fmtShape(labels.shape)}.`, {
+      throw new SmnError(KnnErrorCode.Labels, `${name} must be a 1-D tensor; found shape ${fmtShape(labels.shape)}.`, {
         kind: 'usage',
       });
     }
@@ -88,7 +102,7 @@ export async function readLabels(
   }
   if (values.length !== expectedCount) {
     throw new SmnError(
-      KNN_ERRORS.labels,
+      KnnErrorCode.Labels,
       `${name} has ${values.length} labels but the matrix has ${expectedCount} rows; pass one label per row.`,
       { kind: 'usage', details: { name, expected: expectedCount, found: values.length } },
     );
@@ -98,7 +112,7 @@ export async function readLabels(
     const v = values[i]!;
     if (!Number.isInteger(v) || v < 0 || (numClasses !== undefined && v >= numClasses)) {
       throw new SmnError(
-        KNN_ERRORS.labels,
+        KnnErrorCode.Labels,
         `${name}[${i}] = ${v} is not a class index in [0, ${numClasses ?? 'inf'}); labels must be integers` +
           (numClasses !== undefined ? ' below numClasses.' : ' >= 0.'),
         { kind: 'usage', details: { name, index: i, found: v, numClasses } },
@@ -109,14 +123,14 @@ export async function readLabels(
   return out;
 }
 
-/** Rows of `x` at `indices` (ascending or not), as a new matrix of the same kind (tensor → new tensor). */
+/** Rows of `x` at `indices` (ascending or not): a new tensor for a tensor, a new DenseMatrix of the same dtype otherwise. */
 export function takeRows(x: MatrixInput, indices: Int32Array): MatrixInput {
   if (isTensor(x)) return tf.tidy(() => tf.gather(x, tf.tensor1d(indices, 'int32'))) as tf.Tensor2D;
-  const [, dim] = x.shape;
-  const out = new Float32Array(indices.length * dim);
+  const { cols, data } = hostMatrix(x, 'knn embeddings');
+  const out = data instanceof Float64Array ? new Float64Array(indices.length * cols) : new Float32Array(indices.length * cols);
   for (let i = 0; i < indices.length; i++) {
     const r = indices[i]!;
-    out.set(x.data.subarray(r * dim, (r + 1) * dim), i * dim);
+    out.set(data.subarray(r * cols, (r + 1) * cols), i * cols);
   }
-  return { data: out, shape: [indices.length, dim] };
+  return { rows: indices.length, cols, data: out };
 }

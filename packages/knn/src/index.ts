@@ -1,7 +1,8 @@
 export { knnPredict, KNN_DEFAULTS } from './knn-predict.js';
 export { knnAccuracy, knnSelfAccuracy, knnMemTrainAccuracy } from './knn-accuracy.js';
-export { KNN_ERRORS } from './errors.js';
+export { KnnErrorCode, KNN_ERRORS } from './errors.js';
 export type {
+  DenseMatrix,
   HostMatrix,
   MatrixInput,
   LabelsInput,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SmnError, createRng } from '@smn/core';
-import { KNN_ERRORS } from './errors.js';
+import { KnnErrorCode } from './errors.js';
 import { readLabels, takeRows, viewMatrix } from './_matrix.js';
 import { knnPredict } from './knn-predict.js';
 import type {
@@ -42,7 +42,7 @@ export async function knnSelfAccuracy(
 ): Promise<KnnAccuracyResult> {
   const { maxSamples = 10_000, seed = 0, ...knnOptions } = options;
   if (!Number.isInteger(maxSamples) || maxSamples < 1) {
-    throw new SmnError(KNN_ERRORS.option, `knnSelfAccuracy maxSamples must be a positive integer; found ${maxSamples}.`, {
+    throw new SmnError(KnnErrorCode.Option, `knnSelfAccuracy maxSamples must be a positive integer; found ${maxSamples}.`, {
       kind: 'usage',
     });
   }

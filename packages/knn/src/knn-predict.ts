@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SmnError } from '@smn/core';
-import { KNN_ERRORS } from './errors.js';
+import { KnnErrorCode } from './errors.js';
 import { readLabels, viewMatrix } from './_matrix.js';
 import type { KnnOptions, KnnResult, LabelsInput, MatrixInput } from './types.js';
 
@@ -47,7 +47,7 @@ function gatherPerRow(x: tf.Tensor2D, indices: tf.Tensor2D): tf.Tensor2D {
 
 function checkPositiveInt(v: number, name: string): void {
   if (!Number.isInteger(v) || v < 1) {
-    throw new SmnError(KNN_ERRORS.option, `knn option ${name} must be a positive integer; found ${v}.`, {
+    throw new SmnError(KnnErrorCode.Option, `knn option ${name} must be a positive integer; found ${v}.`, {
       kind: 'usage',
       details: { option: name, found: v },
     });
@@ -94,13 +94,13 @@ export async function knnPredict(
   const b = viewMatrix(bank, 'knn bank');
   if (q.dim !== b.dim) {
     throw new SmnError(
-      KNN_ERRORS.shape,
+      KnnErrorCode.Shape,
       `knn queries have dimension ${q.dim} but the bank has dimension ${b.dim}; embed both with the same model.`,
       { kind: 'usage', details: { queryDim: q.dim, bankDim: b.dim } },
     );
   }
   if (b.rows < 1) {
-    throw new SmnError(KNN_ERRORS.shape, 'knn bank is empty (0 rows); it needs at least one labelled row.', {
+    throw new SmnError(KnnErrorCode.Shape, 'knn bank is empty (0 rows); it needs at least one labelled row.', {
       kind: 'usage',
     });
   }
@@ -108,7 +108,7 @@ export async function knnPredict(
   checkPositiveInt(opts.queryChunk, 'queryChunk');
   checkPositiveInt(opts.bankChunk, 'bankChunk');
   if (!(opts.temperature > 0) || !Number.isFinite(opts.temperature)) {
-    throw new SmnError(KNN_ERRORS.option, `knn temperature must be a finite number > 0; found ${opts.temperature}.`, {
+    throw new SmnError(KnnErrorCode.Option, `knn temperature must be a finite number > 0; found ${opts.temperature}.`, {
       kind: 'usage',
     });
   }
@@ -135,7 +135,7 @@ export async function knnPredict(
   try {
     for (let bs = 0; bs < N; bs += opts.bankChunk) {
       if (opts.signal?.aborted) {
-        throw new SmnError(KNN_ERRORS.aborted, 'knnPredict was aborted.', { cause: opts.signal.reason });
+        throw new SmnError(KnnErrorCode.Aborted, 'knnPredict was aborted.', { cause: opts.signal.reason });
       }
       const be = Math.min(N, bs + opts.bankChunk);
       const bankBlock = tf.tidy(() => {

@@ -1,13 +1,19 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import type { DenseMatrix } from '@smn/core';
 
-/** A row-major float matrix held in JS memory: `data.length === shape[0] * shape[1]`. */
+export type { DenseMatrix };
+
+/**
+ * @deprecated The `{ data, shape }` form of 0.1, still accepted; pass `@smn/core`'s {@link DenseMatrix}
+ * `{ rows, cols, data }`, the host matrix every smn package shares.
+ */
 export interface HostMatrix {
   data: Float32Array;
   shape: readonly [number, number];
 }
 
-/** A `[rows, dim]` matrix: a tfjs tensor (any backend) or a Float32Array with its shape. */
-export type MatrixInput = tf.Tensor2D | HostMatrix;
+/** A `[rows, dim]` matrix: a tfjs tensor (any backend) or a host `DenseMatrix` (float32 or float64 data). */
+export type MatrixInput = tf.Tensor2D | DenseMatrix | HostMatrix;
 
 /** Integer class labels, one per row. */
 export type LabelsInput = readonly number[] | Int32Array | tf.Tensor1D;

@@ -40,6 +40,22 @@ describe('knnPredict', () => {
     tf.dispose([qt, bt, lt]);
   });
 
+  it("takes @smn/core's DenseMatrix (float32 or float64 data) with the answer of the deprecated { data, shape } form", async () => {
+    const D = 5, Q = 13, N = 41, C = 3;
+    const q = randn(Q * D, 21), b = randn(N * D, 22), l = randLabels(N, C, 23);
+    const opts = { k: 9, numClasses: C, queryChunk: 4, bankChunk: 16 };
+    const old = await knnPredict({ data: q, shape: [Q, D] }, { data: b, shape: [N, D] }, l, opts);
+    const f32 = await knnPredict({ rows: Q, cols: D, data: q }, { rows: N, cols: D, data: b }, l, opts);
+    const f64 = await knnPredict({ rows: Q, cols: D, data: Float64Array.from(q) }, { rows: N, cols: D, data: Float64Array.from(b) }, l, opts);
+    for (const r of [f32, f64]) {
+      expect(r.predictions).toEqual(old.predictions);
+      expect(r.scores).toEqual(old.scores);
+    }
+    const self = await knnSelfAccuracy({ rows: N, cols: D, data: Float64Array.from(b) }, l, { k: 5, maxSamples: 20, seed: 3 });
+    expect(self).toEqual(await knnSelfAccuracy({ data: b, shape: [N, D] }, l, { k: 5, maxSamples: 20, seed: 3 }));
+    await expect(knnPredict({ rows: 2, cols: 3, data: new Float32Array(5) }, { rows: N, cols: D, data: b }, l)).rejects.toThrow(/needs 6 values/);
+  });
+
   it('clips k larger than the bank to N', async () => {
     const D = 4, Q = 9, N = 11, C = 3;
     const q = randn(Q * D, 7), b = randn(N * D, 8), l = randLabels(N, C, 9);

@@ -7,6 +7,7 @@ it('src/index.ts exports these names', async () => {
     [
       "KNN_DEFAULTS",
       "KNN_ERRORS",
+      "KnnErrorCode",
       "knnAccuracy",
       "knnMemTrainAccuracy",
       "knnPredict",
