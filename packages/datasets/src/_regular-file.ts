@@ -7,7 +7,7 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { SmnError, isSmnError } from '@smn/core';
-import { DATASET_ERRORS } from './errors.js';
+import { DatasetErrorCode } from './errors.js';
 
 const FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
@@ -24,7 +24,7 @@ export function fileKind(st: Stats): string {
 /** The error for a path that exists but is not a regular file; `what` says what the file was expected to be. */
 export function notRegularError(file: string, kind: string, what: string): SmnError {
   return new SmnError(
-    DATASET_ERRORS.NOT_REGULAR,
+    DatasetErrorCode.NotRegular,
     `${file} is ${kind}, not a regular file; expected ${what}. smn reads only regular files (a FIFO, device or socket ` +
       'can block forever or never end): replace it with the file itself.',
     { details: { file, kind } },
@@ -32,7 +32,7 @@ export function notRegularError(file: string, kind: string, what: string): SmnEr
 }
 
 function notFound(file: string, what: string, err: unknown): SmnError {
-  return new SmnError(DATASET_ERRORS.NOT_FOUND, `cannot read ${what} ${file}: ${(err as Error).message}`, { cause: err, details: { file } });
+  return new SmnError(DatasetErrorCode.NotFound, `cannot read ${what} ${file}: ${(err as Error).message}`, { cause: err, details: { file } });
 }
 
 /** Opening a socket path fails with ENXIO; say it is a socket rather than echo the errno. */

@@ -1,7 +1,7 @@
 /** In-memory uint8 datasets (CIFAR, IDX): images stay as the file's bytes; `read(i)` converts one to RGB HWC. */
 import { SmnError } from '@smn/core';
 import type { ImageDataset, RawImage, SampleRef } from './types.js';
-import { DATASET_ERRORS } from './errors.js';
+import { DatasetErrorCode } from './errors.js';
 
 /** Describes where image `i` lives inside one byte buffer. */
 export interface ArrayDatasetInit {
@@ -27,7 +27,7 @@ export function checkLabels(labels: Int32Array, numClasses: number, source: stri
     const l = labels[i]!;
     if (l < 0 || l >= numClasses) {
       throw new SmnError(
-        DATASET_ERRORS.LABEL_RANGE,
+        DatasetErrorCode.LabelRange,
         `${source}: label ${l} at index ${i} is out of range: expected 0 ≤ label < ${numClasses} classes`,
         { details: { file: source, index: i, found: l, expected: `[0, ${numClasses})` } },
       );
@@ -37,7 +37,7 @@ export function checkLabels(labels: Int32Array, numClasses: number, source: stri
 
 export function checkIndex(i: number, length: number, source: string): void {
   if (!Number.isInteger(i) || i < 0 || i >= length) {
-    throw new SmnError(DATASET_ERRORS.INDEX, `${source}: sample index ${i} is out of range [0, ${length})`, {
+    throw new SmnError(DatasetErrorCode.Index, `${source}: sample index ${i} is out of range [0, ${length})`, {
       kind: 'usage',
       details: { file: source, index: i },
     });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SmnError, numpyGlobals, unpickle, type PickledNdarray } from '@smn/core';
 import { CIFAR10_CLASSES, cifarArrayDataset, cifarFiles, type CifarLayout } from './cifar.js';
 import type { ImageDataset } from './types.js';
-import { DATASET_ERRORS } from './errors.js';
+import { DatasetErrorCode } from './errors.js';
 import { readRegularFileSync } from './_regular-file.js';
 
 const PIXELS = 3072;
@@ -28,7 +28,7 @@ function loadPickleDict(file: string): Map<string, unknown> {
     obj = unpickle(bytes, { findClass: numpyGlobals(file), encoding: 'latin1', source: file });
   } catch (err) {
     throw new SmnError(
-      DATASET_ERRORS.CORRUPT,
+      DatasetErrorCode.Corrupt,
       `${file}: not a readable CIFAR python batch (a pickled dict with 'data' and labels): ${(err as Error).message}`,
       { cause: err, details: { file } },
     );
@@ -37,7 +37,7 @@ function loadPickleDict(file: string): Map<string, unknown> {
   const entries: Iterable<[unknown, unknown]> | undefined =
     obj instanceof Map ? obj.entries() : typeof obj === 'object' && obj !== null ? Object.entries(obj) : undefined;
   if (!entries || Array.isArray(obj)) {
-    throw new SmnError(DATASET_ERRORS.CORRUPT, `${file}: expected a pickled dict, found ${Array.isArray(obj) ? 'a list' : typeof obj}`, {
+    throw new SmnError(DatasetErrorCode.Corrupt, `${file}: expected a pickled dict, found ${Array.isArray(obj) ? 'a list' : typeof obj}`, {
       details: { file },
     });
   }
@@ -52,7 +52,7 @@ function asLabels(v: unknown, file: string, key: string): Int32Array {
   if (Array.isArray(v)) return Int32Array.from(v, (x) => Number(x));
   const a = v as PickledNdarray | undefined;
   if (a && Array.isArray(a.shape) && a.data) return Int32Array.from(a.data as ArrayLike<number | bigint>, (x) => Number(x));
-  throw new SmnError(DATASET_ERRORS.CORRUPT, `${file}: key '${key}' should be a list of labels, found ${typeof v}`, {
+  throw new SmnError(DatasetErrorCode.Corrupt, `${file}: key '${key}' should be a list of labels, found ${typeof v}`, {
     details: { file, key },
   });
 }
@@ -75,7 +75,7 @@ export function cifarPythonDataset(name: string, layout: CifarLayout, split: 'tr
     const data = d.get('data') as PickledNdarray | undefined;
     if (!data || !Array.isArray(data.shape) || data.dtype !== 'uint8' || data.shape.length !== 2 || data.shape[1] !== PIXELS) {
       throw new SmnError(
-        DATASET_ERRORS.CORRUPT,
+        DatasetErrorCode.Corrupt,
         `${f}: key 'data' should be a uint8 array of shape [N,${PIXELS}], found ${data && Array.isArray(data.shape) ? `${data.dtype} [${data.shape.join(',')}]` : typeof data}`,
         { details: { file: f, key: 'data' } },
       );
@@ -83,7 +83,7 @@ export function cifarPythonDataset(name: string, layout: CifarLayout, split: 'tr
     const labels = asLabels(d.get(labelKey), f, labelKey);
     const n = data.shape[0]!;
     if (labels.length !== n) {
-      throw new SmnError(DATASET_ERRORS.CORRUPT, `${f}: ${labels.length} labels in '${labelKey}' but ${n} images in 'data'; expected the same count`, {
+      throw new SmnError(DatasetErrorCode.Corrupt, `${f}: ${labels.length} labels in '${labelKey}' but ${n} images in 'data'; expected the same count`, {
         details: { file: f, expected: n, found: labels.length },
       });
     }

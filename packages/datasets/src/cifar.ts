@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SmnError } from '@smn/core';
 import { arrayDataset } from './array-dataset.js';
 import type { ImageDataset } from './types.js';
-import { DATASET_ERRORS } from './errors.js';
+import { DatasetErrorCode } from './errors.js';
 import { readRegularFileSync } from './_regular-file.js';
 
 const PIXELS = 3072;
@@ -74,7 +74,7 @@ export function cifarBinaryDataset(name: string, layout: CifarLayout, split: 'tr
     const buf = readAll(f);
     if (buf.length === 0 || buf.length % rec !== 0) {
       throw new SmnError(
-        DATASET_ERRORS.TRUNCATED,
+        DatasetErrorCode.Truncated,
         `${f}: size ${buf.length} bytes is not a whole number of ${layout.variant} records of ${rec} bytes ` +
           `(${Math.floor(buf.length / rec)} full records + ${buf.length % rec} bytes); the file is truncated or not a ${layout.variant} binary batch`,
         { details: { file: f, expected: `multiple of ${rec}`, found: buf.length } },

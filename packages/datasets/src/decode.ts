@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { SmnError, isSmnError } from '@smn/core';
 import { readRegularFile } from './_regular-file.js';
 import type { RawImage } from './types.js';
-import { DATASET_ERRORS } from './errors.js';
+import { DatasetErrorCode } from './errors.js';
 
 /** Converts interleaved 1/2/3/4-channel pixels to RGB (gray replicated, alpha dropped, as PIL `convert('RGB')`). */
 export function toRgb(data: Uint8Array, height: number, width: number, channels: number): Uint8Array {
@@ -39,11 +39,11 @@ export async function decodeImage(input: string | Uint8Array, what?: string): Pr
     const out = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     return { data: toRgb(out, info.height, info.width, info.channels), height: info.height, width: info.width };
   } catch (err) {
-    if (isSmnError(err) && err.code === DATASET_ERRORS.NOT_REGULAR) {
+    if (isSmnError(err) && err.code === DatasetErrorCode.NotRegular) {
       throw new SmnError(err.code, `cannot decode image ${name}: ${err.message}`, { cause: err, details: err.details });
     }
     throw new SmnError(
-      DATASET_ERRORS.DECODE,
+      DatasetErrorCode.Decode,
       `cannot decode image ${name}: expected a readable JPEG/PNG/WebP image, got: ${(err as Error).message}. Replace or remove the file.`,
       { cause: err, details: { file: typeof input === 'string' ? input : undefined } },
     );

@@ -10,7 +10,7 @@ import { decodeImage } from './decode.js';
 import type { DatasetWarning, ImageDataset, SampleRef } from './types.js';
 import { isRegularFile, readRegularFileSync } from './_regular-file.js';
 import { warn } from './_warn.js';
-import { DATASET_ERRORS } from './errors.js';
+import { DatasetErrorCode } from './errors.js';
 
 /** File extensions an image folder lists. */
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif'];
@@ -73,7 +73,7 @@ function skippedWarning(root: string, skipped: { file: string; kind: string }[])
   const shown = skipped.slice(0, SKIPPED_SHOWN).map((s) => `${s.file} (${s.kind})`);
   const more = skipped.length > SKIPPED_SHOWN ? `, and ${skipped.length - SKIPPED_SHOWN} more` : '';
   return {
-    code: DATASET_ERRORS.NOT_REGULAR,
+    code: DatasetErrorCode.NotRegular,
     message:
       `image folder ${root}: skipped ${skipped.length} entr${skipped.length === 1 ? 'y' : 'ies'} that ` +
       `${skipped.length === 1 ? 'is' : 'are'} not a regular file: ${shown.join(', ')}${more}; replace ${skipped.length === 1 ? 'it with the image file or remove it' : 'them with the image files or remove them'}`,
@@ -89,7 +89,7 @@ function skippedWarning(root: string, skipped: { file: string; kind: string }[])
  */
 export function imageFolderDataset(name: string, root: string, split: 'train' | 'test', opts: { onWarning?: (w: DatasetWarning) => void } = {}): ImageDataset {
   if (!isDir(root)) {
-    throw new SmnError(DATASET_ERRORS.NOT_FOUND, `image folder ${root} does not exist; expected ${root}/<class>/<image>.jpg|png`, {
+    throw new SmnError(DatasetErrorCode.NotFound, `image folder ${root} does not exist; expected ${root}/<class>/<image>.jpg|png`, {
       details: { file: root },
     });
   }
@@ -108,7 +108,7 @@ export function imageFolderDataset(name: string, root: string, split: 'train' | 
   if (skipped.length) warn(skippedWarning(root, skipped), opts.onWarning);
   if (files.length === 0) {
     throw new SmnError(
-      DATASET_ERRORS.NOT_FOUND,
+      DatasetErrorCode.NotFound,
       `image folder ${root} has no images: expected ${root}/<class>/*{${IMAGE_EXTENSIONS.join(',')}}, found ${classes.length} class folders` +
         (skipped.length ? ` (${skipped.length} entries skipped: not regular files)` : ''),
       { details: { file: root } },
@@ -126,27 +126,27 @@ function parseSplitFile(file: string): Record<string, Entry[]> {
   try {
     obj = JSON.parse(text);
   } catch (err) {
-    throw new SmnError(DATASET_ERRORS.CORRUPT, `${file} is not valid JSON (${(err as Error).message}); expected {"train": [[relpath, label, classname], …], "val": …, "test": …}`, {
+    throw new SmnError(DatasetErrorCode.Corrupt, `${file} is not valid JSON (${(err as Error).message}); expected {"train": [[relpath, label, classname], …], "val": …, "test": …}`, {
       cause: err,
       details: { file },
     });
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-    throw new SmnError(DATASET_ERRORS.CORRUPT, `${file}: expected a JSON object with keys train/val/test, found ${Array.isArray(obj) ? 'an array' : typeof obj}`, {
+    throw new SmnError(DatasetErrorCode.Corrupt, `${file}: expected a JSON object with keys train/val/test, found ${Array.isArray(obj) ? 'an array' : typeof obj}`, {
       details: { file },
     });
   }
   const out: Record<string, Entry[]> = {};
   for (const [key, list] of Object.entries(obj as Record<string, unknown>)) {
     if (!Array.isArray(list)) {
-      throw new SmnError(DATASET_ERRORS.CORRUPT, `${file}: key '${key}' should be a list of [relpath, label, classname], found ${typeof list}`, {
+      throw new SmnError(DatasetErrorCode.Corrupt, `${file}: key '${key}' should be a list of [relpath, label, classname], found ${typeof list}`, {
         details: { file, key },
       });
     }
     out[key] = list.map((e, i) => {
       if (!Array.isArray(e) || typeof e[0] !== 'string' || !Number.isInteger(e[1]) || typeof e[2] !== 'string') {
         throw new SmnError(
-          DATASET_ERRORS.CORRUPT,
+          DatasetErrorCode.Corrupt,
           `${file}: entry ${key}[${i}] should be [relpath: string, label: int, classname: string], found ${JSON.stringify(e)}`,
           { details: { file, key, index: i } },
         );
@@ -155,7 +155,7 @@ function parseSplitFile(file: string): Record<string, Entry[]> {
     });
   }
   if (!out.train || !out.test) {
-    throw new SmnError(DATASET_ERRORS.CORRUPT, `${file}: expected keys 'train' and 'test' (and optionally 'val'), found ${Object.keys(out).join(', ') || 'none'}`, {
+    throw new SmnError(DatasetErrorCode.Corrupt, `${file}: expected keys 'train' and 'test' (and optionally 'val'), found ${Object.keys(out).join(', ') || 'none'}`, {
       details: { file },
     });
   }
@@ -178,7 +178,7 @@ export function jsonSplitDataset(opts: {
   for (const [, label, cls] of all) {
     const prev = names.get(label);
     if (prev !== undefined && prev !== cls) {
-      throw new SmnError(DATASET_ERRORS.CORRUPT, `${opts.file}: label ${label} is used for two class names '${prev}' and '${cls}'`, {
+      throw new SmnError(DatasetErrorCode.Corrupt, `${opts.file}: label ${label} is used for two class names '${prev}' and '${cls}'`, {
         details: { file: opts.file },
       });
     }
@@ -188,13 +188,13 @@ export function jsonSplitDataset(opts: {
   const classes = Array.from({ length: numClasses }, (_, i) => names.get(i) ?? `class_${i}`);
   const entries = opts.split === 'train' ? [...splits.train!, ...(splits.val ?? [])] : splits.test!;
   if (entries.length === 0) {
-    throw new SmnError(DATASET_ERRORS.CORRUPT, `${opts.file}: split '${opts.split}' is empty`, { details: { file: opts.file } });
+    throw new SmnError(DatasetErrorCode.Corrupt, `${opts.file}: split '${opts.split}' is empty`, { details: { file: opts.file } });
   }
   const probe = entries[0]![0];
   const dir = opts.imageDirs.find((d) => existsSync(join(d, probe)));
   if (dir === undefined) {
     throw new SmnError(
-      DATASET_ERRORS.NOT_FOUND,
+      DatasetErrorCode.NotFound,
       `${opts.file}: image '${probe}' not found; tried ${opts.imageDirs.map((d) => join(d, probe)).join(', ')}`,
       { details: { file: opts.file, tried: opts.imageDirs } },
     );

@@ -3,7 +3,7 @@ import { SmnError } from '@smn/core';
 import { readIdx } from './idx.js';
 import { arrayDataset, checkLabels } from './array-dataset.js';
 import type { ImageDataset } from './types.js';
-import { DATASET_ERRORS } from './errors.js';
+import { DatasetErrorCode } from './errors.js';
 
 /** Fashion-MNIST class names (label order). */
 export const FASHION_MNIST_CLASSES = [
@@ -32,19 +32,19 @@ export function idxDataset(opts: {
   const img = readIdx(opts.imagesFile);
   const lab = readIdx(opts.labelsFile);
   if (img.dims.length !== 3) {
-    throw new SmnError(DATASET_ERRORS.CORRUPT, `${opts.imagesFile}: expected an IDX image file with 3 dims [N,H,W], found [${img.dims.join(',')}]`, {
+    throw new SmnError(DatasetErrorCode.Corrupt, `${opts.imagesFile}: expected an IDX image file with 3 dims [N,H,W], found [${img.dims.join(',')}]`, {
       details: { file: opts.imagesFile },
     });
   }
   if (lab.dims.length !== 1) {
-    throw new SmnError(DATASET_ERRORS.CORRUPT, `${opts.labelsFile}: expected an IDX label file with 1 dim [N], found [${lab.dims.join(',')}]`, {
+    throw new SmnError(DatasetErrorCode.Corrupt, `${opts.labelsFile}: expected an IDX label file with 1 dim [N], found [${lab.dims.join(',')}]`, {
       details: { file: opts.labelsFile },
     });
   }
   const [n, h, w] = img.dims as [number, number, number];
   if (lab.dims[0] !== n) {
     throw new SmnError(
-      DATASET_ERRORS.CORRUPT,
+      DatasetErrorCode.Corrupt,
       `${opts.labelsFile} has ${lab.dims[0]} labels but ${opts.imagesFile} has ${n} images; expected the same count`,
       { details: { file: opts.labelsFile, expected: n, found: lab.dims[0] } },
     );

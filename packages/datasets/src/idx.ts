@@ -1,7 +1,7 @@
 /** MNIST-format IDX files (plain or gzipped): `idx3-ubyte` images and `idx1-ubyte` labels. */
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { SmnError } from '@smn/core';
-import { DATASET_ERRORS } from './errors.js';
+import { DatasetErrorCode } from './errors.js';
 import { readRegularFileSync } from './_regular-file.js';
 
 /** A parsed IDX array of unsigned bytes. */
@@ -50,14 +50,14 @@ function gunzipIdx(raw: Uint8Array, file: string): Uint8Array {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new SmnError(
-        DATASET_ERRORS.TOO_LARGE,
+        DatasetErrorCode.TooLarge,
         `${file} inflates past ${limit} bytes, ${stated !== undefined ? 'the size its IDX header states' : 'the most a gzip file of its size can hold'}; ` +
           'decompression was stopped there. The file is damaged or not an IDX file: download it again.',
         { cause: err, details: { file, limit, compressed: raw.length } },
       );
     }
     throw new SmnError(
-      DATASET_ERRORS.TRUNCATED,
+      DatasetErrorCode.Truncated,
       `${file} is a gzip file that does not decompress (${(err as Error).message}); expected a complete .gz file. Download it again.`,
       { cause: err, details: { file } },
     );
@@ -78,14 +78,14 @@ export function readMaybeGzip(file: string): Uint8Array {
  */
 export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   if (bytes.length < 4) {
-    throw new SmnError(DATASET_ERRORS.TRUNCATED, `${file}: IDX file has ${bytes.length} bytes, expected at least a 4-byte header`, {
+    throw new SmnError(DatasetErrorCode.Truncated, `${file}: IDX file has ${bytes.length} bytes, expected at least a 4-byte header`, {
       details: { file },
     });
   }
   if (bytes[0] !== 0 || bytes[1] !== 0 || bytes[2] !== 0x08) {
     const magic = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
     throw new SmnError(
-      DATASET_ERRORS.CORRUPT,
+      DatasetErrorCode.Corrupt,
       `${file}: not an unsigned-byte IDX file: expected magic 00 00 08 <ndim>, found ${magic}`,
       { details: { file, found: magic } },
     );
@@ -93,7 +93,7 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   const ndim = bytes[3]!;
   const head = 4 + 4 * ndim;
   if (ndim < 1 || ndim > 4 || bytes.length < head) {
-    throw new SmnError(DATASET_ERRORS.CORRUPT, `${file}: IDX header says ${ndim} dimensions; expected 1–4 with ${head} header bytes, file has ${bytes.length}`, {
+    throw new SmnError(DatasetErrorCode.Corrupt, `${file}: IDX header says ${ndim} dimensions; expected 1–4 with ${head} header bytes, file has ${bytes.length}`, {
       details: { file },
     });
   }
@@ -103,7 +103,7 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   const size = dims.reduce((a, b) => a * b, 1);
   if (bytes.length - head < size) {
     throw new SmnError(
-      DATASET_ERRORS.TRUNCATED,
+      DatasetErrorCode.Truncated,
       `${file}: IDX data is truncated: header dims [${dims.join(',')}] need ${size} bytes after the header, found ${bytes.length - head}`,
       { details: { file, expected: size, found: bytes.length - head } },
     );

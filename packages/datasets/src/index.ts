@@ -17,7 +17,7 @@ export type {
   PresetSpec,
   TransformFn,
 } from './types.js';
-export { DATASET_ERRORS } from './errors.js';
+export { DatasetErrorCode, DATASET_ERRORS } from './errors.js';
 export { loadDataset, datasetNames, DEBIAN_FASHION_MNIST, EMBEDDED_DIR } from './registry.js';
 export { readIdx, parseIdx, readMaybeGzip, type IdxArray } from './idx.js';
 export { idxDataset, FASHION_MNIST_CLASSES, MNIST_CLASSES } from './idx-dataset.js';

@@ -10,7 +10,7 @@ import { mixSeed, presetSpec, PRESET_NAMES } from './presets.js';
 import { runSample, transformFor, type TaskItem, type TaskResult } from './sample-task.js';
 import type { Batch, DatasetWarning, ImageDataset, PresetSpec, TransformFn, TransformOutput } from './types.js';
 import { warn } from './_warn.js';
-import { DATASET_ERRORS } from './errors.js';
+import { DatasetErrorCode } from './errors.js';
 
 /** Options of `createLoader`. */
 export interface LoaderOptions {
@@ -59,7 +59,7 @@ export interface DataLoader extends AsyncIterable<Batch> {
 }
 
 function usage(msg: string): SmnError {
-  return new SmnError(DATASET_ERRORS.USAGE, msg, { kind: 'usage' });
+  return new SmnError(DatasetErrorCode.Usage, msg, { kind: 'usage' });
 }
 
 /** The epoch's visiting order of dataset indices. */
@@ -91,7 +91,7 @@ function assemble(results: TaskResult[], onBad: ((e: SmnError) => void) | undefi
     good.forEach((g, k) => {
       const o = g.out as Extract<TransformOutput, { view: Float32Array }>;
       if (o.view.length !== per) {
-        throw new SmnError(DATASET_ERRORS.USAGE, `transform returned views of different sizes in one batch (${o.size.join('x')} vs ${h}x${w}) at index ${g.index}`);
+        throw new SmnError(DatasetErrorCode.Usage, `transform returned views of different sizes in one batch (${o.size.join('x')} vs ${h}x${w}) at index ${g.index}`);
       }
       images.set(o.view, k * per);
     });
@@ -169,7 +169,7 @@ class Pool implements WorkerPool {
 
   private fail(e: unknown): void {
     this.failed ??= e;
-    const err = new SmnError(DATASET_ERRORS.WORKER, `a data loader worker thread failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    const err = new SmnError(DatasetErrorCode.Worker, `a data loader worker thread failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }
@@ -183,9 +183,9 @@ class Pool implements WorkerPool {
   }
 
   async run(items: TaskItem[], spec: PresetSpec, seed: number, epoch: number, source: string): Promise<TaskResult[]> {
-    if (this.closed) throw new SmnError(DATASET_ERRORS.USAGE, 'this worker pool was closed', { kind: 'usage' });
+    if (this.closed) throw new SmnError(DatasetErrorCode.Usage, 'this worker pool was closed', { kind: 'usage' });
     await Promise.all(this.started);
-    if (this.failed) throw new SmnError(DATASET_ERRORS.WORKER, `a data loader worker thread failed: ${String(this.failed)}`);
+    if (this.failed) throw new SmnError(DatasetErrorCode.Worker, `a data loader worker thread failed: ${String(this.failed)}`);
     const id = this.nextId++;
     const w = this.workers[this.rr++ % this.workers.length]!;
     return new Promise<TaskResult[]>((resolve, reject) => {
@@ -216,7 +216,7 @@ function capWorkers(n: number, onWarning: ((w: DatasetWarning) => void) | undefi
   if (n <= limit) return n;
   warn(
     {
-      code: DATASET_ERRORS.WORKERS_CAPPED,
+      code: DatasetErrorCode.WorkersCapped,
       message: `${n} data-loading worker threads were asked for; using ${limit}, one per CPU core this process may use (more only add memory)`,
       details: { requested: n, used: limit },
     },
@@ -285,7 +285,7 @@ export function createLoader(ds: ImageDataset, opts: LoaderOptions): DataLoader 
   };
   const checkAbort = () => {
     if (opts.signal?.aborted) {
-      throw new SmnError(DATASET_ERRORS.ABORTED, `data loading of ${ds.source} was aborted`, { cause: opts.signal.reason });
+      throw new SmnError(DatasetErrorCode.Aborted, `data loading of ${ds.source} was aborted`, { cause: opts.signal.reason });
     }
   };
 

@@ -17,7 +17,7 @@ import {
   solarize,
 } from './transforms.js';
 import type { CropGroup, PresetSpec, RawImage, TransformFn, TransformOutput } from './types.js';
-import { DATASET_ERRORS } from './errors.js';
+import { DatasetErrorCode } from './errors.js';
 
 const DEFAULT_RATIO: [number, number] = [3 / 4, 4 / 3];
 
@@ -34,7 +34,7 @@ export const PRESET_NAMES = ['supervised', 'eval', 'multicrop'] as const;
 export function presetSpec(p: PresetSpec | (typeof PRESET_NAMES)[number], size?: number): PresetSpec {
   if (typeof p === 'string') {
     if (!(PRESET_NAMES as readonly string[]).includes(p)) {
-      throw new SmnError(DATASET_ERRORS.USAGE, `unknown transform preset '${p}'; expected one of ${PRESET_NAMES.join(', ')}`, {
+      throw new SmnError(DatasetErrorCode.Usage, `unknown transform preset '${p}'; expected one of ${PRESET_NAMES.join(', ')}`, {
         kind: 'usage',
       });
     }
@@ -92,7 +92,7 @@ export function sampleRng(seed: number, epoch: number, index: number): Rng {
 }
 
 function checkProb(name: string, p: number): number {
-  if (!(p >= 0 && p <= 1)) throw new SmnError(DATASET_ERRORS.USAGE, `${name} must be in [0, 1], got ${p}`, { kind: 'usage' });
+  if (!(p >= 0 && p <= 1)) throw new SmnError(DatasetErrorCode.Usage, `${name} must be in [0, 1], got ${p}`, { kind: 'usage' });
   return p;
 }
 
@@ -153,7 +153,7 @@ export function compilePreset(spec: PresetSpec): TransformFn {
     const stats = normStats(spec.norm ?? 'imagenet');
     for (const g of groups) {
       if (!(g.count >= 1 && g.size >= 1 && g.scale[0] > 0 && g.scale[0] <= g.scale[1])) {
-        throw new SmnError(DATASET_ERRORS.USAGE, `multicrop group ${JSON.stringify(g)} is invalid: need count ≥ 1, size ≥ 1, 0 < scale[0] ≤ scale[1]`, {
+        throw new SmnError(DatasetErrorCode.Usage, `multicrop group ${JSON.stringify(g)} is invalid: need count ≥ 1, size ≥ 1, 0 < scale[0] ≤ scale[1]`, {
           kind: 'usage',
         });
       }
@@ -174,7 +174,7 @@ export function compilePreset(spec: PresetSpec): TransformFn {
       return { crops };
     };
   }
-  throw new SmnError(DATASET_ERRORS.USAGE, `unknown preset ${JSON.stringify((spec as { preset: unknown }).preset)}`, {
+  throw new SmnError(DatasetErrorCode.Usage, `unknown preset ${JSON.stringify((spec as { preset: unknown }).preset)}`, {
     kind: 'usage',
   });
 }

@@ -4,7 +4,7 @@ import { SmnError } from '@smn/core';
 import { createLoader } from './loader.js';
 import { normStats } from './transforms.js';
 import type { ImageDataset, NormStats, PresetSpec } from './types.js';
-import { DATASET_ERRORS } from './errors.js';
+import { DatasetErrorCode } from './errors.js';
 
 /** Options of `previewGrid`. */
 export interface PreviewOptions {
@@ -28,7 +28,7 @@ function statsOf(spec: PresetSpec): NormStats {
  */
 export async function previewGrid(ds: ImageDataset, opts: PreviewOptions): Promise<{ png: Uint8Array; width: number; height: number }> {
   const n = Math.min(opts.n ?? 16, ds.length);
-  if (!(n >= 1)) throw new SmnError(DATASET_ERRORS.USAGE, `preview needs n ≥ 1 samples, got ${opts.n}`, { kind: 'usage' });
+  if (!(n >= 1)) throw new SmnError(DatasetErrorCode.Usage, `preview needs n ≥ 1 samples, got ${opts.n}`, { kind: 'usage' });
   const gap = opts.gap ?? 2;
   const loader = createLoader(ds, { batchSize: n, seed: opts.seed ?? 0, transform: opts.preset, workers: 0 });
   let batch;
@@ -36,7 +36,7 @@ export async function previewGrid(ds: ImageDataset, opts: PreviewOptions): Promi
     batch = b;
     break;
   }
-  if (!batch) throw new SmnError(DATASET_ERRORS.DECODE, `no sample of ${ds.source} could be read for the preview`);
+  if (!batch) throw new SmnError(DatasetErrorCode.Decode, `no sample of ${ds.source} could be read for the preview`);
   const views = 'images' in batch ? [{ images: batch.images, shape: batch.shape }] : batch.crops;
   const count = batch.indices.length;
   const { mean, std } = statsOf(opts.preset);

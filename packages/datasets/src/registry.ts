@@ -11,7 +11,7 @@ import { cifarPythonDataset } from './cifar-python.js';
 import { FASHION_MNIST_CLASSES, MNIST_CLASSES, idxDataset } from './idx-dataset.js';
 import { imageFolderDataset, jsonSplitDataset } from './folder.js';
 import type { ImageDataset, LoadOptions } from './types.js';
-import { DATASET_ERRORS } from './errors.js';
+import { DatasetErrorCode } from './errors.js';
 
 /** Where Debian's `dataset-fashion-mnist` installs the files. */
 export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
@@ -55,7 +55,7 @@ function isDir(p: string): boolean {
 
 function notFound(name: string, tried: string[], hint: string): SmnError {
   return new SmnError(
-    DATASET_ERRORS.NOT_FOUND,
+    DatasetErrorCode.NotFound,
     `dataset '${name}' not found; tried:\n  ${tried.join('\n  ')}\n${hint}`,
     { details: { dataset: name, tried } },
   );
@@ -141,7 +141,7 @@ function loadFolder(name: string, path: string, split: 'train' | 'test', onWarni
 export async function loadDataset(name: string, opts: LoadOptions): Promise<ImageDataset> {
   const split = opts.split;
   if (split !== 'train' && split !== 'test') {
-    throw new SmnError(DATASET_ERRORS.USAGE, `split must be 'train' or 'test', got '${String(split)}'`, { kind: 'usage' });
+    throw new SmnError(DatasetErrorCode.Usage, `split must be 'train' or 'test', got '${String(split)}'`, { kind: 'usage' });
   }
   const root = resolve(opts.dataRoot ?? 'data');
   if (name.startsWith('folder:')) return loadFolder(name, resolve(name.slice('folder:'.length)), split, opts.onWarning);
@@ -159,7 +159,7 @@ export async function loadDataset(name: string, opts: LoadOptions): Promise<Imag
   }
   const why = UNSUPPORTED[name];
   throw new SmnError(
-    DATASET_ERRORS.USAGE,
+    DatasetErrorCode.Usage,
     why
       ? `dataset '${name}' is not supported: ${why}`
       : `unknown dataset '${name}'; expected one of ${datasetNames().join(', ')}, or folder:<path>`,

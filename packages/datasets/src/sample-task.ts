@@ -3,7 +3,7 @@ import { SmnError, isSmnError } from '@smn/core';
 import { decodeImage } from './decode.js';
 import { compilePreset, sampleRng } from './presets.js';
 import type { PresetSpec, RawImage, SampleRef, TransformFn, TransformOutput } from './types.js';
-import { DATASET_ERRORS } from './errors.js';
+import { DatasetErrorCode } from './errors.js';
 
 /** A sample sent to a worker. */
 export interface TaskItem {
@@ -45,7 +45,7 @@ export async function runSample(
   } catch (err) {
     const e = isSmnError(err)
       ? err
-      : new SmnError(DATASET_ERRORS.DECODE, `sample ${item.index} of ${source}: transform failed: ${(err as Error)?.message ?? String(err)}`, {
+      : new SmnError(DatasetErrorCode.Decode, `sample ${item.index} of ${source}: transform failed: ${(err as Error)?.message ?? String(err)}`, {
           cause: err,
         });
     return {

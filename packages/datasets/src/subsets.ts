@@ -5,7 +5,7 @@
  */
 import { SmnError, createRng, numpyGlobals, parseNpy, readZip, unpickle } from '@smn/core';
 import type { ImageDataset } from './types.js';
-import { DATASET_ERRORS } from './errors.js';
+import { DatasetErrorCode } from './errors.js';
 import { readRegularFileSync } from './_regular-file.js';
 
 /**
@@ -15,17 +15,17 @@ import { readRegularFileSync } from './_regular-file.js';
 export function parseSubsetSpec(spec: string): { value: number; percent: boolean; balanced: boolean } {
   const m = /^(b?)(\d+(?:\.\d+)?)(p?)$/.exec(spec.trim());
   if (!m) {
-    throw new SmnError(DATASET_ERRORS.USAGE, `dataset_subset '${spec}' is not valid; expected '10p', '1p', '0.25p' (percent), a count like '500', or 'b10p'/'b500' (class-balanced)`, {
+    throw new SmnError(DatasetErrorCode.Usage, `dataset_subset '${spec}' is not valid; expected '10p', '1p', '0.25p' (percent), a count like '500', or 'b10p'/'b500' (class-balanced)`, {
       kind: 'usage',
     });
   }
   const value = Number(m[2]);
   const percent = m[3] === 'p';
   if (percent && value > 100) {
-    throw new SmnError(DATASET_ERRORS.USAGE, `dataset_subset '${spec}': a percentage must be ≤ 100`, { kind: 'usage' });
+    throw new SmnError(DatasetErrorCode.Usage, `dataset_subset '${spec}': a percentage must be ≤ 100`, { kind: 'usage' });
   }
   if (value <= 0 || (!percent && Math.trunc(value) < 1)) {
-    throw new SmnError(DATASET_ERRORS.USAGE, `dataset_subset '${spec}' keeps no sample; use a percentage above 0 or a count of at least 1`, { kind: 'usage' });
+    throw new SmnError(DatasetErrorCode.Usage, `dataset_subset '${spec}' keeps no sample; use a percentage above 0 or a count of at least 1`, { kind: 'usage' });
   }
   return { value, percent, balanced: m[1] === 'b' };
 }
@@ -35,12 +35,12 @@ export function subsetSize(spec: string, length: number): number {
   const { value: v, percent } = parseSubsetSpec(spec);
   const n = percent ? Math.trunc((length * v) / 100) : Math.trunc(v);
   if (n > length) {
-    throw new SmnError(DATASET_ERRORS.USAGE, `dataset_subset '${spec}' asks for ${n} samples but the train split has ${length}`, {
+    throw new SmnError(DatasetErrorCode.Usage, `dataset_subset '${spec}' asks for ${n} samples but the train split has ${length}`, {
       kind: 'usage',
     });
   }
   if (n < 1) {
-    throw new SmnError(DATASET_ERRORS.USAGE, `dataset_subset '${spec}' keeps 0 of ${length} samples; use a larger percentage or count`, {
+    throw new SmnError(DatasetErrorCode.Usage, `dataset_subset '${spec}' keeps 0 of ${length} samples; use a larger percentage or count`, {
       kind: 'usage',
     });
   }
@@ -81,7 +81,7 @@ export function labelSubset(ds: Pick<ImageDataset, 'labels' | 'classes'>, spec: 
     const v = Number(p);
     if (p === '' || !Number.isInteger(v) || v < 0 || v >= ds.classes.length) {
       throw new SmnError(
-        DATASET_ERRORS.USAGE,
+        DatasetErrorCode.Usage,
         `dataset_subset_labels '${spec}': '${p}' is not a label in [0, ${ds.classes.length}); expected labels separated by ':' like '0:3:7'`,
         { kind: 'usage' },
       );
@@ -92,7 +92,7 @@ export function labelSubset(ds: Pick<ImageDataset, 'labels' | 'classes'>, spec: 
   for (let i = 0; i < ds.labels.length; i++) if (keep.has(ds.labels[i]!)) out.push(i);
   if (out.length === 0) {
     // An empty train set would only fail epochs later (NaN losses, then a kNN shape error): say it now.
-    throw new SmnError(DATASET_ERRORS.USAGE, `dataset_subset_labels '${spec}' keeps no sample: no train image has these labels; pick labels present in the split`, {
+    throw new SmnError(DatasetErrorCode.Usage, `dataset_subset_labels '${spec}' keeps no sample: no train image has these labels; pick labels present in the split`, {
       kind: 'usage',
     });
   }
@@ -103,7 +103,7 @@ function toNumbers(v: unknown, file: string): number[] {
   if (Array.isArray(v)) return v.map(Number);
   const a = v as { data?: ArrayLike<number | bigint>; shape?: number[] } | undefined;
   if (a && a.data && typeof a.data.length === 'number') return Array.from(a.data, (x) => Number(x));
-  throw new SmnError(DATASET_ERRORS.CORRUPT, `${file}: expected a 1-D array of cluster ids, found ${typeof v}`, { details: { file } });
+  throw new SmnError(DatasetErrorCode.Corrupt, `${file}: expected a 1-D array of cluster ids, found ${typeof v}`, { details: { file } });
 }
 
 /**
@@ -121,14 +121,14 @@ export function readClusterIds(file: string): Int32Array {
     const entries = readZip(bytes, file);
     const pkl = [...entries.values()].find((e) => e.name.endsWith('/data.pkl') || e.name === 'data.pkl');
     if (!pkl) {
-      throw new SmnError(DATASET_ERRORS.CORRUPT, `${file}: zip archive without data.pkl; expected a torch.save'd numpy array`, { details: { file } });
+      throw new SmnError(DatasetErrorCode.Corrupt, `${file}: zip archive without data.pkl; expected a torch.save'd numpy array`, { details: { file } });
     }
     values = toNumbers(unpickle(pkl.read(), { findClass: numpyGlobals(file), source: file }), file);
   } else {
     try {
       values = toNumbers(JSON.parse(Buffer.from(bytes).toString('utf8')), file);
     } catch (err) {
-      throw new SmnError(DATASET_ERRORS.CORRUPT, `${file}: not a .npy, torch.save zip or JSON array of cluster ids (${(err as Error).message})`, {
+      throw new SmnError(DatasetErrorCode.Corrupt, `${file}: not a .npy, torch.save zip or JSON array of cluster ids (${(err as Error).message})`, {
         cause: err,
         details: { file },
       });
@@ -146,7 +146,7 @@ export function clusterSubset(clusters: string | ArrayLike<number>, clusterId: n
   const src = typeof clusters === 'string' ? clusters : 'clusters array';
   if (expectedLength !== undefined && ids.length !== expectedLength) {
     throw new SmnError(
-      DATASET_ERRORS.USAGE,
+      DatasetErrorCode.Usage,
       `${src} has ${ids.length} cluster ids but the train split has ${expectedLength} samples; expected one id per train index`,
       { kind: 'usage', details: { file: src, expected: expectedLength, found: ids.length } },
     );
@@ -154,7 +154,7 @@ export function clusterSubset(clusters: string | ArrayLike<number>, clusterId: n
   const out: number[] = [];
   for (let i = 0; i < ids.length; i++) if (ids[i] === clusterId) out.push(i);
   if (out.length === 0) {
-    throw new SmnError(DATASET_ERRORS.USAGE, `${src}: no sample has cluster id ${clusterId} (ids found: ${[...new Set(ids)].sort((a, b) => a - b).join(', ')})`, {
+    throw new SmnError(DatasetErrorCode.Usage, `${src}: no sample has cluster id ${clusterId} (ids found: ${[...new Set(ids)].sort((a, b) => a - b).join(', ')})`, {
       kind: 'usage',
       details: { file: src },
     });

@@ -6,7 +6,7 @@
  */
 import { SmnError, type Rng } from '@smn/core';
 import type { Interpolation, JitterOptions, NormStats, RawImage } from './types.js';
-import { DATASET_ERRORS } from './errors.js';
+import { DatasetErrorCode } from './errors.js';
 
 /** ImageNet statistics as SwAV's multicrop pipeline uses them (docs/method.md#augmentations) (note std[0] = 0.228, as SwAV). */
 export const IMAGENET_NORM: NormStats = { mean: [0.485, 0.456, 0.406], std: [0.228, 0.224, 0.225] };
@@ -27,7 +27,7 @@ export interface CropBox {
 function checkImage(img: RawImage, what: string): void {
   if (img.data.length !== img.height * img.width * 3) {
     throw new SmnError(
-      DATASET_ERRORS.USAGE,
+      DatasetErrorCode.Usage,
       `${what}: image data has ${img.data.length} bytes, expected height*width*3 = ${img.height}*${img.width}*3 = ${img.height * img.width * 3}`,
       { kind: 'usage' },
     );
@@ -115,7 +115,7 @@ export function resampleBox(
 ): RawImage {
   checkImage(img, 'resample');
   if (!(outH >= 1 && outW >= 1 && box.width > 0 && box.height > 0)) {
-    throw new SmnError(DATASET_ERRORS.USAGE, `resample: bad output ${outH}x${outW} or box ${JSON.stringify(box)}`, {
+    throw new SmnError(DatasetErrorCode.Usage, `resample: bad output ${outH}x${outW} or box ${JSON.stringify(box)}`, {
       kind: 'usage',
     });
   }

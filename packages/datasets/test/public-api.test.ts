@@ -10,6 +10,7 @@ it('src/index.ts exports these names', async () => {
       "DATASET_ERRORS",
       "DEBIAN_FASHION_MNIST",
       "DEFAULT_MULTICROP",
+      "DatasetErrorCode",
       "EMBEDDED_DIR",
       "FASHION_MNIST_CLASSES",
       "IMAGENET_NORM",

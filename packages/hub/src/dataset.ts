@@ -4,7 +4,7 @@ import { copyFile, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/pro
 import { dirname, join, resolve } from 'node:path';
 import { acquireLock, SmnError } from '@smn/core';
 import { x as extractTar } from 'tar';
-import { HUB_ERRORS } from './errors.js';
+import { HubErrorCode } from './errors.js';
 import { fetchFiles } from './fetch-file.js';
 import { lookup } from './registry.js';
 import { settingsOf } from './settings.js';
@@ -28,7 +28,7 @@ export async function fetchDataset(name: string, dataRoot: string, opts: FetchOp
   const entry = lookup(settingsOf(opts), name);
   const unpack = entry.unpack;
   if (entry.kind !== 'dataset' || !unpack) {
-    throw new SmnError(HUB_ERRORS.usage, `'${name}' is a ${entry.kind} entry, not a dataset; fetch it with fetchFile('${name}')`, {
+    throw new SmnError(HubErrorCode.Usage, `'${name}' is a ${entry.kind} entry, not a dataset; fetch it with fetchFile('${name}')`, {
       kind: 'usage',
       details: { name, kind: entry.kind },
     });
@@ -60,7 +60,7 @@ async function untar(entry: RegistryEntry, archive: string, dir: string, unpack:
       // tar strips absolute paths and refuses entries that climb out of cwd ('..').
       await extractTar({ file: archive, cwd: tmp, strict: true });
     } catch (err) {
-      throw new SmnError(HUB_ERRORS.archive, `cannot extract ${archive} ('${entry.name}'): ${(err as Error).message}; delete it and fetch again`, {
+      throw new SmnError(HubErrorCode.Archive, `cannot extract ${archive} ('${entry.name}'): ${(err as Error).message}; delete it and fetch again`, {
         cause: err,
         details: { name: entry.name, file: archive },
       });
@@ -94,7 +94,7 @@ async function placeFiles(entry: RegistryEntry, files: string[], dir: string): P
 
 function layoutError(entry: RegistryEntry, archive: string, missing: string[], top: string[]): SmnError {
   return new SmnError(
-    HUB_ERRORS.archive,
+    HubErrorCode.Archive,
     `${archive} ('${entry.name}') does not hold ${missing.join(', ')}` +
       (top.length ? `; its top level has ${top.slice(0, 10).join(', ')}` : '') +
       `. The registry entry's unpack.produces does not fit this archive: fix the entry (SMN_REGISTRY) or the archive`,

@@ -5,7 +5,7 @@
  */
 import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { SmnError } from '@smn/core';
-import { HUB_ERRORS } from './errors.js';
+import { HubErrorCode } from './errors.js';
 import { isRetryable, networkError, request } from './http.js';
 import type { Response } from 'undici';
 
@@ -68,7 +68,7 @@ function httpError(job: DownloadJob, res: Response): SmnError {
     s === 404 ? 'not found (404): the file is not at this address; check the registry entry, SMN_MIRROR or HF_ENDPOINT'
     : s === 401 || s === 403 ? `refused (${s}): the server wants credentials or does not serve this file`
     : `HTTP ${s} ${res.statusText}`;
-  return new SmnError(HUB_ERRORS.http, `cannot download ${job.url}: ${why}. ${job.hint}`, {
+  return new SmnError(HubErrorCode.Http, `cannot download ${job.url}: ${why}. ${job.hint}`, {
     details: { url: job.url, status: s, retryable: s >= 500 || s === 408 || s === 429 },
   });
 }
@@ -88,7 +88,7 @@ export async function download(job: DownloadJob): Promise<Downloaded> {
 
 async function abortedError(job: DownloadJob): Promise<SmnError> {
   const bytes = await sizeOf(job.partial);
-  return new SmnError(HUB_ERRORS.aborted, `download of ${job.url} stopped at ${bytes} bytes; ${job.partial} is kept and the next fetch continues from there`, {
+  return new SmnError(HubErrorCode.Aborted, `download of ${job.url} stopped at ${bytes} bytes; ${job.partial} is kept and the next fetch continues from there`, {
     cause: job.signal?.reason,
     details: { url: job.url, partial: job.partial, bytes },
   });
@@ -129,14 +129,14 @@ async function attemptOnce(job: DownloadJob): Promise<Downloaded> {
       timer = setTimeout(() => stall.abort(), job.stallMs);
     });
     if (total !== undefined && size !== total) {
-      throw new SmnError(HUB_ERRORS.network, `${job.url}: the connection ended at ${size} of ${total} bytes`, {
+      throw new SmnError(HubErrorCode.Network, `${job.url}: the connection ended at ${size} of ${total} bytes`, {
         details: { url: job.url, retryable: true },
       });
     }
     return { size, linkedSha256: ans.linkedSha256 };
   } catch (err) {
     if (stall.signal.aborted && !job.signal?.aborted) {
-      throw new SmnError(HUB_ERRORS.network, `${job.url}: no data for ${job.stallMs / 1000} s`, {
+      throw new SmnError(HubErrorCode.Network, `${job.url}: no data for ${job.stallMs / 1000} s`, {
         cause: err,
         details: { url: job.url, retryable: true },
       });
@@ -152,7 +152,7 @@ async function restart(job: DownloadJob, res: Response | undefined, why: string)
   await res?.body?.cancel().catch(() => {});
   await rm(job.partial, { force: true });
   await rm(sidecarOf(job), { force: true });
-  throw new SmnError(HUB_ERRORS.network, `${job.url} ${why}; starting over`, { details: { url: job.url, retryable: true } });
+  throw new SmnError(HubErrorCode.Network, `${job.url} ${why}; starting over`, { details: { url: job.url, retryable: true } });
 }
 
 async function writeBody(job: DownloadJob, res: Response, start: number, total: number | undefined, onData: () => void): Promise<number> {

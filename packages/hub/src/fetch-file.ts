@@ -8,7 +8,7 @@ import { dirname, relative } from 'node:path';
 import { acquireLock, isSmnError, SmnError } from '@smn/core';
 import { describe, found, hashFile, isFixed, matches, type Digests, type FixedChecksum } from './checksum.js';
 import { download, type Downloaded } from './download.js';
-import { HUB_ERRORS } from './errors.js';
+import { HubErrorCode } from './errors.js';
 import { getRecord, putRecord } from './manifest.js';
 import { alternativeOf, lookup, resolveWith } from './registry.js';
 import { settingsOf, type Settings } from './settings.js';
@@ -119,7 +119,7 @@ async function downloadVerified(c: Ctx, f: ResolvedFile): Promise<void> {
     await rm(partial, { force: true });
     await rm(`${partial}.json`, { force: true });
     throw new SmnError(
-      HUB_ERRORS.checksum,
+      HubErrorCode.Checksum,
       `${f.path} of '${c.entry.name}' downloaded from ${got.url} does not match its checksum: expected ${describe(expected)}, ` +
         `found ${found(expected, d)} (${d.size} bytes). The download was deleted; fetch again, and if it fails the same way ` +
         `the server (or SMN_MIRROR) serves another file`,
@@ -151,7 +151,7 @@ async function downloadAny(c: Ctx, f: ResolvedFile, partial: string): Promise<Do
       });
       return { ...got, url };
     } catch (err) {
-      const moveOn = isSmnError(err) && (err.code === HUB_ERRORS.network || err.details.status === 404);
+      const moveOn = isSmnError(err) && (err.code === HubErrorCode.Network || err.details.status === 404);
       if (!moveOn || i === f.urls.length - 1) throw err;
     }
   }
@@ -160,7 +160,7 @@ async function downloadAny(c: Ctx, f: ResolvedFile, partial: string): Promise<Do
 
 function offlineError(c: Ctx, f: ResolvedFile): SmnError {
   return new SmnError(
-    HUB_ERRORS.offline,
+    HubErrorCode.OfflineMissing,
     `${f.path} of '${c.entry.name}' is not in the cache, and ${c.s.offlineBy} forbids downloading it. ` +
       `Download ${f.urls[0]} elsewhere and place it at ${f.cachePath}, or unset ${c.s.offlineBy}`,
     { details: { name: c.entry.name, file: f.path, url: f.urls[0], path: f.cachePath } },
@@ -169,7 +169,7 @@ function offlineError(c: Ctx, f: ResolvedFile): SmnError {
 
 function mismatchError(c: Ctx, f: ResolvedFile, expected: string, foundValue: string): SmnError {
   return new SmnError(
-    HUB_ERRORS.cacheMismatch,
+    HubErrorCode.CacheMismatch,
     `the cached ${f.cachePath} ('${c.entry.name}') has changed since it was fetched: expected ${expected}, found ${foundValue}. ` +
       `Delete it and fetch again (from ${f.urls[0]})`,
     { details: { name: c.entry.name, file: f.cachePath, url: f.urls[0], expected, found: foundValue } },

@@ -5,7 +5,7 @@
  */
 import { SmnError } from '@smn/core';
 import { fetch, ProxyAgent, type Dispatcher, type Response } from 'undici';
-import { HUB_ERRORS } from './errors.js';
+import { HubErrorCode } from './errors.js';
 
 export interface Answer {
   res: Response;
@@ -78,7 +78,7 @@ const REASONS: Record<string, string> = {
 export function networkError(url: string, err: unknown, hint: string): SmnError {
   const code = errnoOf(err);
   const reason = code ? `${REASONS[code] ?? 'network error'} (${code})` : (err as Error)?.message ?? String(err);
-  return new SmnError(HUB_ERRORS.network, `cannot download ${url}: ${reason}. ${hint}`, {
+  return new SmnError(HubErrorCode.Network, `cannot download ${url}: ${reason}. ${hint}`, {
     cause: err,
     details: { url, code, retryable: !code || !FATAL_NET.has(code) },
   });
@@ -111,5 +111,5 @@ export async function request(
     await res.body?.cancel().catch(() => {});
     current = new URL(location, target).href;
   }
-  throw new SmnError(HUB_ERRORS.http, `${url}: more than 10 redirects; the server (or SMN_MIRROR) loops`, { details: { url } });
+  throw new SmnError(HubErrorCode.Http, `${url}: more than 10 redirects; the server (or SMN_MIRROR) loops`, { details: { url } });
 }

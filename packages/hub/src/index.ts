@@ -13,7 +13,7 @@ export type {
   DatasetResult,
   EntryListing,
 } from './types.js';
-export { HUB_ERRORS } from './errors.js';
+export { HubErrorCode, HUB_ERRORS } from './errors.js';
 export { cacheDir } from './settings.js';
 export { resolveEntry, entryForReference, entryForDataset } from './registry.js';
 export { listEntries } from './list.js';

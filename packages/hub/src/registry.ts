@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { SmnError } from '@smn/core';
-import { HUB_ERRORS } from './errors.js';
+import { HubErrorCode } from './errors.js';
 import { hfUrl, requestUrl, settingsOf, type Settings } from './settings.js';
 import type { HubOptions, ReferenceName, RegistryEntry, RegistryFile, ResolvedEntry, ResolvedFile } from './types.js';
 
@@ -75,14 +75,14 @@ function parseRegistry(text: string, source: string): Map<string, RegistryEntry>
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new SmnError(HUB_ERRORS.registry, `${source} is not valid JSON: ${(err as Error).message}`, { kind: 'usage', cause: err, details: { file: source } });
+    throw new SmnError(HubErrorCode.RegistryInvalid, `${source} is not valid JSON: ${(err as Error).message}`, { kind: 'usage', cause: err, details: { file: source } });
   }
   const problems: string[] = [];
   if (!isObj(raw) || !isObj(raw.entries)) problems.push('entries: expected { "version": 1, "entries": { "<name>": { … } } }');
   const entries = isObj(raw) && isObj(raw.entries) ? raw.entries : {};
   for (const [name, e] of Object.entries(entries)) checkEntry(name, e, problems);
   if (problems.length) {
-    throw new SmnError(HUB_ERRORS.registry, `${source} has ${problems.length} problem(s):\n  ${problems.join('\n  ')}`, {
+    throw new SmnError(HubErrorCode.RegistryInvalid, `${source} has ${problems.length} problem(s):\n  ${problems.join('\n  ')}`, {
       kind: 'usage',
       details: { file: source, problems },
     });
@@ -98,7 +98,7 @@ export function loadRegistry(env: Record<string, string | undefined>): Map<strin
   const all = new Map(builtin);
   for (const file of (env.SMN_REGISTRY ?? '').split(delimiter).filter(Boolean)) {
     if (!existsSync(file)) {
-      throw new SmnError(HUB_ERRORS.registry, `SMN_REGISTRY names ${file}, which does not exist; expected a JSON file like the package's assets/registry.json`, {
+      throw new SmnError(HubErrorCode.RegistryInvalid, `SMN_REGISTRY names ${file}, which does not exist; expected a JSON file like the package's assets/registry.json`, {
         kind: 'usage',
         details: { file },
       });
@@ -137,7 +137,7 @@ export function lookup(s: Settings, name: string): RegistryEntry {
   const names = [...all.keys()];
   const near = closest(name, names);
   throw new SmnError(
-    HUB_ERRORS.unknown,
+    HubErrorCode.UnknownName,
     `no registry entry named '${name}'${near ? ` (did you mean '${near}'?)` : ''}; known: ${names.join(', ')}. ` +
       `Add your own with SMN_REGISTRY=FILE (a JSON file like @smn/hub's assets/registry.json)`,
     { kind: 'usage', details: { name, known: names } },

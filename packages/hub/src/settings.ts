@@ -2,7 +2,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { SmnError } from '@smn/core';
-import { HUB_ERRORS } from './errors.js';
+import { HubErrorCode } from './errors.js';
 import type { HubOptions } from './types.js';
 
 export interface Settings {
@@ -42,7 +42,7 @@ function parseBase(name: string, value: string): URL {
     u = new URL('invalid:');
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new SmnError(HUB_ERRORS.usage, `${name}=${value} is not an http(s) URL; expected e.g. ${name}=https://mirror.example.org`, {
+    throw new SmnError(HubErrorCode.Usage, `${name}=${value} is not an http(s) URL; expected e.g. ${name}=https://mirror.example.org`, {
       kind: 'usage',
       details: { variable: name, found: value },
     });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { loadDataset } from '@smn/datasets';
 import { c as createTar } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { entryForDataset, fetchDataset, HUB_ERRORS } from '../src/index.js';
+import { entryForDataset, fetchDataset, HubErrorCode } from '../src/index.js';
 import { catchError, sha256, tempDir, writeRegistry } from './_helpers.js';
 import { startServer, type TestServer } from './_server.js';
 
@@ -95,11 +95,11 @@ describe('fetchDataset', () => {
     const r = await fetchDataset('idx-test', root, { env });
     expect(sha256(await readFile(r.paths[0]!))).toBe(sha256(gz));
     const err = await catchError(fetchDataset('odd-test', root, { env }));
-    expect(err.code).toBe(HUB_ERRORS.archive);
+    expect(err.code).toBe(HubErrorCode.Archive);
     expect(err.message).toContain('odd.tar.gz') ;
     expect(err.message).toContain("does not hold cifar-10-batches-py; its top level has cifar-10-batches-bin");
     expect((await readdir(join(root, 'odd'))).filter((f) => f.startsWith('.smn'))).toEqual([]);
     const notData = await catchError(fetchDataset('swav-resnet50', root, { env }));
-    expect(notData.code).toBe(HUB_ERRORS.usage);
+    expect(notData.code).toBe(HubErrorCode.Usage);
   });
 });

@@ -6,6 +6,7 @@ it('src/index.ts exports these names', async () => {
   expect(Object.keys(await import('../src/index.js')).sort()).toMatchInlineSnapshot(`
     [
       "HUB_ERRORS",
+      "HubErrorCode",
       "cacheDir",
       "entryForDataset",
       "entryForReference",

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '@smn/core';
+import { torchLinearInit, type Rng } from '@smn/core';
 
 /** A trainable `nn.Linear` with PyTorch's layout (weight `[out, in]`) and default init U(±1/√in). */
 export interface LinearLayer {
@@ -7,21 +7,11 @@ export interface LinearLayer {
   bias: tf.Variable<tf.Rank.R1> | null;
 }
 
-function uniform(rng: Rng, n: number, bound: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.uniform(-bound, bound);
-  return a;
-}
-
-/**
- * PyTorch's `nn.Linear` default init: `kaiming_uniform_(a=√5)` gives a weight bound of `gain·√(3/fan_in)` with
- * `gain = √(2/(1+5))`, i.e. `1/√fan_in`; the bias bound is `1/√fan_in` too.
- */
+/** A trainable `nn.Linear(inF, outF)` with PyTorch's default init ({@link torchLinearInit}), weight then bias. */
 export function createLinear(inF: number, outF: number, bias: boolean, rng: Rng): LinearLayer {
-  const bound = 1 / Math.sqrt(inF);
-  const wInit = uniform(rng, outF * inF, bound);
+  const wInit = torchLinearInit(rng, outF * inF, inF);
   const weight = tf.tidy(() => tf.variable(tf.tensor2d(wInit, [outF, inF]), true));
-  const bInit = bias ? uniform(rng, outF, bound) : null;
+  const bInit = bias ? torchLinearInit(rng, outF, inF) : null;
   const b = bInit ? tf.tidy(() => tf.variable(tf.tensor1d(bInit), true)) : null;
   return { weight: weight as tf.Variable<tf.Rank.R2>, bias: b as tf.Variable<tf.Rank.R1> | null };
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SmnError, fmtShape } from '@smn/core';
-import { SWAV_ERRORS } from './errors.js';
+import { SwavErrorCode } from './errors.js';
 import type { SinkhornOptions } from './types.js';
 
 /** SwAV's Sinkhorn-Knopp settings (volt/modules/ssl.py, SWAVConfig: epsilon 0.05, 3 iterations). */
@@ -38,23 +38,23 @@ export function sinkhorn(scores: tf.Tensor2D, options: SinkhornOptions = {}): tf
   const { epsilon, iterations, domain } = { ...SINKHORN_DEFAULTS, ...options };
   if (scores.rank !== 2 || scores.shape[0] < 1 || scores.shape[1] < 1) {
     throw new SmnError(
-      SWAV_ERRORS.shape,
+      SwavErrorCode.Shape,
       `sinkhorn scores must be a non-empty 2-D tensor [B, K]; found shape ${fmtShape(scores.shape)}.`,
       { kind: 'usage' },
     );
   }
   if (!(epsilon > 0) || !Number.isFinite(epsilon)) {
-    throw new SmnError(SWAV_ERRORS.option, `sinkhorn epsilon must be a finite number > 0; found ${epsilon}.`, {
+    throw new SmnError(SwavErrorCode.Option, `sinkhorn epsilon must be a finite number > 0; found ${epsilon}.`, {
       kind: 'usage',
     });
   }
   if (!Number.isInteger(iterations) || iterations < 0) {
-    throw new SmnError(SWAV_ERRORS.option, `sinkhorn iterations must be an integer >= 0; found ${iterations}.`, {
+    throw new SmnError(SwavErrorCode.Option, `sinkhorn iterations must be an integer >= 0; found ${iterations}.`, {
       kind: 'usage',
     });
   }
   if (domain !== 'auto' && domain !== 'exp' && domain !== 'log') {
-    throw new SmnError(SWAV_ERRORS.option, `sinkhorn domain must be 'auto', 'exp' or 'log'; found '${String(domain)}'.`, {
+    throw new SmnError(SwavErrorCode.Option, `sinkhorn domain must be 'auto', 'exp' or 'log'; found '${String(domain)}'.`, {
       kind: 'usage',
     });
   }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SmnError, createRng, fmtShape, type Rng } from '@smn/core';
+import { SmnError, createRng, fmtShape, torchLinearInit } from '@smn/core';
 import { createMaskedModel, type MaskedModel } from '@smn/subnetworks';
-import { SWAV_ERRORS } from './errors.js';
+import { SwavErrorCode } from './errors.js';
 import { applyLinear, createLinear, type LinearLayer } from './_linear.js';
 import type { SavedArray, SwavHeadOptions } from './types.js';
 
@@ -50,12 +50,6 @@ export function prototypesFrozen(step: number, freezePrototypesNiters: number): 
   return step < freezePrototypesNiters;
 }
 
-function uniformValues(rng: Rng, n: number, bound: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.uniform(-bound, bound);
-  return a;
-}
-
 /** A masked `[in → out]` linear map built on @smn/subnetworks (frozen W `[in, out]`, scores 1.0, threshold 0). */
 function createMaskedMap(
   w: tf.Tensor2D,
@@ -100,7 +94,7 @@ export function createSwavHead(options: SwavHeadOptions): SwavHead {
     ['nmbPrototypes', o.nmbPrototypes],
   ] as const) {
     if (!Number.isInteger(v) || v < 1) {
-      throw new SmnError(SWAV_ERRORS.option, `createSwavHead ${name} must be a positive integer; found ${v}.`, {
+      throw new SmnError(SwavErrorCode.Option, `createSwavHead ${name} must be a positive integer; found ${v}.`, {
         kind: 'usage',
       });
     }
@@ -110,7 +104,7 @@ export function createSwavHead(options: SwavHeadOptions): SwavHead {
     ['prototypes', o.prototypes],
   ] as const) {
     if (v !== 'linear' && v !== 'masked') {
-      throw new SmnError(SWAV_ERRORS.option, `swav.${name} must be 'linear' or 'masked'; found '${String(v)}'.`, {
+      throw new SmnError(SwavErrorCode.Option, `swav.${name} must be 'linear' or 'masked'; found '${String(v)}'.`, {
         kind: 'usage',
       });
     }
@@ -125,12 +119,11 @@ export function createSwavHead(options: SwavHeadOptions): SwavHead {
   if (o.fc === 'linear') {
     fcLinear = createLinear(inFeatures, featDim, true, fcRng);
   } else {
-    const bound = 1 / Math.sqrt(inFeatures);
     // PyTorch [out, in] values, transposed to the [in, out] layout of @smn/subnetworks.
-    const wTorch = tf.tensor2d(uniformValues(fcRng, featDim * inFeatures, bound), [featDim, inFeatures]);
+    const wTorch = tf.tensor2d(torchLinearInit(fcRng, featDim * inFeatures, inFeatures), [featDim, inFeatures]);
     const w = tf.transpose(wTorch) as tf.Tensor2D;
     wTorch.dispose();
-    fcMasked = createMaskedMap(w, tf.tensor1d(uniformValues(fcRng, featDim, bound)));
+    fcMasked = createMaskedMap(w, tf.tensor1d(torchLinearInit(fcRng, featDim, inFeatures)));
   }
 
   let protoLinear: LinearLayer | null = null;
@@ -138,9 +131,8 @@ export function createSwavHead(options: SwavHeadOptions): SwavHead {
   if (o.prototypes === 'linear') {
     protoLinear = createLinear(featDim, K, false, protoRng);
   } else {
-    const bound = 1 / Math.sqrt(featDim);
     const w = tf.tidy(() => {
-      const wTorch = tf.tensor2d(uniformValues(protoRng, K * featDim, bound), [K, featDim]);
+      const wTorch = tf.tensor2d(torchLinearInit(protoRng, K * featDim, featDim), [K, featDim]);
       const rows = tf.div(wTorch, tf.maximum(tf.norm(wTorch, 'euclidean', 1, true), 1e-12));
       return tf.transpose(rows) as tf.Tensor2D; // [featDim, K]
     });
@@ -149,12 +141,12 @@ export function createSwavHead(options: SwavHeadOptions): SwavHead {
 
   let disposed = false;
   const live = (): void => {
-    if (disposed) throw new SmnError(SWAV_ERRORS.disposed, 'SwavHead was used after dispose().');
+    if (disposed) throw new SmnError(SwavErrorCode.Disposed, 'SwavHead was used after dispose().');
   };
   const checkInput = (x: tf.Tensor, cols: number, what: string): void => {
     if (x.rank !== 2 || x.shape[1] !== cols) {
       throw new SmnError(
-        SWAV_ERRORS.shape,
+        SwavErrorCode.Shape,
         `SwavHead.${what} expects [n, ${cols}]; found ${fmtShape(x.shape)}.`,
         { kind: 'usage' },
       );
@@ -235,7 +227,7 @@ export function createSwavHead(options: SwavHeadOptions): SwavHead {
       const found = Object.keys(state).sort();
       if (want.join(',') !== found.join(',')) {
         throw new SmnError(
-          SWAV_ERRORS.state,
+          SwavErrorCode.State,
           `saved SwAV head has keys [${found.join(', ')}] but this head (fc '${o.fc}', prototypes '${o.prototypes}') ` +
             `needs [${want.join(', ')}]; was it saved with other swav.fc / swav.prototypes settings?`,
           { details: { expected: want, found } },
@@ -245,7 +237,7 @@ export function createSwavHead(options: SwavHeadOptions): SwavHead {
         const s = state[key]!;
         if (s.shape.join(',') !== v.shape.join(',') || s.data.length !== v.size) {
           throw new SmnError(
-            SWAV_ERRORS.state,
+            SwavErrorCode.State,
             `saved SwAV head "${key}" has shape ${fmtShape(s.shape)} but this head expects ${fmtShape(v.shape)}; ` +
               'check swav.feat_dim, swav.nmb_prototypes and the backbone width.',
             { details: { key, expected: v.shape, found: s.shape } },

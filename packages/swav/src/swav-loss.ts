@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SmnError, fmtShape } from '@smn/core';
-import { SWAV_ERRORS } from './errors.js';
+import { SwavErrorCode } from './errors.js';
 import { sinkhorn, SINKHORN_DEFAULTS } from './sinkhorn.js';
 import type { PrototypesInput, SinkhornOptions, SwavLossOptions, SwavLossResult } from './types.js';
 
@@ -58,30 +58,30 @@ export function swavLoss(options: SwavLossOptions): SwavLossResult {
   const sinkOpts: SinkhornOptions = { epsilon: o.epsilon, iterations: o.iterations, domain: o.domain };
   const totalCrops = nmbCrops.reduce((a, b) => a + b, 0);
   if (!Number.isInteger(B) || B < 1) {
-    throw new SmnError(SWAV_ERRORS.option, `swavLoss batchSize must be a positive integer; found ${B}.`, { kind: 'usage' });
+    throw new SmnError(SwavErrorCode.Option, `swavLoss batchSize must be a positive integer; found ${B}.`, { kind: 'usage' });
   }
   if (!(totalCrops >= 2) || nmbCrops.some((n) => !Number.isInteger(n) || n < 0)) {
     throw new SmnError(
-      SWAV_ERRORS.option,
+      SwavErrorCode.Option,
       `swavLoss nmbCrops must be non-negative integers summing to at least 2; found [${nmbCrops.join(', ')}].`,
       { kind: 'usage' },
     );
   }
   if (cropsForAssign.length < 1 || cropsForAssign.some((c) => !Number.isInteger(c) || c < 0 || c >= totalCrops)) {
     throw new SmnError(
-      SWAV_ERRORS.option,
+      SwavErrorCode.Option,
       `swavLoss cropsForAssign must be crop indices in [0, ${totalCrops}); found [${cropsForAssign.join(', ')}].`,
       { kind: 'usage' },
     );
   }
   if (!(T > 0) || !Number.isFinite(T)) {
-    throw new SmnError(SWAV_ERRORS.option, `swavLoss temperature must be a finite number > 0; found ${T}.`, {
+    throw new SmnError(SwavErrorCode.Option, `swavLoss temperature must be a finite number > 0; found ${T}.`, {
       kind: 'usage',
     });
   }
   if (embeddings.rank !== 2 || embeddings.shape[0] !== totalCrops * B) {
     throw new SmnError(
-      SWAV_ERRORS.shape,
+      SwavErrorCode.Shape,
       `swavLoss embeddings must be [Σ nmbCrops · batchSize = ${totalCrops * B}, feat]; found ` +
         `${fmtShape(embeddings.shape)} (nmbCrops [${nmbCrops.join(', ')}], batchSize ${B}).`,
       { kind: 'usage' },
@@ -89,7 +89,7 @@ export function swavLoss(options: SwavLossOptions): SwavLossResult {
   }
   if (queue && queue.nmbAssign !== cropsForAssign.length) {
     throw new SmnError(
-      SWAV_ERRORS.option,
+      SwavErrorCode.Option,
       `swavLoss queue has ${queue.nmbAssign} assignment crops but cropsForAssign has ${cropsForAssign.length}.`,
       { kind: 'usage' },
     );
@@ -101,7 +101,7 @@ export function swavLoss(options: SwavLossOptions): SwavLossResult {
     const p = o.scores ?? applyPrototypes(o.prototypes, embeddings);
     if (p.rank !== 2 || p.shape[0] !== totalCrops * B) {
       throw new SmnError(
-        SWAV_ERRORS.shape,
+        SwavErrorCode.Shape,
         `swavLoss prototype scores must be [${totalCrops * B}, K]; found ${fmtShape(p.shape)}.`,
         { kind: 'usage' },
       );

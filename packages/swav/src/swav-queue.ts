@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SmnError, fmtShape } from '@smn/core';
-import { SWAV_ERRORS } from './errors.js';
+import { SwavErrorCode } from './errors.js';
 import type { SwavQueueState } from './types.js';
 
 /** Options of {@link SwavQueue}. */
@@ -54,7 +54,7 @@ export class SwavQueue {
       ['nmbAssign', nmbAssign, 1],
     ] as const) {
       if (!Number.isInteger(v) || v < min) {
-        throw new SmnError(SWAV_ERRORS.option, `SwavQueue ${name} must be an integer >= ${min}; found ${v}.`, {
+        throw new SmnError(SwavErrorCode.Option, `SwavQueue ${name} must be an integer >= ${min}; found ${v}.`, {
           kind: 'usage',
           details: { option: name, found: v },
         });
@@ -69,9 +69,9 @@ export class SwavQueue {
   }
 
   private check(i: number): void {
-    if (this.disposed) throw new SmnError(SWAV_ERRORS.disposed, 'SwavQueue was used after dispose().');
+    if (this.disposed) throw new SmnError(SwavErrorCode.Disposed, 'SwavQueue was used after dispose().');
     if (!Number.isInteger(i) || i < 0 || i >= this.nmbAssign) {
-      throw new SmnError(SWAV_ERRORS.option, `SwavQueue index ${i} is out of range [0, ${this.nmbAssign}).`, {
+      throw new SmnError(SwavErrorCode.Option, `SwavQueue index ${i} is out of range [0, ${this.nmbAssign}).`, {
         kind: 'usage',
       });
     }
@@ -106,7 +106,7 @@ export class SwavQueue {
     const n = embeddings.shape[0];
     if (embeddings.rank !== 2 || embeddings.shape[1] !== this.featDim || n > this.length) {
       throw new SmnError(
-        SWAV_ERRORS.shape,
+        SwavErrorCode.Shape,
         `SwavQueue.push(${i}) expects [n <= ${this.length}, ${this.featDim}] embeddings; found ${fmtShape(embeddings.shape)}.`,
         { kind: 'usage' },
       );
@@ -121,14 +121,14 @@ export class SwavQueue {
 
   /** A copy of the queue for checkpoints. */
   async state(): Promise<SwavQueueState> {
-    if (this.disposed) throw new SmnError(SWAV_ERRORS.disposed, 'SwavQueue was used after dispose().');
+    if (this.disposed) throw new SmnError(SwavErrorCode.Disposed, 'SwavQueue was used after dispose().');
     const data = await Promise.all(this.queues.map(async (q) => Float32Array.from(await q.data())));
     return { length: this.length, featDim: this.featDim, data, use: this.use, filling: this.filling };
   }
 
   /** Restores a state saved by {@link SwavQueue.state}; its length, featDim and crop count must match. */
   load(state: SwavQueueState): void {
-    if (this.disposed) throw new SmnError(SWAV_ERRORS.disposed, 'SwavQueue was used after dispose().');
+    if (this.disposed) throw new SmnError(SwavErrorCode.Disposed, 'SwavQueue was used after dispose().');
     const want = `${this.nmbAssign} × [${this.length}, ${this.featDim}]`;
     const found = `${state.data?.length} × [${state.length}, ${state.featDim}]`;
     if (
@@ -139,7 +139,7 @@ export class SwavQueue {
       state.data.some((d) => !(d instanceof Float32Array) || d.length !== this.length * this.featDim)
     ) {
       throw new SmnError(
-        SWAV_ERRORS.state,
+        SwavErrorCode.State,
         `saved SwAV queue is ${found} but this queue is ${want}; was the checkpoint made with another ` +
           'swav.queue_length, batch size or feat_dim?',
         { details: { expected: want, found } },

@@ -10,6 +10,7 @@ it('src/index.ts exports these names', async () => {
       "SWAV_ERRORS",
       "SWAV_HEAD_DEFAULTS",
       "SWAV_LOSS_DEFAULTS",
+      "SwavErrorCode",
       "SwavQueue",
       "createSwavHead",
       "prototypesFrozen",
