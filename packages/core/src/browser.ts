@@ -1,6 +1,6 @@
 // The browser entry: everything that works on bytes and numbers, with no Node built-in in its import graph.
 // index.ts (the Node entry) re-exports all of it and adds the functions that take file paths.
-export { SmnError, isSmnError, assert, fmtShape } from './errors.js';
+export { SmnError, isSmnError, assert, fmtShape, CoreErrorCode } from './errors.js';
 export { createRng, type Rng } from './rng.js';
 export { parseNpy, encodeNpy, type NpyArray } from './npy.js';
 export { unpickle, numpyGlobals, latin1Bytes, type UnpickleOptions, type PickledNdarray } from './pickle.js';

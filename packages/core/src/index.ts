@@ -3,6 +3,7 @@ export {
   isSmnError,
   assert,
   fmtShape,
+  CoreErrorCode,
   createRng,
   type Rng,
   parseNpy,

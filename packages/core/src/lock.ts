@@ -24,20 +24,15 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { link, mkdir, open, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import { SmnError } from './errors.js';
+import { CoreErrorCode, SmnError } from './errors.js';
 
-/** Error codes of `acquireLock` and of a held lock. */
+/** @deprecated The lock's codes under their 0.1 keys; use {@link CoreErrorCode} (`LockHeld`, …). */
 export const LOCK_ERRORS = {
-  /** Another live process holds the lock (fail-fast mode). */
-  held: 'SMN_LOCK_HELD',
-  /** Waited `timeoutMs` and the holder kept it. */
-  timeout: 'SMN_LOCK_TIMEOUT',
-  /** The AbortSignal fired while waiting. */
-  aborted: 'SMN_LOCK_ABORTED',
-  /** The lock file is not one this module wrote (unparsable); it is never deleted automatically. */
-  invalid: 'SMN_LOCK_INVALID',
-  /** Reason of `Lock.signal` when the lock file was found gone or taken over while held. */
-  lost: 'SMN_LOCK_LOST',
+  held: CoreErrorCode.LockHeld,
+  timeout: CoreErrorCode.LockTimeout,
+  aborted: CoreErrorCode.LockAborted,
+  invalid: CoreErrorCode.LockInvalid,
+  lost: CoreErrorCode.LockLost,
 } as const;
 
 /** What a lock file says about its holder. */
@@ -109,7 +104,7 @@ function resolveOptions(path: string, o: LockOptions): Resolved {
   const staleMs = o.staleMs ?? DEFAULTS.staleMs;
   for (const [k, v] of Object.entries({ staleMs, heartbeatMs: o.heartbeatMs, timeoutMs: o.timeoutMs, pollMs: o.pollMs })) {
     if (v !== undefined && !(v >= 0)) {
-      throw new SmnError('SMN_LOCK_OPTION', `acquireLock(${path}): ${k} must be a number ≥ 0, got ${String(v)}`, { kind: 'usage' });
+      throw new SmnError(CoreErrorCode.LockOption, `acquireLock(${path}): ${k} must be a number ≥ 0, got ${String(v)}`, { kind: 'usage' });
     }
   }
   return {
@@ -195,7 +190,7 @@ async function readLockFile(file: string): Promise<ReadResult> {
     // Only the no-hard-link fallback writes in place; give such a writer a moment before calling the file foreign.
     if (Date.now() - st.mtimeMs < 2_000) return 'busy';
     throw new SmnError(
-      LOCK_ERRORS.invalid,
+      CoreErrorCode.LockInvalid,
       `${file} is not an smn lock file (expected JSON with token, pid and host; found ${JSON.stringify(text.slice(0, 80))}); ` +
         `if no process uses what it locks, delete it`,
       { details: { lockFile: file, found: text.slice(0, 200) } },
@@ -308,9 +303,9 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     if (o.signal?.aborted) throw abortedError(path, o);
     const r = await tryAcquire(o);
     if ('lock' in r) return hold(path, r.lock, o);
-    if (!o.wait) throw heldError(LOCK_ERRORS.held, path, r.held, o);
+    if (!o.wait) throw heldError(CoreErrorCode.LockHeld, path, r.held, o);
     const left = start + o.timeoutMs - Date.now();
-    if (left <= 0) throw heldError(LOCK_ERRORS.timeout, path, r.held, o);
+    if (left <= 0) throw heldError(CoreErrorCode.LockTimeout, path, r.held, o);
     await sleep(Math.min(o.pollMs, left), o.signal).catch(() => {});
   }
 }
@@ -332,7 +327,7 @@ function hold(path: string, info: LockInfo, o: Resolved): Lock {
       clearInterval(timer);
       const holder = cur && cur !== 'busy' ? `pid ${cur.pid} on ${cur.host}` : 'nobody (the file is gone)';
       lost.abort(
-        new SmnError(LOCK_ERRORS.lost, `lost the lock on ${path}: ${info.file} now names ${holder}; stop writing to ${path}`, {
+        new SmnError(CoreErrorCode.LockLost, `lost the lock on ${path}: ${info.file} now names ${holder}; stop writing to ${path}`, {
           details: { path, lockFile: info.file },
         }),
       );
@@ -364,7 +359,7 @@ function describeHolder(h: LockInfo): string {
 }
 
 function heldError(code: string, path: string, h: LockInfo, o: Resolved): SmnError {
-  const waited = code === LOCK_ERRORS.timeout ? `still locked after waiting ${Math.round(o.timeoutMs / 1000)} s` : 'is locked';
+  const waited = code === CoreErrorCode.LockTimeout ? `still locked after waiting ${Math.round(o.timeoutMs / 1000)} s` : 'is locked';
   const takeover = sameMachine(h)
     ? 'it is taken over as soon as that process exits'
     : `it is taken over once that host sends no heartbeat for ${Math.round(o.staleMs / 1000)} s`;
@@ -377,7 +372,7 @@ function heldError(code: string, path: string, h: LockInfo, o: Resolved): SmnErr
 }
 
 function abortedError(path: string, o: Resolved): SmnError {
-  return new SmnError(LOCK_ERRORS.aborted, `stopped waiting for the lock on ${path} (${o.file}): aborted`, {
+  return new SmnError(CoreErrorCode.LockAborted, `stopped waiting for the lock on ${path} (${o.file}): aborted`, {
     cause: o.signal?.reason,
     details: { path, lockFile: o.file },
   });

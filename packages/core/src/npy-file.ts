@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { SmnError, fmtShape } from './errors.js';
+import { CoreErrorCode, SmnError, fmtShape } from './errors.js';
 import { atomicWriteFile } from './fs.js';
 import { encodeNpy, parseNpy, type NpyArray } from './npy.js';
 
@@ -9,7 +9,7 @@ export async function readNpy(path: string): Promise<NpyArray> {
   try {
     buf = await readFile(path);
   } catch (err) {
-    throw new SmnError('SMN_FILE_NOT_FOUND', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+    throw new SmnError(CoreErrorCode.FileNotFound, `cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
   return parseNpy(buf, path);
 }
@@ -18,7 +18,7 @@ export async function readNpy(path: string): Promise<NpyArray> {
 export async function writeNpy(path: string, arr: NpyArray): Promise<void> {
   const n = arr.shape.reduce((a, b) => a * b, 1);
   if (n !== arr.data.length) {
-    throw new SmnError('SMN_NPY_SHAPE', `writeNpy(${path}): shape ${fmtShape(arr.shape)} has ${n} entries but data has ${arr.data.length}`);
+    throw new SmnError(CoreErrorCode.NpyShape, `writeNpy(${path}): shape ${fmtShape(arr.shape)} has ${n} entries but data has ${arr.data.length}`);
   }
   await atomicWriteFile(path, encodeNpy(arr));
 }

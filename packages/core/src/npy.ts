@@ -1,4 +1,4 @@
-import { SmnError, fmtShape } from './errors.js';
+import { CoreErrorCode, SmnError, fmtShape } from './errors.js';
 
 /** An n-dimensional array as read from or written to a `.npy` file (C order). */
 export interface NpyArray {
@@ -21,7 +21,7 @@ const BYTES: Record<NpyArray['dtype'], number> = { float32: 4, float64: 8, int32
 /** Parses a `.npy` buffer (format 1.0-3.0, little endian, C order). `source` names the file in errors. */
 export function parseNpy(buf: Uint8Array, source = '<buffer>'): NpyArray {
   const bad = (what: string): never => {
-    throw new SmnError('SMN_NPY_INVALID', `${source}: not a valid .npy file: ${what}`, { details: { file: source } });
+    throw new SmnError(CoreErrorCode.NpyInvalid, `${source}: not a valid .npy file: ${what}`, { details: { file: source } });
   };
   if (buf.length < 10 || buf[0] !== 0x93 || String.fromCharCode(...buf.subarray(1, 6)) !== 'NUMPY') {
     bad('missing the \\x93NUMPY magic');

@@ -1,4 +1,4 @@
-import { SmnError } from './errors.js';
+import { CoreErrorCode, SmnError } from './errors.js';
 
 /**
  * A restricted Python unpickler (protocols 0-5) that never executes code from the file: every global the pickle
@@ -57,7 +57,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
   const utf8 = new TextDecoder('utf-8', { fatal: false });
 
   const invalid = (what: string): never => {
-    throw new SmnError('SMN_PICKLE_INVALID', `${source}: not a valid pickle: ${what} (at byte ${pos})`, {
+    throw new SmnError(CoreErrorCode.PickleInvalid, `${source}: not a valid pickle: ${what} (at byte ${pos})`, {
       details: { file: source, offset: pos },
     });
   };
@@ -136,7 +136,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
     const fn = options.findClass(module, name);
     if (typeof fn !== 'function') {
       throw new SmnError(
-        'SMN_PICKLE_FORBIDDEN',
+        CoreErrorCode.PickleForbidden,
         `${source}: the pickle asks for the Python global '${module}.${name}', which this reader does not allow ` +
           `(only tensor/array rebuilding and container globals are accepted; smn never runs code from a file). ` +
           `If the file is trusted, convert it to safetensors with Python first.`,
@@ -169,7 +169,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
   };
   const persistent = (pid: unknown): unknown => {
     if (!options.persistentLoad) {
-      throw new SmnError('SMN_PICKLE_FORBIDDEN', `${source}: the pickle holds a persistent reference, which this reader does not accept here`, {
+      throw new SmnError(CoreErrorCode.PickleForbidden, `${source}: the pickle holds a persistent reference, which this reader does not accept here`, {
         details: { file: source },
       });
     }
@@ -511,12 +511,12 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
       case 0x82:
       case 0x83:
       case 0x84:
-        throw new SmnError('SMN_PICKLE_UNSUPPORTED', `${source}: the pickle uses the copyreg extension registry (EXT opcodes), which this reader does not support`, {
+        throw new SmnError(CoreErrorCode.PickleUnsupported, `${source}: the pickle uses the copyreg extension registry (EXT opcodes), which this reader does not support`, {
           details: { file: source },
         });
       case 0x97:
       case 0x98:
-        throw new SmnError('SMN_PICKLE_UNSUPPORTED', `${source}: the pickle uses out-of-band buffers (protocol 5 NEXT_BUFFER), which this reader does not support`, {
+        throw new SmnError(CoreErrorCode.PickleUnsupported, `${source}: the pickle uses out-of-band buffers (protocol 5 NEXT_BUFFER), which this reader does not support`, {
           details: { file: source },
         });
       default:
@@ -640,7 +640,7 @@ function typedFrom(dtype: PickledNdarray['dtype'], raw: Uint8Array, count: numbe
  */
 export function numpyGlobals(source = '<buffer>'): UnpickleOptions['findClass'] {
   const bad = (what: string): never => {
-    throw new SmnError('SMN_PICKLE_INVALID', `${source}: unsupported numpy array in pickle: ${what}`, { details: { file: source } });
+    throw new SmnError(CoreErrorCode.PickleInvalid, `${source}: unsupported numpy array in pickle: ${what}`, { details: { file: source } });
   };
   const asBytes = (v: unknown): Uint8Array => (typeof v === 'string' ? latin1Bytes(v) : v instanceof Uint8Array ? v : bad('array data is not bytes'));
   const makeDtype = (spec: unknown): { name: PickledNdarray['dtype'] | undefined; order: string; spec: string; __setstate__(s: unknown): void } => {

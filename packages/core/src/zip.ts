@@ -1,6 +1,6 @@
 // fflate, not node:zlib: the same inflated bytes (DEFLATE decoding is exact) on Node and in browsers.
 import { Gunzip, Inflate } from 'fflate';
-import { SmnError } from './errors.js';
+import { CoreErrorCode, SmnError } from './errors.js';
 
 /**
  * The most DEFLATE can expand: a 258-byte match coded in 2 bits is 1032:1 (RFC 1951), plus block overhead. A zip
@@ -31,7 +31,7 @@ export function inflateLimited(data: Uint8Array, format: 'deflate-raw' | 'gzip',
   if (data.length === 0) stream.push(data, true);
   for (let p = 0; p < data.length && !over; p += INFLATE_STEP) stream.push(data.subarray(p, p + INFLATE_STEP), p + INFLATE_STEP >= data.length);
   if (over) {
-    throw new SmnError('SMN_INFLATE_LIMIT', `the ${format} data inflates past ${limit} bytes (stopped after ${inflated})`, { details: { limit, inflated } });
+    throw new SmnError(CoreErrorCode.InflateLimit, `the ${format} data inflates past ${limit} bytes (stopped after ${inflated})`, { details: { limit, inflated } });
   }
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(inflated);
@@ -68,7 +68,7 @@ export interface ZipEntry {
 export function readZip(buf: Uint8Array, source = '<buffer>'): Map<string, ZipEntry> {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const bad = (what: string): never => {
-    throw new SmnError('SMN_ZIP_INVALID', `${source}: not a valid zip archive: ${what}`, { details: { file: source } });
+    throw new SmnError(CoreErrorCode.ZipInvalid, `${source}: not a valid zip archive: ${what}`, { details: { file: source } });
   };
   const n = buf.length;
   if (n < 22) bad(`the file has only ${n} bytes (truncated?)`);
@@ -99,7 +99,7 @@ export function readZip(buf: Uint8Array, source = '<buffer>'): Map<string, ZipEn
     const { name, flags, method, csize, usize, local, next } = centralEntry(buf, dv, p);
     p = next;
     if (flags & 1) {
-      throw new SmnError('SMN_ZIP_UNSUPPORTED', `${source}: entry '${name}' is encrypted`, { details: { file: source, entry: name } });
+      throw new SmnError(CoreErrorCode.ZipUnsupported, `${source}: entry '${name}' is encrypted`, { details: { file: source, entry: name } });
     }
     if (local + 30 > n || dv.getUint32(local, true) !== 0x04034b50) bad(`local header of '${name}' is missing`);
     const start = local + 30 + dv.getUint16(local + 26, true) + dv.getUint16(local + 28, true);
@@ -168,7 +168,7 @@ function zipEntry(e: { name: string; method: number; csize: number; usize: numbe
     read(): Uint8Array {
       if (method === 0) return raw;
       if (method !== 8) {
-        throw new SmnError('SMN_ZIP_UNSUPPORTED', `${source}: entry '${name}' uses compression method ${method} (only stored and deflated are supported)`, {
+        throw new SmnError(CoreErrorCode.ZipUnsupported, `${source}: entry '${name}' uses compression method ${method} (only stored and deflated are supported)`, {
           details,
         });
       }
@@ -178,18 +178,18 @@ function zipEntry(e: { name: string; method: number; csize: number; usize: numbe
         out = inflateLimited(raw, 'deflate-raw', usize);
       } catch (err) {
         const d = (err as SmnError).details as { inflated?: number } | undefined;
-        if ((err as SmnError).code === 'SMN_INFLATE_LIMIT') {
+        if ((err as SmnError).code === CoreErrorCode.InflateLimit) {
           throw new SmnError(
-            'SMN_ZIP_TOO_LARGE',
+            CoreErrorCode.ZipTooLarge,
             `${source}: entry '${name}' inflates past the ${usize} bytes the zip directory states (stopped after ${d!.inflated}); ` +
               'the archive is damaged or built to exhaust memory (a zip bomb): do not use it',
             { cause: err, details: { ...details, limit: usize, inflated: d!.inflated } },
           );
         }
-        throw new SmnError('SMN_ZIP_INVALID', `${source}: entry '${name}' does not inflate: ${(err as Error).message}`, { cause: err, details });
+        throw new SmnError(CoreErrorCode.ZipInvalid, `${source}: entry '${name}' does not inflate: ${(err as Error).message}`, { cause: err, details });
       }
       if (out.length !== usize) {
-        throw new SmnError('SMN_ZIP_INVALID', `${source}: not a valid zip archive: entry '${name}' inflates to ${out.length} bytes, the directory says ${usize}`, {
+        throw new SmnError(CoreErrorCode.ZipInvalid, `${source}: not a valid zip archive: entry '${name}' inflates to ${out.length} bytes, the directory says ${usize}`, {
           details,
         });
       }

@@ -8,6 +8,7 @@ it('src/browser.ts exports these names, and src/index.ts the same plus those tha
   expect(browser).toMatchInlineSnapshot(`
     [
       "BACKEND_NAMES",
+      "CoreErrorCode",
       "DEFLATE_MAX_RATIO",
       "DOCS_BASE_URL",
       "FusedKernel",
