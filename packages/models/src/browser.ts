@@ -33,3 +33,4 @@ export {
 } from './clip.js';
 export { createClipTokenizer, clipPrompts, type ClipTokenizer } from './tokenizer.js';
 export { setTrainBatchNorm, withCumulativeBatchNorm, type TrainBatchNorm } from './layers.js';
+export { ModelErrorCode } from './errors.js';

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SmnError } from '@smn/core';
+import { CoreErrorCode, SmnError } from '@smn/core';
 import { buildClip, parseClipConfig, type ClipModel } from './clip.js';
 import { readWeights } from './weights-file.js';
 
@@ -14,7 +14,7 @@ export async function loadClip(dir: string, opts: { strict?: boolean } = {}): Pr
   try {
     hf = JSON.parse(await readFile(cfgPath, 'utf8')) as Record<string, unknown>;
   } catch (err) {
-    throw new SmnError('SMN_FILE_NOT_FOUND', `cannot read the CLIP config ${cfgPath}: ${(err as Error).message} (expected a Hugging Face model folder)`, {
+    throw new SmnError(CoreErrorCode.FileNotFound, `cannot read the CLIP config ${cfgPath}: ${(err as Error).message} (expected a Hugging Face model folder)`, {
       cause: err,
       details: { file: cfgPath },
     });

@@ -3,6 +3,7 @@ import { SmnError, createRng, fmtShape } from '@smn/core';
 import { checkShape, conv, fromTf, layerNorm, linear, req, toTf } from './layers.js';
 import type { ApplyOptions, FunctionalModel, StateDict } from './types.js';
 import type { ParamSpec } from './resnet.js';
+import { ModelErrorCode } from './errors.js';
 
 /** One tower of CLIP, normalised from a Hugging Face config (missing fields take HF's CLIP defaults). */
 export interface ClipTowerConfig {
@@ -30,14 +31,14 @@ export function parseClipConfig(hf: Record<string, unknown>): ClipConfig {
     const x = o[k];
     if (x === undefined || x === null) return d;
     if (typeof x !== 'number' || !Number.isFinite(x)) {
-      throw new SmnError('SMN_MODEL_CONFIG', `CLIP config: '${k}' must be a number, got ${JSON.stringify(x)}`, { kind: 'usage' });
+      throw new SmnError(ModelErrorCode.ModelConfig, `CLIP config: '${k}' must be a number, got ${JSON.stringify(x)}`, { kind: 'usage' });
     }
     return x;
   };
   const act = (o: HfTower): ClipTowerConfig['hiddenAct'] => {
     const a = (o.hidden_act ?? 'quick_gelu') as string;
     if (!['quick_gelu', 'gelu', 'gelu_new', 'gelu_pytorch_tanh', 'relu'].includes(a)) {
-      throw new SmnError('SMN_MODEL_CONFIG', `CLIP config: hidden_act '${a}' is not supported (quick_gelu, gelu, gelu_new, gelu_pytorch_tanh, relu)`, { kind: 'usage' });
+      throw new SmnError(ModelErrorCode.ModelConfig, `CLIP config: hidden_act '${a}' is not supported (quick_gelu, gelu, gelu_new, gelu_pytorch_tanh, relu)`, { kind: 'usage' });
     }
     return a as ClipTowerConfig['hiddenAct'];
   };
@@ -71,7 +72,7 @@ export function parseClipConfig(hf: Record<string, unknown>): ClipConfig {
   };
   for (const [name, tw] of [['vision', cfg.vision], ['text', cfg.text]] as const) {
     if (tw.hiddenSize % tw.numHeads !== 0) {
-      throw new SmnError('SMN_MODEL_CONFIG', `CLIP ${name} config: hidden_size ${tw.hiddenSize} is not divisible by num_attention_heads ${tw.numHeads}`, { kind: 'usage' });
+      throw new SmnError(ModelErrorCode.ModelConfig, `CLIP ${name} config: hidden_size ${tw.hiddenSize} is not divisible by num_attention_heads ${tw.numHeads}`, { kind: 'usage' });
     }
   }
   return cfg;
@@ -202,7 +203,7 @@ function encoder(p: Map<string, tf.Tensor>, prefix: string, c: ClipTowerConfig, 
 
 function toRows(v: number[][] | tf.Tensor2D, what: string): number[][] {
   if (Array.isArray(v)) return v;
-  if (v.rank !== 2) throw new SmnError('SMN_MODEL_INPUT', `${what} must be 2-D [N, L], got ${fmtShape(v.shape)}`, { kind: 'usage' });
+  if (v.rank !== 2) throw new SmnError(ModelErrorCode.ModelInput, `${what} must be 2-D [N, L], got ${fmtShape(v.shape)}`, { kind: 'usage' });
   return v.arraySync() as number[][];
 }
 
@@ -213,14 +214,14 @@ export function buildClip(cfg: ClipConfig, sd: StateDict, source = '<state dict>
   const hint = 'does config.json belong to this weight file?';
   const missing = all.filter((s) => !sd.has(s.name)).map((s) => s.name);
   if (missing.length) {
-    throw new SmnError('SMN_WEIGHTS_MISSING', `${source}: ${missing.length} CLIP tensor(s) are missing: ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ', ...' : ''} (${hint})`, {
+    throw new SmnError(ModelErrorCode.WeightsMissing, `${source}: ${missing.length} CLIP tensor(s) are missing: ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ', ...' : ''} (${hint})`, {
       details: { file: source, missing },
     });
   }
   const known = new Set(all.map((s) => s.name));
   const extra = [...sd.keys()].filter((k) => !known.has(k) && !k.endsWith('position_ids'));
   if (strict && extra.length) {
-    throw new SmnError('SMN_WEIGHTS_EXTRA', `${source}: ${extra.length} tensor(s) are not part of CLIP: ${extra.slice(0, 6).join(', ')} (${hint} To ignore them, load with strict: false)`, {
+    throw new SmnError(ModelErrorCode.WeightsExtra, `${source}: ${extra.length} tensor(s) are not part of CLIP: ${extra.slice(0, 6).join(', ')} (${hint} To ignore them, load with strict: false)`, {
       details: { file: source, extra },
     });
   }
@@ -245,7 +246,7 @@ export function buildClip(cfg: ClipConfig, sd: StateDict, source = '<state dict>
       const output = opts.output ?? model.output;
       if (x.rank !== 4 || x.shape[1] !== v.imageSize || x.shape[2] !== v.imageSize || x.shape[3] !== v.numChannels) {
         throw new SmnError(
-          'SMN_MODEL_INPUT',
+          ModelErrorCode.ModelInput,
           `CLIP vision input must be NHWC [N,${v.imageSize},${v.imageSize},${v.numChannels}] float32, got ${fmtShape(x.shape)}`,
           { kind: 'usage' },
         );
@@ -268,13 +269,13 @@ export function buildClip(cfg: ClipConfig, sd: StateDict, source = '<state dict>
       const N = ids.length;
       const L = ids[0]?.length ?? 0;
       if (N === 0 || L === 0 || ids.some((r) => r.length !== L)) {
-        throw new SmnError('SMN_MODEL_INPUT', `input ids must be a non-empty rectangular [N, L] array`, { kind: 'usage' });
+        throw new SmnError(ModelErrorCode.ModelInput, `input ids must be a non-empty rectangular [N, L] array`, { kind: 'usage' });
       }
       if (L > t.maxPositions) {
-        throw new SmnError('SMN_MODEL_INPUT', `text of ${L} tokens is longer than CLIP's ${t.maxPositions} positions`, { kind: 'usage' });
+        throw new SmnError(ModelErrorCode.ModelInput, `text of ${L} tokens is longer than CLIP's ${t.maxPositions} positions`, { kind: 'usage' });
       }
       for (const r of ids) for (const id of r) if (!Number.isInteger(id) || id < 0 || id >= t.vocabSize) {
-        throw new SmnError('SMN_MODEL_INPUT', `token id ${id} is outside the vocabulary [0, ${t.vocabSize})`, { kind: 'usage' });
+        throw new SmnError(ModelErrorCode.ModelInput, `token id ${id} is outside the vocabulary [0, ${t.vocabSize})`, { kind: 'usage' });
       }
       const mask = maskIn === undefined ? null : toRows(maskIn, 'attention mask');
       // pooled position per row (transformers' rule)

@@ -42,6 +42,7 @@ export {
   setTrainBatchNorm,
   withCumulativeBatchNorm,
   type TrainBatchNorm,
+  ModelErrorCode,
 } from './browser.js';
 // Node only: these read or write files (loadResNet also takes a path here).
 export { readSafetensors, writeSafetensors } from './safetensors-file.js';

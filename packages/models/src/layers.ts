@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FusedKernel, SmnError, fmtShape } from '@smn/core';
 import type { RawTensor } from './types.js';
+import { ModelErrorCode } from './errors.js';
 
 /** Gets a parameter from a map or throws SMN_MODEL_PARAM naming it. */
 export function req(params: Map<string, tf.Tensor>, name: string): tf.Tensor {
   const t = params.get(name);
   if (!t) {
-    throw new SmnError('SMN_MODEL_PARAM', `parameter '${name}' is missing from the parameter map passed to apply()`, { details: { tensor: name } });
+    throw new SmnError(ModelErrorCode.ModelParam, `parameter '${name}' is missing from the parameter map passed to apply()`, { details: { tensor: name } });
   }
   return t;
 }
@@ -25,7 +26,7 @@ type Grad = Parameters<typeof tf.customGrad>[0];
  */
 export const residualAdd = tf.customGrad(((a: tf.Tensor, b: tf.Tensor) => {
   if (!tf.util.arraysEqual(a.shape, b.shape)) {
-    throw new SmnError('SMN_MODEL_SHAPE', `residualAdd: the branch is ${fmtShape(a.shape)} but the shortcut is ${fmtShape(b.shape)}`, {
+    throw new SmnError(ModelErrorCode.ModelShape, `residualAdd: the branch is ${fmtShape(a.shape)} but the shortcut is ${fmtShape(b.shape)}`, {
       details: { expected: a.shape, found: b.shape },
     });
   }
@@ -195,7 +196,7 @@ export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
 /** PyTorch → tfjs layout for one tensor: conv OIHW → HWIO, linear [out,in] → [in,out]; others unchanged. */
 export function toTf(raw: RawTensor, layout: 'conv' | 'linear' | 'plain', name: string): tf.Tensor {
   if (raw.dtype !== 'float32') {
-    throw new SmnError('SMN_WEIGHTS_DTYPE', `tensor '${name}' has dtype ${raw.dtype}, expected a floating point type`, { details: { tensor: name } });
+    throw new SmnError(ModelErrorCode.WeightsDtype, `tensor '${name}' has dtype ${raw.dtype}, expected a floating point type`, { details: { tensor: name } });
   }
   // Transposed in plain loops (tfjs' cpu transpose takes ~20 s on a ResNet-50); 'plain' tensors get their own copy
   // too, since the cpu backend keeps the array it is given and raw.data may be a view into a whole weight file.
@@ -257,7 +258,7 @@ export function fromTf(t: tf.Tensor, layout: 'conv' | 'linear' | 'plain'): RawTe
 export function checkShape(name: string, expected: readonly number[], found: readonly number[], hint: string): void {
   if (expected.length !== found.length || expected.some((d, i) => d !== found[i])) {
     throw new SmnError(
-      'SMN_WEIGHTS_SHAPE_MISMATCH',
+      ModelErrorCode.WeightsShapeMismatch,
       `tensor '${name}': expected shape ${fmtShape(expected)}, found ${fmtShape(found)}${hint ? ` (${hint})` : ''}`,
       { details: { tensor: name, expected, found } },
     );

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { SmnError, createRng, fmtShape, torchLinearInit, type Rng } from '@smn/core';
 import { batchNorm, checkShape, conv, fromTf, linear, req, residualAdd, toTf } from './layers.js';
 import type { ApplyOptions, FunctionalModel, RawTensor, StateDict } from './types.js';
+import { ModelErrorCode } from './errors.js';
 
 /** Supported ResNet depths (torchvision layout). */
 export type ResNetDepth = 18 | 34 | 50 | 101;
@@ -99,13 +100,13 @@ export function resnetSpecs(cfg: ResNetConfig): ParamSpec[] {
 }
 
 function badDepth(depth: unknown): never {
-  throw new SmnError('SMN_MODEL_CONFIG', `ResNet depth must be one of 18, 34, 50, 101; got ${String(depth)}`, { kind: 'usage' });
+  throw new SmnError(ModelErrorCode.ModelConfig, `ResNet depth must be one of 18, 34, 50, 101; got ${String(depth)}`, { kind: 'usage' });
 }
 
 function normalizeConfig(cfg: ResNetConfig): Required<ResNetConfig> {
   if (!BLOCKS[cfg.depth]) badDepth(cfg.depth);
   const width = cfg.width ?? 64;
-  if (!Number.isInteger(width) || width < 1) throw new SmnError('SMN_MODEL_CONFIG', `ResNet width must be a positive integer, got ${width}`, { kind: 'usage' });
+  if (!Number.isInteger(width) || width < 1) throw new SmnError(ModelErrorCode.ModelConfig, `ResNet width must be a positive integer, got ${width}`, { kind: 'usage' });
   return { depth: cfg.depth, numClasses: cfg.numClasses ?? 0, width, stem: cfg.stem ?? 'imagenet' };
 }
 
@@ -179,7 +180,7 @@ export function resnetFromStateDict(state: StateDict, opts: LoadResNetOptions, s
 export async function loadResNetState(state: StateDict, opts: LoadResNetOptions = {}): Promise<ResNetModel> {
   if (typeof (state as unknown) === 'string') {
     throw new SmnError(
-      'SMN_WEIGHTS_PATH_UNSUPPORTED',
+      ModelErrorCode.WeightsPathUnsupported,
       `loadResNet("${String(state)}"): the browser build of @smn/models reads no files; fetch the file's bytes and pass ` +
         'parseWeights(bytes) instead, or use the Node entry',
       { kind: 'usage', details: { file: String(state) } },
@@ -200,7 +201,7 @@ function stripPrefix(sd: StateDict, prefix: string | undefined, source: string):
   const out: StateDict = new Map();
   for (const [n, t] of sd) if (n.startsWith(p)) out.set(n.slice(p.length), t);
   if (out.size === 0) {
-    throw new SmnError('SMN_WEIGHTS_MISSING', `${source}: no tensor name starts with the prefix '${p}'`, { details: { file: source } });
+    throw new SmnError(ModelErrorCode.WeightsMissing, `${source}: no tensor name starts with the prefix '${p}'`, { details: { file: source } });
   }
   return out;
 }
@@ -209,7 +210,7 @@ function stripPrefix(sd: StateDict, prefix: string | undefined, source: string):
 export function inferResNetConfig(sd: StateDict, given: Partial<ResNetConfig>, source = '<state dict>'): Required<ResNetConfig> {
   const c1 = sd.get('conv1.weight');
   if (!c1) {
-    throw new SmnError('SMN_WEIGHTS_MISSING', `${source}: tensor 'conv1.weight' is missing: not a torchvision/timm ResNet state dict (first names: ${[...sd.keys()].slice(0, 5).join(', ')})`, {
+    throw new SmnError(ModelErrorCode.WeightsMissing, `${source}: tensor 'conv1.weight' is missing: not a torchvision/timm ResNet state dict (first names: ${[...sd.keys()].slice(0, 5).join(', ')})`, {
       details: { file: source, tensor: 'conv1.weight' },
     });
   }
@@ -234,7 +235,7 @@ function buildResNet(cfg: Required<ResNetConfig>, sd: StateDict, source: string,
   const missing = specs.filter((s) => !sd.has(s.name) && s.role !== 'num_batches_tracked').map((s) => s.name);
   if (missing.length) {
     throw new SmnError(
-      'SMN_WEIGHTS_MISSING',
+      ModelErrorCode.WeightsMissing,
       `${source}: ${missing.length} tensor(s) of resnet${cfg.depth} are missing: ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ', ...' : ''} (${hint})`,
       { details: { file: source, missing } },
     );
@@ -246,7 +247,7 @@ function buildResNet(cfg: Required<ResNetConfig>, sd: StateDict, source: string,
     const extra = [...sd.keys()].filter((k) => !known.has(k) && !outside.includes(k) && !(k.startsWith('fc.') && !cfg.numClasses));
     if (extra.length) {
       throw new SmnError(
-        'SMN_WEIGHTS_EXTRA',
+        ModelErrorCode.WeightsExtra,
         `${source}: ${extra.length} tensor(s) are not part of resnet${cfg.depth}: ${extra.slice(0, 6).join(', ')}${extra.length > 6 ? ', ...' : ''} (${hint} To ignore them, load with strict: false / --no-strict)`,
         { details: { file: source, extra } },
       );
@@ -298,10 +299,10 @@ function makeModel(cfg: Required<ResNetConfig>, params: Map<string, tf.Tensor>, 
       const training = opts.training ?? false;
       const output = opts.output ?? model.output;
       if (x.rank !== 4 || x.shape[3] !== 3) {
-        throw new SmnError('SMN_MODEL_INPUT', `ResNet input must be NHWC [N,H,W,3] float32, got ${fmtShape(x.shape)}`, { kind: 'usage' });
+        throw new SmnError(ModelErrorCode.ModelInput, `ResNet input must be NHWC [N,H,W,3] float32, got ${fmtShape(x.shape)}`, { kind: 'usage' });
       }
       if (output === 'logits' && !p.has('fc.weight')) {
-        throw new SmnError('SMN_MODEL_CONFIG', `this ResNet has no fc head: use output 'features' or withHead(model, numClasses, seed)`, { kind: 'usage' });
+        throw new SmnError(ModelErrorCode.ModelConfig, `this ResNet has no fc head: use output 'features' or withHead(model, numClasses, seed)`, { kind: 'usage' });
       }
       // Each block in its own tidy, and the block's input freed once used. In inference the peak is then a few
       // activations rather than all of them. Under a gradient the tape keeps its own clones of the tensors a gradient

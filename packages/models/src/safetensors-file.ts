@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { SmnError, atomicWriteFile } from '@smn/core';
+import { CoreErrorCode, SmnError, atomicWriteFile } from '@smn/core';
 import { encodeSafetensors, parseSafetensors } from './safetensors.js';
 import type { RawTensor } from './types.js';
 
@@ -19,6 +19,6 @@ export async function readFileOrThrow(path: string): Promise<Uint8Array> {
     const b = await readFile(path);
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   } catch (err) {
-    throw new SmnError('SMN_FILE_NOT_FOUND', `cannot read ${path}: ${(err as Error).message}`, { cause: err, details: { file: path } });
+    throw new SmnError(CoreErrorCode.FileNotFound, `cannot read ${path}: ${(err as Error).message}`, { cause: err, details: { file: path } });
   }
 }

@@ -1,5 +1,6 @@
 import { SmnError, fmtShape } from '@smn/core';
 import type { RawTensor, RawDtype } from './types.js';
+import { ModelErrorCode } from './errors.js';
 
 const SIZES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
@@ -57,7 +58,7 @@ export function decodeDtype(dtype: string, bytes: Uint8Array, count: number, whe
       return { dtype: 'int32', data: out };
     }
     default:
-      throw new SmnError('SMN_WEIGHTS_DTYPE', `${where}: dtype '${dtype}' is not supported (expected one of ${Object.keys(SIZES).join(', ')})`, {
+      throw new SmnError(ModelErrorCode.WeightsDtype, `${where}: dtype '${dtype}' is not supported (expected one of ${Object.keys(SIZES).join(', ')})`, {
         details: { dtype },
       });
   }
@@ -99,7 +100,7 @@ function checkNoOverlap(spans: { name: string; b: number; e: number }[], source:
     const cur = sorted[k]!;
     if (cur.b < prev.e) {
       throw new SmnError(
-        'SMN_WEIGHTS_BAD_HEADER',
+        ModelErrorCode.WeightsBadHeader,
         `${source}: tensors '${prev.name}' (data bytes ${prev.b}-${prev.e}) and '${cur.name}' (${cur.b}-${cur.e}) overlap; each tensor needs its own bytes (damaged or hand-made file)`,
         { details: { file: source, tensors: [prev.name, cur.name] } },
       );
@@ -111,7 +112,7 @@ function checkNoOverlap(spans: { name: string; b: number; e: number }[], source:
 function readHeader(buf: Uint8Array, source: string): { header: Record<string, unknown>; hlen: number } {
   const where = source;
   if (buf.length < 8) {
-    throw new SmnError('SMN_WEIGHTS_TRUNCATED', `${where}: the file has ${buf.length} bytes, too short for a safetensors header (truncated?)`, {
+    throw new SmnError(ModelErrorCode.WeightsTruncated, `${where}: the file has ${buf.length} bytes, too short for a safetensors header (truncated?)`, {
       details: { file: source },
     });
   }
@@ -119,7 +120,7 @@ function readHeader(buf: Uint8Array, source: string): { header: Record<string, u
   const hlen64 = dv.getBigUint64(0, true);
   if (hlen64 > BigInt(buf.length - 8)) {
     throw new SmnError(
-      'SMN_WEIGHTS_TRUNCATED',
+      ModelErrorCode.WeightsTruncated,
       `${where}: the header claims ${hlen64} bytes but the file has only ${buf.length - 8} after the length field (truncated, or not a safetensors file)`,
       { details: { file: source } },
     );
@@ -132,14 +133,14 @@ function readHeader(buf: Uint8Array, source: string): { header: Record<string, u
     header = JSON.parse(text) as Record<string, unknown>;
     if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new Error('the header is not a JSON object');
   } catch (err) {
-    throw new SmnError('SMN_WEIGHTS_BAD_HEADER', `${where}: the safetensors header is not valid JSON: ${(err as Error).message}`, {
+    throw new SmnError(ModelErrorCode.WeightsBadHeader, `${where}: the safetensors header is not valid JSON: ${(err as Error).message}`, {
       cause: err,
       details: { file: source },
     });
   }
   const dup = duplicateTopLevelKey(text);
   if (dup !== undefined) {
-    throw new SmnError('SMN_WEIGHTS_BAD_HEADER', `${where}: the header names tensor '${dup}' twice; each name must appear once (damaged or hand-made file)`, {
+    throw new SmnError(ModelErrorCode.WeightsBadHeader, `${where}: the header names tensor '${dup}' twice; each name must appear once (damaged or hand-made file)`, {
       details: { file: source, tensor: dup },
     });
   }
@@ -166,7 +167,7 @@ export function parseSafetensors(buf: Uint8Array, source = '<buffer>'): { tensor
     }
     const info = infoU as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const badHeader = (what: string): never => {
-      throw new SmnError('SMN_WEIGHTS_BAD_HEADER', `${where}: tensor '${name}': ${what}`, { details: { file: source, tensor: name } });
+      throw new SmnError(ModelErrorCode.WeightsBadHeader, `${where}: tensor '${name}': ${what}`, { details: { file: source, tensor: name } });
     };
     if (!info || typeof info.dtype !== 'string') badHeader('missing dtype');
     if (!Array.isArray(info.shape) || !info.shape.every((d) => Number.isInteger(d) && d >= 0)) badHeader('shape is not a list of sizes');
@@ -180,7 +181,7 @@ export function parseSafetensors(buf: Uint8Array, source = '<buffer>'): { tensor
     const count = shape.reduce((x, y) => x * y, 1);
     const size = SIZES[dtype];
     if (size === undefined) {
-      throw new SmnError('SMN_WEIGHTS_DTYPE', `${where}: tensor '${name}' has dtype '${dtype}', which is not supported (expected F32, F16, BF16, F64 or an integer type)`, {
+      throw new SmnError(ModelErrorCode.WeightsDtype, `${where}: tensor '${name}' has dtype '${dtype}', which is not supported (expected F32, F16, BF16, F64 or an integer type)`, {
         details: { file: source, tensor: name, dtype },
       });
     }
@@ -189,7 +190,7 @@ export function parseSafetensors(buf: Uint8Array, source = '<buffer>'): { tensor
     }
     if (e > dataLen) {
       throw new SmnError(
-        'SMN_WEIGHTS_TRUNCATED',
+        ModelErrorCode.WeightsTruncated,
         `${where}: tensor '${name}' ends at data byte ${e} but the file holds only ${dataLen} data bytes (truncated download?)`,
         { details: { file: source, tensor: name } },
       );
@@ -212,7 +213,7 @@ export function encodeSafetensors(tensors: Map<string, Pick<RawTensor, 'shape' |
     const t = tensors.get(name)!;
     const count = t.shape.reduce((x, y) => x * y, 1);
     if (count !== t.data.length) {
-      throw new SmnError('SMN_WEIGHTS_SHAPE_MISMATCH', `encodeSafetensors: tensor '${name}' has shape ${fmtShape(t.shape)} (${count} entries) but ${t.data.length} values`);
+      throw new SmnError(ModelErrorCode.WeightsShapeMismatch, `encodeSafetensors: tensor '${name}' has shape ${fmtShape(t.shape)} (${count} entries) but ${t.data.length} values`);
     }
     const dtype = t.data instanceof Float32Array ? 'F32' : t.data instanceof Int32Array ? 'I32' : 'I64';
     header[name] = { dtype, shape: t.shape, data_offsets: [off, off + t.data.byteLength] };

@@ -1,5 +1,6 @@
 import { SmnError } from '@smn/core';
 import type { ParameterSelection, SelectionMode } from './types.js';
+import { ModelErrorCode } from './errors.js';
 
 /**
  * The reference's ResNet parameter selection (main.py, train(); docs/method.md#parameter-selection): a name containing one of `trainLayers` gets
@@ -16,7 +17,7 @@ export function resnetSelection(
   return (name) => {
     const hits = trainLayers.filter((l) => name.includes(l));
     if (hits.length > 1) {
-      throw new SmnError('SMN_MODEL_SELECTION', `parameter '${name}' matches several train_layers (${hits.join(', ')}); make them unambiguous`, {
+      throw new SmnError(ModelErrorCode.ModelSelection, `parameter '${name}' matches several train_layers (${hits.join(', ')}); make them unambiguous`, {
         kind: 'usage',
         details: { tensor: name, matches: hits },
       });

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SmnError } from '@smn/core';
+import { CoreErrorCode, SmnError } from '@smn/core';
 import { createClipTokenizer, type ClipTokenizer } from './tokenizer.js';
 
 /** Reads `tokenizer.json` (required) and `tokenizer_config.json` (optional) from a Hugging Face model folder. */
@@ -10,7 +10,7 @@ export async function loadClipTokenizer(dir: string, maxLength = 77): Promise<Cl
   try {
     json = JSON.parse(await readFile(path, 'utf8')) as object;
   } catch (err) {
-    throw new SmnError('SMN_FILE_NOT_FOUND', `cannot read ${path}: ${(err as Error).message} (the CLIP text tower needs the model's tokenizer.json)`, {
+    throw new SmnError(CoreErrorCode.FileNotFound, `cannot read ${path}: ${(err as Error).message} (the CLIP text tower needs the model's tokenizer.json)`, {
       cause: err,
       details: { file: path },
     });

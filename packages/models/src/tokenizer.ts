@@ -1,5 +1,6 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { SmnError } from '@smn/core';
+import { ModelErrorCode } from './errors.js';
 
 /** A text tokenizer for CLIP prompts, backed by `@huggingface/tokenizers` reading a Hugging Face `tokenizer.json`. */
 export interface ClipTokenizer {
@@ -18,7 +19,7 @@ export function createClipTokenizer(tokenizerJson: object, tokenizerConfig: Reco
   try {
     tok = new Tokenizer(tokenizerJson, tokenizerConfig);
   } catch (err) {
-    throw new SmnError('SMN_TOKENIZER_INVALID', `cannot build a tokenizer from tokenizer.json: ${(err as Error).message}`, { cause: err });
+    throw new SmnError(ModelErrorCode.TokenizerInvalid, `cannot build a tokenizer from tokenizer.json: ${(err as Error).message}`, { cause: err });
   }
   const padTok = tokenizerConfig.pad_token;
   const padName = typeof padTok === 'string' ? padTok : (padTok as { content?: string } | undefined)?.content;

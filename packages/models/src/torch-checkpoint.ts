@@ -1,6 +1,7 @@
-import { SmnError, fmtShape, readZip, unpickle } from '@smn/core';
+import { CoreErrorCode, SmnError, fmtShape, readZip, unpickle } from '@smn/core';
 import { decodeDtype } from './safetensors.js';
 import type { RawTensor } from './types.js';
+import { ModelErrorCode } from './errors.js';
 
 const STORAGES: Record<string, string> = {
   FloatStorage: 'F32',
@@ -41,7 +42,7 @@ function wholeNumbers(v: unknown, what: string, source: string): number[] {
   if (!list.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     const shown = Array.isArray(v) ? `[${v.map(String).join(',')}]` : String(v);
     throw new SmnError(
-      'SMN_WEIGHTS_BAD_HEADER',
+      ModelErrorCode.WeightsBadHeader,
       `${source}: a tensor has ${what} ${shown}; expected whole numbers ≥ 0 (the file is damaged or was not written by torch.save)`,
       { details: { file: source, [what]: shown } },
     );
@@ -51,13 +52,13 @@ function wholeNumbers(v: unknown, what: string, source: string): number[] {
 
 function rebuild(storage: unknown, offset: unknown, size: unknown, stride: unknown, source: string): RawTensor {
   if (!(storage instanceof StorageRef)) {
-    throw new SmnError('SMN_WEIGHTS_BAD_HEADER', `${source}: a tensor refers to something that is not a storage`, { details: { file: source } });
+    throw new SmnError(ModelErrorCode.WeightsBadHeader, `${source}: a tensor refers to something that is not a storage`, { details: { file: source } });
   }
   const shape = wholeNumbers(size, 'shape', source);
   const strides = wholeNumbers(stride, 'stride', source);
   const off = wholeNumbers([offset], 'storage offset', source)[0]!;
   if (strides.length !== shape.length) {
-    throw new SmnError('SMN_WEIGHTS_BAD_HEADER', `${source}: a tensor has shape ${fmtShape(shape)} but ${strides.length} strides; expected one per dimension`, {
+    throw new SmnError(ModelErrorCode.WeightsBadHeader, `${source}: a tensor has shape ${fmtShape(shape)} but ${strides.length} strides; expected one per dimension`, {
       details: { file: source, shape, stride: strides },
     });
   }
@@ -74,7 +75,7 @@ function rebuild(storage: unknown, offset: unknown, size: unknown, stride: unkno
   for (let d = 0; d < shape.length; d++) maxIndex += (shape[d]! - 1) * strides[d]!;
   if (count > 0 && maxIndex >= total) {
     throw new SmnError(
-      'SMN_WEIGHTS_TRUNCATED',
+      ModelErrorCode.WeightsTruncated,
       `${source}: a tensor of shape ${fmtShape(shape)} reads element ${maxIndex} of a storage with ${total} (truncated file?)`,
       { details: { file: source } },
     );
@@ -133,7 +134,7 @@ function storageKindOf(t: unknown, source: string): { kind: string; name: string
   const f = t as { storageKind?: string; storageName?: string };
   if (typeof t === 'function' && f.storageKind) return { kind: f.storageKind, name: f.storageName! };
   if (t instanceof StorageType) return { kind: t.kind, name: t.name };
-  throw new SmnError('SMN_WEIGHTS_DTYPE', `${source}: a storage has a type smn cannot read (expected torch.FloatStorage, HalfStorage, ...)`, {
+  throw new SmnError(ModelErrorCode.WeightsDtype, `${source}: a storage has a type smn cannot read (expected torch.FloatStorage, HalfStorage, ...)`, {
     details: { file: source },
   });
 }
@@ -156,7 +157,7 @@ export function isLegacyTorch(buf: Uint8Array): boolean {
 export function readTorchCheckpoint(buf: Uint8Array, source = '<buffer>'): unknown {
   if (isZip(buf)) return readZipCheckpoint(buf, source);
   if (isLegacyTorch(buf)) return readLegacyCheckpoint(buf, source);
-  throw new SmnError('SMN_WEIGHTS_FORMAT', `${source}: not a PyTorch checkpoint (neither a zip archive nor a legacy pickle stream)`, {
+  throw new SmnError(ModelErrorCode.WeightsFormat, `${source}: not a PyTorch checkpoint (neither a zip archive nor a legacy pickle stream)`, {
     details: { file: source },
   });
 }
@@ -165,12 +166,12 @@ function readZipCheckpoint(buf: Uint8Array, source: string): unknown {
   const entries = readZip(buf, source);
   const pkl = [...entries.keys()].find((k) => k.endsWith('/data.pkl') || k === 'data.pkl');
   if (!pkl) {
-    throw new SmnError('SMN_WEIGHTS_FORMAT', `${source}: zip archive without a data.pkl entry: not a torch.save file`, { details: { file: source } });
+    throw new SmnError(ModelErrorCode.WeightsFormat, `${source}: zip archive without a data.pkl entry: not a torch.save file`, { details: { file: source } });
   }
   const prefix = pkl.slice(0, pkl.length - 'data.pkl'.length);
   const bo = entries.get(`${prefix}byteorder`);
   if (bo && new TextDecoder().decode(bo.read()).trim() !== 'little') {
-    throw new SmnError('SMN_WEIGHTS_FORMAT', `${source}: big-endian checkpoints are not supported`, { details: { file: source } });
+    throw new SmnError(ModelErrorCode.WeightsFormat, `${source}: big-endian checkpoints are not supported`, { details: { file: source } });
   }
   const storages = new Map<string, StorageRef>();
   return unpickle(entries.get(pkl)!.read(), {
@@ -179,7 +180,7 @@ function readZipCheckpoint(buf: Uint8Array, source: string): unknown {
     persistentLoad(pid) {
       const p = pid as unknown[];
       if (!Array.isArray(p) || p[0] !== 'storage') {
-        throw new SmnError('SMN_PICKLE_FORBIDDEN', `${source}: unexpected persistent id ${JSON.stringify(String(p?.[0]))}`, { details: { file: source } });
+        throw new SmnError(CoreErrorCode.PickleForbidden, `${source}: unexpected persistent id ${JSON.stringify(String(p?.[0]))}`, { details: { file: source } });
       }
       const { kind, name } = storageKindOf(p[1], source);
       const key = String(p[2]);
@@ -187,7 +188,7 @@ function readZipCheckpoint(buf: Uint8Array, source: string): unknown {
       if (!s) {
         const e = entries.get(`${prefix}data/${key}`);
         if (!e) {
-          throw new SmnError('SMN_WEIGHTS_TRUNCATED', `${source}: storage '${key}' is missing from the archive (truncated file?)`, { details: { file: source } });
+          throw new SmnError(ModelErrorCode.WeightsTruncated, `${source}: storage '${key}' is missing from the archive (truncated file?)`, { details: { file: source } });
         }
         checkStorageSize(e, p[4], kind, name, key, source);
         s = new StorageRef(kind, name, e.read());
@@ -209,7 +210,7 @@ function checkStorageSize(e: { size: number }, numel: unknown, kind: string, nam
   const need = n * ELEM[kind]!;
   if (!Number.isSafeInteger(n) || n < 0 || e.size !== need) {
     throw new SmnError(
-      'SMN_WEIGHTS_BAD_HEADER',
+      ModelErrorCode.WeightsBadHeader,
       `${source}: storage '${key}' is declared as ${String(numel)} ${name} elements (${need} bytes) but the archive entry holds ${e.size} bytes; ` +
         'the file is damaged or was not written by torch.save',
       { details: { file: source, storage: key, expected: need, found: e.size } },
@@ -230,12 +231,12 @@ function readLegacyCheckpoint(buf: Uint8Array, source: string): unknown {
   const plain = { source, findClass: () => undefined };
   const magic = next(plain);
   if (String(magic) !== '119547037146038801333356') {
-    throw new SmnError('SMN_WEIGHTS_FORMAT', `${source}: not a PyTorch checkpoint (bad magic number)`, { details: { file: source } });
+    throw new SmnError(ModelErrorCode.WeightsFormat, `${source}: not a PyTorch checkpoint (bad magic number)`, { details: { file: source } });
   }
   next(plain); // protocol version
   const sysInfo = next(plain) as Map<string, unknown>;
   if (sysInfo instanceof Map && sysInfo.get('little_endian') === false) {
-    throw new SmnError('SMN_WEIGHTS_FORMAT', `${source}: big-endian checkpoints are not supported`, { details: { file: source } });
+    throw new SmnError(ModelErrorCode.WeightsFormat, `${source}: big-endian checkpoints are not supported`, { details: { file: source } });
   }
   type Pending = { kind: string; name: string; ref: StorageRef | undefined };
   const pending = new Map<string, Pending>();
@@ -258,7 +259,7 @@ function readLegacyCheckpoint(buf: Uint8Array, source: string): unknown {
     persistentLoad(pid) {
       const p = pid as unknown[];
       if (!Array.isArray(p) || p[0] !== 'storage') {
-        throw new SmnError('SMN_PICKLE_FORBIDDEN', `${source}: unexpected persistent id`, { details: { file: source } });
+        throw new SmnError(CoreErrorCode.PickleForbidden, `${source}: unexpected persistent id`, { details: { file: source } });
       }
       const { kind, name } = storageKindOf(p[1], source);
       const key = String(p[2]);
@@ -268,7 +269,7 @@ function readLegacyCheckpoint(buf: Uint8Array, source: string): unknown {
         pending.set(key, s);
       }
       if (p[5] !== null && p[5] !== undefined) {
-        throw new SmnError('SMN_WEIGHTS_FORMAT', `${source}: storage views of legacy checkpoints are not supported; re-save with PyTorch ≥ 1.6`, {
+        throw new SmnError(ModelErrorCode.WeightsFormat, `${source}: storage views of legacy checkpoints are not supported; re-save with PyTorch ≥ 1.6`, {
           details: { file: source },
         });
       }
@@ -279,18 +280,18 @@ function readLegacyCheckpoint(buf: Uint8Array, source: string): unknown {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   for (const k of keys) {
     const s = pending.get(String(k));
-    if (pos + 8 > buf.length) throw new SmnError('SMN_WEIGHTS_TRUNCATED', `${source}: storage '${k}' is cut off (truncated file?)`, { details: { file: source } });
+    if (pos + 8 > buf.length) throw new SmnError(ModelErrorCode.WeightsTruncated, `${source}: storage '${k}' is cut off (truncated file?)`, { details: { file: source } });
     const n = Number(dv.getBigInt64(pos, true));
     pos += 8;
     const el = ELEM[s?.kind ?? 'U8']!;
-    if (n < 0) throw new SmnError('SMN_WEIGHTS_BAD_HEADER', `${source}: storage '${k}' states ${n} elements; expected a count ≥ 0 (damaged file?)`, { details: { file: source } });
-    if (pos + n * el > buf.length) throw new SmnError('SMN_WEIGHTS_TRUNCATED', `${source}: storage '${k}' needs ${n * el} bytes past the file end (truncated file?)`, { details: { file: source } });
+    if (n < 0) throw new SmnError(ModelErrorCode.WeightsBadHeader, `${source}: storage '${k}' states ${n} elements; expected a count ≥ 0 (damaged file?)`, { details: { file: source } });
+    if (pos + n * el > buf.length) throw new SmnError(ModelErrorCode.WeightsTruncated, `${source}: storage '${k}' needs ${n * el} bytes past the file end (truncated file?)`, { details: { file: source } });
     if (s) s.ref = new StorageRef(s.kind, s.name, buf.subarray(pos, pos + n * el));
     pos += n * el;
   }
   for (const l of lazy) {
     const ref = l.storage.ref;
-    if (!ref) throw new SmnError('SMN_WEIGHTS_TRUNCATED', `${source}: a tensor's storage is missing`, { details: { file: source } });
+    if (!ref) throw new SmnError(ModelErrorCode.WeightsTruncated, `${source}: a tensor's storage is missing`, { details: { file: source } });
     Object.assign(l.tensor, rebuild(ref, l.offset, l.size, l.stride, source));
   }
   return obj;
@@ -302,7 +303,7 @@ function pickleEnd(buf: Uint8Array, start: number, source: string): number {
   let p = start;
   const lineEnd = () => {
     const e = buf.indexOf(0x0a, p);
-    if (e < 0) throw new SmnError('SMN_WEIGHTS_TRUNCATED', `${source}: pickle stream is cut off`, { details: { file: source } });
+    if (e < 0) throw new SmnError(ModelErrorCode.WeightsTruncated, `${source}: pickle stream is cut off`, { details: { file: source } });
     p = e + 1;
   };
   const fixed: Record<number, number> = {
@@ -320,5 +321,5 @@ function pickleEnd(buf: Uint8Array, start: number, source: string): number {
       lineEnd();
     } else if ([0x49, 0x4c, 0x46, 0x53, 0x56, 0x50, 0x70, 0x67].includes(op)) lineEnd();
   }
-  throw new SmnError('SMN_WEIGHTS_TRUNCATED', `${source}: pickle stream has no STOP (truncated file?)`, { details: { file: source } });
+  throw new SmnError(ModelErrorCode.WeightsTruncated, `${source}: pickle stream has no STOP (truncated file?)`, { details: { file: source } });
 }

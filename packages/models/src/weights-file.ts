@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SmnError } from '@smn/core';
+import { CoreErrorCode, SmnError } from '@smn/core';
 import { readFileOrThrow } from './safetensors-file.js';
 import type { StateDict } from './types.js';
 import { parseWeights } from './weights.js';
@@ -15,7 +15,7 @@ export async function readWeights(path: string): Promise<StateDict> {
   try {
     if ((await stat(path)).isDirectory()) file = join(path, 'model.safetensors');
   } catch (err) {
-    throw new SmnError('SMN_FILE_NOT_FOUND', `cannot read ${path}: ${(err as Error).message}`, { cause: err, details: { file: path } });
+    throw new SmnError(CoreErrorCode.FileNotFound, `cannot read ${path}: ${(err as Error).message}`, { cause: err, details: { file: path } });
   }
   const buf = await readFileOrThrow(file);
   return parseWeights(buf, file);

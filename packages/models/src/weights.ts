@@ -2,6 +2,7 @@ import { SmnError } from '@smn/core';
 import { parseSafetensors } from './safetensors.js';
 import { isLegacyTorch, isRawTensor, isZip, readTorchCheckpoint } from './torch-checkpoint.js';
 import type { RawTensor, StateDict } from './types.js';
+import { ModelErrorCode } from './errors.js';
 
 /** Keys under which training scripts nest the state dict (torch hub, DINO, MoCo, timm, Lightning). */
 const NESTED = ['state_dict', 'model', 'model_state', 'model_state_dict', 'state', 'net', 'network', 'teacher', 'student', 'params'];
@@ -27,7 +28,7 @@ export function findStateDict(obj: unknown, source = '<checkpoint>'): StateDict 
   if (!sd) {
     const keys = obj instanceof Map ? [...obj.keys()].map(String).slice(0, 12).join(', ') : typeof obj;
     throw new SmnError(
-      'SMN_WEIGHTS_FORMAT',
+      ModelErrorCode.WeightsFormat,
       `${source}: no state dict found (looked at the top level and under ${NESTED.join(', ')}); top-level keys: ${keys}`,
       { details: { file: source } },
     );

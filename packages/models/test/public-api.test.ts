@@ -8,6 +8,7 @@ it('src/browser.ts exports these names, and src/index.ts the same plus those tha
   expect(browser).toMatchInlineSnapshot(`
     [
       "CLIP_MASKED_LAYERS",
+      "ModelErrorCode",
       "buildClip",
       "clipParamSpecs",
       "clipPrompts",
