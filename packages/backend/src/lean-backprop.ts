@@ -15,6 +15,7 @@
 
 import { SmnError, fmtShape } from '@smn/core';
 import { tf } from './tf.js';
+import { BackendErrorCode } from './errors.js';
 
 type Tensor = tf.Tensor;
 type GradFns = Record<string, () => Tensor>;
@@ -109,7 +110,7 @@ function backpropFreeing(
     const node = path[i]!;
     const dys = node.outputs.map((o) => grads.get(o.id) ?? null);
     if (node.gradient == null) {
-      throw new SmnError('SMN_NO_GRADIENT', `cannot compute the gradient: kernel ${node.kernelName} has no registered gradient`, {
+      throw new SmnError(BackendErrorCode.NoGradient, `cannot compute the gradient: kernel ${node.kernelName} has no registered gradient`, {
         details: { kernel: node.kernelName },
       });
     }
@@ -118,20 +119,20 @@ function backpropFreeing(
       const fn = fns[name];
       if (fn === undefined) {
         throw new SmnError(
-          'SMN_NO_GRADIENT',
+          BackendErrorCode.NoGradient,
           `cannot backprop through input '${name}' of ${node.kernelName}: its gradient gives only ${Object.keys(fns).join(', ') || 'nothing'}`,
           { details: { kernel: node.kernelName, input: name } },
         );
       }
       const dx = tidy(fn);
       if (dx.dtype !== 'float32') {
-        throw new SmnError('SMN_GRADIENT_DTYPE', `the gradient of ${node.kernelName}'s input '${name}' must be float32; found ${dx.dtype}`, {
+        throw new SmnError(BackendErrorCode.GradientDtype, `the gradient of ${node.kernelName}'s input '${name}' must be float32; found ${dx.dtype}`, {
           details: { kernel: node.kernelName, input: name, found: dx.dtype },
         });
       }
       if (!tf.util.arraysEqual(dx.shape, x.shape)) {
         throw new SmnError(
-          'SMN_GRADIENT_SHAPE',
+          BackendErrorCode.GradientShape,
           `the gradient of ${node.kernelName}'s input '${name}' has shape ${fmtShape(dx.shape)}; expected the input's ${fmtShape(x.shape)}`,
           { details: { kernel: node.kernelName, input: name, expected: x.shape, found: dx.shape } },
         );
@@ -164,21 +165,21 @@ function leanGradients(this: Patched, f: () => Tensor, xs: Tensor[], dy?: Tensor
   const original = this[ORIGINAL]!;
   // A gradient inside a gradient shares the outer tape: leave it to tfjs.
   if (this.state.gradientDepth > 0) return original.call(this, f, xs, dy, allowNoGradients);
-  if (xs.length === 0) throw new SmnError('SMN_NO_GRADIENT', 'gradients() received an empty list of xs');
+  if (xs.length === 0) throw new SmnError(BackendErrorCode.NoGradient, 'gradients() received an empty list of xs');
   if (dy != null && dy.dtype !== 'float32') {
-    throw new SmnError('SMN_GRADIENT_DTYPE', `dy must be float32; found ${dy.dtype}`, { details: { found: dy.dtype } });
+    throw new SmnError(BackendErrorCode.GradientDtype, `dy must be float32; found ${dy.dtype}`, { details: { found: dy.dtype } });
   }
   const y = this.scopedRun(
     () => this.startTape(),
     () => this.endTape(),
     () => this.tidy('forward', f),
   );
-  if (!(y instanceof tf.Tensor)) throw new SmnError('SMN_GRADIENT_VALUE', 'the function passed to gradients() must return a tensor');
+  if (!(y instanceof tf.Tensor)) throw new SmnError(BackendErrorCode.GradientValue, 'the function passed to gradients() must return a tensor');
   const tape = this.state.activeTape ?? [];
   const path = pathFromXsToY(tape, xs, y);
   if (!allowNoGradients && path.length === 0) {
     throw new SmnError(
-      'SMN_NO_GRADIENT',
+      BackendErrorCode.NoGradient,
       'cannot compute the gradient of y = f(x) with respect to x: make sure f encloses all the operations from x to y',
     );
   }
@@ -198,7 +199,7 @@ function checkEngine(e: Patched): void {
   const missing = (['scopedRun', 'startTape', 'endTape', 'tidy', 'gradients'] as const).filter((k) => typeof e[k] !== 'function');
   if (missing.length > 0 || typeof e.state?.gradientDepth !== 'number') {
     throw new SmnError(
-      'SMN_LEAN_BACKPROP_UNSUPPORTED',
+      BackendErrorCode.LeanBackpropUnsupported,
       `this @tensorflow/tfjs-core (${tf.version_core}) has no ${missing.join(', ') || 'state.gradientDepth'} on its engine; lean backprop needs tfjs-core 4.x`,
       { details: { tfjsCore: tf.version_core, missing } },
     );

@@ -5,6 +5,7 @@ import { tf } from './tf.js';
 import type { BackendChoice, BackendName, ConcreteBackendName, SkippedBackend, UseBackendOptions } from './types.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { disableLeanBackprop, enableLeanBackprop } from './lean-backprop.js';
+import { BackendErrorCode } from './errors.js';
 
 /** The order `auto` tries. */
 export const AUTO_ORDER: readonly ConcreteBackendName[] = ['torch', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
@@ -291,7 +292,7 @@ function defaultName(): BackendName {
   if (env === undefined || env === '') return 'auto';
   if (!(BACKEND_NAMES as readonly string[]).includes(env)) {
     throw new SmnError(
-      'SMN_BACKEND_UNKNOWN',
+      BackendErrorCode.Unknown,
       `environment variable SMN_BACKEND is '${env}'; expected one of ${BACKEND_NAMES.join(', ')}`,
       { kind: 'usage', details: { env: 'SMN_BACKEND', found: env, expected: BACKEND_NAMES } },
     );
@@ -303,7 +304,7 @@ function defaultName(): BackendName {
  * Selects and initialises the tfjs backend smn computes on, and returns what it chose.
  *
  * `auto` tries `torch` → `tensorflow` → `webgpu` → `wasm` → `cpu` and lists why each earlier one was skipped.
- * An explicit name that cannot be used throws `SmnError('SMN_BACKEND_UNAVAILABLE')` saying why and how to get it.
+ * An explicit name that cannot be used throws `SmnError` `SMN_BACKEND_UNAVAILABLE` saying why and how to get it.
  * The default is `process.env.SMN_BACKEND`, else `auto`. Calling it again with the same name is cheap; switching works
  * (tfjs moves existing tensors to the new backend on first use). Also registers all tfjs gradients.
  *
@@ -314,7 +315,7 @@ function defaultName(): BackendName {
 export async function useBackend(name?: BackendName, opts: UseBackendOptions = {}): Promise<BackendChoice> {
   const requested = name ?? defaultName();
   if (!(BACKEND_NAMES as readonly string[]).includes(requested)) {
-    throw new SmnError('SMN_BACKEND_UNKNOWN', `unknown backend '${String(requested)}'; expected one of ${BACKEND_NAMES.join(', ')}`, {
+    throw new SmnError(BackendErrorCode.Unknown, `unknown backend '${String(requested)}'; expected one of ${BACKEND_NAMES.join(', ')}`, {
       kind: 'usage',
       details: { found: requested, expected: BACKEND_NAMES },
     });
@@ -342,11 +343,11 @@ export async function useBackend(name?: BackendName, opts: UseBackendOptions = {
     skipped.push({ name: cand, reason: out.reason });
   }
   if (requested === 'auto') {
-    throw new SmnError('SMN_BACKEND_UNAVAILABLE', `no backend could be initialised: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+    throw new SmnError(BackendErrorCode.Unavailable, `no backend could be initialised: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
   }
   const c = requested as ConcreteBackendName;
   throw new SmnError(
-    'SMN_BACKEND_UNAVAILABLE',
+    BackendErrorCode.Unavailable,
     `backend '${c}' is not available: ${skipped[0]?.reason ?? 'unknown reason'}. To get it: ${BACKEND_HINTS[c]}. ` +
       `Or choose another with --backend / SMN_BACKEND (auto, wasm, cpu always work).`,
     { kind: 'usage', details: { backend: c, reason: skipped[0]?.reason } },

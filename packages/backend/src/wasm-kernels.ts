@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SmnError } from '@smn/core';
+import { BackendErrorCode } from './errors.js';
 
 // The wasm backend (tfjs 4.22) has no Conv2DBackpropFilter and a plain-loop Conv2DBackpropInput about 10x slower
 // than its XNNPACK forward conv (this package's README, "The wasm training kernels"). Both gradients are convolutions themselves, so they are rewritten
@@ -34,7 +35,7 @@ export const WASM_TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInp
 function runKernel(name: string, backend: WasmBackendLike, inputs: Record<string, TI>, attrs: Attrs): TI {
   const k = tf.getKernel(name, 'wasm');
   if (k === undefined) {
-    throw new SmnError('SMN_BACKEND_KERNEL_MISSING', `wasm kernel '${name}' is not registered; is @tensorflow/tfjs-backend-wasm 4.22 loaded?`);
+    throw new SmnError(BackendErrorCode.KernelMissing, `wasm kernel '${name}' is not registered; is @tensorflow/tfjs-backend-wasm 4.22 loaded?`);
   }
   return k.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, attrs: attrs as tf.NamedAttrMap, backend }) as TI;
 }
@@ -42,7 +43,7 @@ function runKernel(name: string, backend: WasmBackendLike, inputs: Record<string
 function checkNhwc(kernel: string, dataFormat: unknown): void {
   if (dataFormat !== undefined && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
     throw new SmnError(
-      'SMN_BACKEND_KERNEL_UNSUPPORTED',
+      BackendErrorCode.KernelUnsupported,
       `${kernel} on wasm: expected dataFormat 'NHWC', found '${String(dataFormat)}'; smn keeps activations NHWC`,
     );
   }
@@ -301,7 +302,7 @@ function cpuFallback(name: string): tf.KernelFunc {
     const cpu = tf.findBackend('cpu') as WasmBackendLike | null;
     const kernel = tf.getKernel(name, 'cpu');
     if (cpu === null || kernel === undefined) {
-      throw new SmnError('SMN_BACKEND_KERNEL_MISSING', `wasm has no '${name}' kernel and the cpu fallback is not available`);
+      throw new SmnError(BackendErrorCode.KernelMissing, `wasm has no '${name}' kernel and the cpu fallback is not available`);
     }
     const cpuInputs: Record<string, TI> = {};
     for (const [k, t] of Object.entries(args.inputs)) {

@@ -8,6 +8,7 @@ it('src/index.ts exports these names', async () => {
       "AUTO_ORDER",
       "BACKEND_HINTS",
       "BACKEND_NAMES",
+      "BackendErrorCode",
       "OPTIONAL_BACKEND_PACKAGES",
       "WASM_CPU_FALLBACK_KERNELS",
       "WASM_TRAINING_KERNELS",
