@@ -16,7 +16,8 @@ export const LAYERS = {
   '@smn/swav': 4,
   '@smn/cascade': 4,
   '@smn/train': 5,
-  '@smn/cli': 6,
+  '@smn/launch': 6,
+  '@smn/cli': 7,
 };
 
 const root = new URL('..', import.meta.url).pathname;

@@ -1,0 +1,126 @@
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { isSmnError, LOCK_ERRORS, SmnError } from '@smn/core';
+import type { BackendName } from '@smn/backend';
+import { isAbortError } from '@smn/train';
+import { LAUNCH_ERRORS } from './errors.js';
+import { pointFromJobData } from './point-data.js';
+import { connectRedis, QUEUE_NAME, redactUrl, redisUrlOf } from './redis.js';
+import { runPoint } from './run-point.js';
+import { errorText } from './sweep-state.js';
+import type { PointJobData, PointResult } from './types.js';
+
+export interface WorkerOptions {
+  /** redis:// or rediss:// URL (default SMN_REDIS_URL). */
+  redis?: string;
+  /** Points run at once by this process (default 1; on CPU backends, start one worker per machine instead). */
+  concurrency?: number;
+  /** Stops the worker: its running points save their checkpoints and go back to the queue for another worker. */
+  signal?: AbortSignal;
+  /** Backend for configs without main.backend. */
+  backend?: BackendName;
+  /** Data-loading threads per run. */
+  workers?: number;
+  /**
+   * How long a job stays this worker's without a lock renewal (BullMQ `lockDuration`, default 120 s). The lock is
+   * renewed every half of it on a timer, and a training step blocks the event loop (8 s for a ResNet-50 step on
+   * 2 cores), so it stays well above a step. A worker killed with SIGKILL loses its jobs to others after it.
+   */
+  lockDurationMs?: number;
+  /** How often this worker looks for jobs whose worker died (BullMQ `stalledInterval`, default 30 s). */
+  stalledIntervalMs?: number;
+  /** A job whose workers died this many times fails (default 3). */
+  maxStalledCount?: number;
+  /** When a run folder is still locked by a worker that has not yet been judged gone: retry after this (default 10 s). */
+  lockedRetryMs?: number;
+  onLog?(line: string): void;
+}
+
+/** What {@link runWorker} did before it stopped. */
+export interface WorkerSummary {
+  done: number;
+  failed: number;
+  givenBack: number;
+}
+
+/**
+ * An `smn worker`: takes points of any sweep from the queue and runs them with the same code as `smn train`, until
+ * `signal` aborts. Per job: the config is checked with `smn train`'s schema (a bad point fails alone, its message on
+ * the job); the run resumes from the run folder's last.ckpt when there is one (a worker before this one was stopped
+ * or died); progress (epoch, step, latest metrics) goes to `job.updateProgress`. On abort, running points save their
+ * checkpoint and their jobs are moved back to wait. Two workers never write one run folder: runExperiment holds its
+ * lock (@smn/core acquireLock), and a job whose folder is still locked is delayed, not run.
+ */
+export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerSummary> {
+  const url = redisUrlOf(opts.redis);
+  const connection = await connectRedis(url);
+  const concurrency = opts.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new SmnError(LAUNCH_ERRORS.badCount, `--concurrency must be a whole number ≥ 1, found ${concurrency}`, { kind: 'usage' });
+  const summary: WorkerSummary = { done: 0, failed: 0, givenBack: 0 };
+  const active = new Map<string, AbortController>();
+  const worker = new Worker<PointJobData, PointResult>(QUEUE_NAME, (job, token) => processJob(job, token, active, summary, opts), {
+    connection,
+    concurrency,
+    lockDuration: opts.lockDurationMs ?? 120_000,
+    stalledInterval: opts.stalledIntervalMs ?? 30_000,
+    maxStalledCount: opts.maxStalledCount ?? 3,
+  });
+  worker.on('error', (err) => opts.onLog?.(`queue error: ${err.message}`));
+  worker.on('failed', (job, err) => job && opts.onLog?.(`job ${job.id} failed: ${err.message}`));
+  opts.onLog?.(`waiting for jobs on ${redactUrl(url)} (queue ${QUEUE_NAME}, concurrency ${concurrency})`);
+  await new Promise<void>((res) => {
+    if (opts.signal?.aborted) return res();
+    opts.signal?.addEventListener('abort', () => res(), { once: true });
+  });
+  // Stop fetching first, then stop the running points: each saves its checkpoint and gives its job back.
+  const closing = worker.close();
+  for (const ac of active.values()) ac.abort(opts.signal?.reason);
+  await closing;
+  await connection.quit().catch(() => connection.disconnect());
+  return summary;
+}
+
+/** One job: validate, run (resuming when the folder holds a checkpoint), report; give back on abort. */
+async function processJob(job: Job<PointJobData, PointResult>, token: string | undefined, active: Map<string, AbortController>, summary: WorkerSummary, opts: WorkerOptions): Promise<PointResult> {
+  let point: ReturnType<typeof pointFromJobData>;
+  try {
+    point = pointFromJobData(job.data);
+  } catch (err) {
+    summary.failed++;
+    // Unrecoverable: a config that fails the schema fails again anywhere.
+    throw new UnrecoverableError(errorText(err));
+  }
+  const ac = new AbortController();
+  active.set(job.id!, ac);
+  const giveBack = async () => {
+    summary.givenBack++;
+    await job.moveToWait(token);
+    opts.onLog?.(`job ${job.id}: stopped with a checkpoint; back in the queue`);
+    throw new WaitingError();
+  };
+  opts.onLog?.(`job ${job.id}: ${point.job.runDir}${point.job.overrides.length ? ` (${point.job.overrides.join(' ')})` : ''}`);
+  try {
+    const result = await runPoint(point.job, point.config, {
+      signal: ac.signal,
+      ...(opts.backend ? { backend: opts.backend } : {}),
+      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+      onProgress: (p) => void job.updateProgress(p as unknown as object).catch(() => {}),
+      onLog: (line) => opts.onLog?.(`job ${job.id}: ${line}`),
+    });
+    if (!result.completed) return await giveBack();
+    summary.done++;
+    return result;
+  } catch (err) {
+    if (err instanceof WaitingError) throw err;
+    if (ac.signal.aborted && isAbortError(err, ac.signal)) return await giveBack();
+    if (isSmnError(err) && err.code === LOCK_ERRORS.held) {
+      // The folder's last holder is not yet judged gone (another host, heartbeat younger than staleMs): wait.
+      opts.onLog?.(`job ${job.id}: ${point.job.runDir} is still locked; retrying later`);
+      await job.moveToDelayed(Date.now() + (opts.lockedRetryMs ?? 10_000), token);
+      throw new DelayedError();
+    }
+    summary.failed++;
+    throw new UnrecoverableError(errorText(err));
+  } finally {
+    active.delete(job.id!);
+  }
+}
