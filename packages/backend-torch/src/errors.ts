@@ -11,3 +11,5 @@ export const TorchErrorCode = {
   /** A dtype the backend cannot hold natively (complex64). */
   Dtype: 'SMN_TORCH_DTYPE',
 } as const;
+
+export type TorchErrorCode = (typeof TorchErrorCode)[keyof typeof TorchErrorCode];

@@ -6,49 +6,26 @@
  */
 import { statSync } from 'node:fs';
 import { SmnError, isSmnError } from '@smn/core';
-
-/** Error codes the boundary gives to errors that escape a command (listed in the README of @smn/cli). */
-export const BOUNDARY_ERRORS = {
-  /** ENOENT: a path (or its folder) does not exist. Usage (exit 2). */
-  NOT_FOUND: 'SMN_FS_NOT_FOUND',
-  /** ENOTDIR, or EEXIST from creating a folder where a file is: a path goes through a file. Usage (exit 2). */
-  NOT_A_DIR: 'SMN_FS_NOT_A_DIR',
-  /** EISDIR: a folder where a file was expected. Usage (exit 2). */
-  IS_A_DIR: 'SMN_FS_IS_A_DIR',
-  /** EEXIST: the path exists and may not be replaced. Usage (exit 2). */
-  EXISTS: 'SMN_FS_EXISTS',
-  /** EACCES, EPERM: permission denied. Runtime (exit 1). */
-  PERMISSION: 'SMN_FS_PERMISSION',
-  /** EROFS: a read-only file system. Runtime (exit 1). */
-  READ_ONLY: 'SMN_FS_READ_ONLY',
-  /** ENOSPC, EDQUOT: the disk or quota is full. Runtime (exit 1). */
-  NO_SPACE: 'SMN_FS_NO_SPACE',
-  /** EMFILE, ENFILE: too many open files. Runtime (exit 1). */
-  TOO_MANY_FILES: 'SMN_FS_TOO_MANY_FILES',
-  /** A JSON file that does not parse. Runtime (exit 1): such files are written by smn or downloaded. */
-  PARSE_JSON: 'SMN_PARSE_JSON',
-  /** A YAML file that does not parse (an alias bomb included). Usage (exit 2): YAML files are configs. */
-  PARSE_YAML: 'SMN_PARSE_YAML',
-} as const;
+import { CliErrorCode } from './errors.js';
 
 type Errno = NodeJS.ErrnoException & { dest?: string };
 
 /** What each errno means for the user: the code, exit kind, what happened to `path`, and what to do. */
 const ERRNO: Record<string, { code: string; kind: 'usage' | 'runtime'; what: (p: string) => string; fix: string }> = {
-  ENOENT: { code: BOUNDARY_ERRORS.NOT_FOUND, kind: 'usage', what: (p) => `${p} does not exist`, fix: 'check the path (and create its folder first if it is an output)' },
+  ENOENT: { code: CliErrorCode.FsNotFound, kind: 'usage', what: (p) => `${p} does not exist`, fix: 'check the path (and create its folder first if it is an output)' },
   ENOTDIR: {
-    code: BOUNDARY_ERRORS.NOT_A_DIR,
+    code: CliErrorCode.FsNotADir,
     kind: 'usage',
     what: (p) => `a part of ${p} is a file, not a folder`,
     fix: 'choose a path under a folder (or move the file that is in the way)',
   },
-  EISDIR: { code: BOUNDARY_ERRORS.IS_A_DIR, kind: 'usage', what: (p) => `${p} is a folder`, fix: 'give the path of a file (e.g. DIR/name.ext)' },
-  EEXIST: { code: BOUNDARY_ERRORS.EXISTS, kind: 'usage', what: (p) => `${p} already exists`, fix: 'remove it or choose another path' },
-  EACCES: { code: BOUNDARY_ERRORS.PERMISSION, kind: 'runtime', what: (p) => `permission denied on ${p}`, fix: 'check its permissions (and its folder\'s), or choose another path' },
-  EROFS: { code: BOUNDARY_ERRORS.READ_ONLY, kind: 'runtime', what: (p) => `${p} is on a read-only file system`, fix: 'write to a folder on a writable disk' },
-  ENOSPC: { code: BOUNDARY_ERRORS.NO_SPACE, kind: 'runtime', what: (p) => `no space left on the disk of ${p}`, fix: 'free space there or write elsewhere; the files written before are intact' },
+  EISDIR: { code: CliErrorCode.FsIsADir, kind: 'usage', what: (p) => `${p} is a folder`, fix: 'give the path of a file (e.g. DIR/name.ext)' },
+  EEXIST: { code: CliErrorCode.FsExists, kind: 'usage', what: (p) => `${p} already exists`, fix: 'remove it or choose another path' },
+  EACCES: { code: CliErrorCode.FsPermission, kind: 'runtime', what: (p) => `permission denied on ${p}`, fix: 'check its permissions (and its folder\'s), or choose another path' },
+  EROFS: { code: CliErrorCode.FsReadOnly, kind: 'runtime', what: (p) => `${p} is on a read-only file system`, fix: 'write to a folder on a writable disk' },
+  ENOSPC: { code: CliErrorCode.FsNoSpace, kind: 'runtime', what: (p) => `no space left on the disk of ${p}`, fix: 'free space there or write elsewhere; the files written before are intact' },
   EMFILE: {
-    code: BOUNDARY_ERRORS.TOO_MANY_FILES,
+    code: CliErrorCode.FsTooManyFiles,
     kind: 'runtime',
     what: (p) => `too many open files (at ${p})`,
     fix: 'raise the limit (ulimit -n) or use fewer --workers',
@@ -86,13 +63,13 @@ function fromErrno(err: Errno): SmnError | undefined {
 function fromParseError(err: Error): SmnError | undefined {
   if (err instanceof SyntaxError && /JSON/.test(err.message)) {
     return new SmnError(
-      BOUNDARY_ERRORS.PARSE_JSON,
+      CliErrorCode.ParseJson,
       `a JSON file does not parse (${err.message}); it is damaged or cut short: restore or re-create it (for a run file, run the step that writes it again)`,
       { cause: err },
     );
   }
   if (err.name === 'YAMLParseError' || (err instanceof ReferenceError && /alias/i.test(err.message))) {
-    return new SmnError(BOUNDARY_ERRORS.PARSE_YAML, `a YAML file does not parse (${err.message}); fix the file (aliases *name must not expand without bound)`, {
+    return new SmnError(CliErrorCode.ParseYaml, `a YAML file does not parse (${err.message}); fix the file (aliases *name must not expand without bound)`, {
       kind: 'usage',
       cause: err,
     });

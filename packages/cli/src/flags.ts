@@ -1,4 +1,5 @@
 import { SmnError } from '@smn/core';
+import { CliErrorCode } from './errors.js';
 
 /**
  * Declarative command-line flags (in the spirit of citty's `args`): a command declares its flags, subcommands and
@@ -91,7 +92,7 @@ export function defineSpec<const S extends CommandSpec>(spec: S): S {
 
 /** An `SMN_USAGE` error (exit 2); the CLI prints the command's usage after it. */
 export function usageError(message: string): SmnError {
-  return new SmnError('SMN_USAGE', message, { kind: 'usage' });
+  return new SmnError(CliErrorCode.Usage, message, { kind: 'usage' });
 }
 
 const isOverride = (a: string): boolean => a.startsWith('~') || (!a.startsWith('-') && a.includes('='));

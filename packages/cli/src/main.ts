@@ -5,6 +5,7 @@ import type { Command, CommandContext } from './command.js';
 import { COMMANDS } from './commands.js';
 import { namedError } from './error-boundary.js';
 import { usageError } from './flags.js';
+import { CliErrorCode } from './errors.js';
 
 
 export function version(): string {
@@ -100,7 +101,7 @@ export async function main(argv: string[], io: { out: NodeJS.WritableStream; err
     if (named) {
       io.err.write(`smn: error [${named.code}]: ${named.message}\n`);
       // Argument mistakes show what the command accepts; config and runtime errors stand alone.
-      if (named.code === 'SMN_USAGE' && cmd) io.err.write(`\n${cmd.usage.trimEnd()}\n`);
+      if (named.code === CliErrorCode.Usage && cmd) io.err.write(`\n${cmd.usage.trimEnd()}\n`);
       // SMN_DEBUG=1 shows where a mapped error came from, for a report when the mapping hides a bug.
       if (process.env.SMN_DEBUG && named !== err) io.err.write(`${(err as Error)?.stack ?? String(err)}\n`);
       return named.kind === 'usage' ? 2 : 1;

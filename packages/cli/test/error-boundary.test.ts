@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { BOUNDARY_ERRORS, namedError } from '../src/error-boundary.js';
+import { namedError } from '../src/error-boundary.js';
+import { CliErrorCode } from '../src/errors.js';
 import { runCli } from './_cli.js';
 
 const BIN = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
@@ -46,8 +47,8 @@ describe('errors that escape a command are named', { timeout: 120_000 }, () => {
   it('data preview --out afile/p.png: SMN_FS_NOT_A_DIR naming the file in the way, exit 2 (was EEXIST with a stack)', async () => {
     const file = join(tmp, 'afile');
     writeFileSync(file, 'x');
-    expectNamed(await runCli(preview(join(file, 'p.png'))), BOUNDARY_ERRORS.NOT_A_DIR, 2, `${file} is a file, not a folder (mkdir EEXIST)`);
-    expectNamed(await runCli(preview(join(file, 'sub', 'p.png'))), BOUNDARY_ERRORS.NOT_A_DIR, 2, `a part of ${join(file, 'sub')} is a file, not a folder (mkdir ENOTDIR)`);
+    expectNamed(await runCli(preview(join(file, 'p.png'))), CliErrorCode.FsNotADir, 2, `${file} is a file, not a folder (mkdir EEXIST)`);
+    expectNamed(await runCli(preview(join(file, 'sub', 'p.png'))), CliErrorCode.FsNotADir, 2, `a part of ${join(file, 'sub')} is a file, not a folder (mkdir ENOTDIR)`);
   });
 
   it('an output folder without write permission: SMN_FS_PERMISSION, exit 1', async () => {
@@ -55,7 +56,7 @@ describe('errors that escape a command are named', { timeout: 120_000 }, () => {
     mkdirSync(ro);
     chmodSync(ro, 0o555);
     if (process.getuid?.() !== 0) {
-      expectNamed(await runCli(preview(join(ro, 'p.png'))), BOUNDARY_ERRORS.PERMISSION, 1, `permission denied on ${join(ro, 'p.png')}`);
+      expectNamed(await runCli(preview(join(ro, 'p.png'))), CliErrorCode.FsPermission, 1, `permission denied on ${join(ro, 'p.png')}`);
       return;
     }
     // Root writes anyway: run the CLI as 'nobody' (uid 65534), whom the folder's mode refuses.
@@ -66,13 +67,13 @@ describe('errors that escape a command are named', { timeout: 120_000 }, () => {
       encoding: 'utf8',
       env: { ...process.env, HOME: tmp },
     });
-    expectNamed({ code: r.status ?? -1, err: r.stderr }, BOUNDARY_ERRORS.PERMISSION, 1, `permission denied on ${join(ro, 'p.png')}`, '(open EACCES)');
+    expectNamed({ code: r.status ?? -1, err: r.stderr }, CliErrorCode.FsPermission, 1, `permission denied on ${join(ro, 'p.png')}`, '(open EACCES)');
   });
 
   it('a read-only file system: SMN_FS_READ_ONLY, exit 1', async (ctx) => {
     const m = mountTmpfs('rofs', 'ro,size=64k');
     if ('why' in m) return ctx.skip(m.why);
-    expectNamed(await runCli(preview(join(m.dir, 'p.png'))), BOUNDARY_ERRORS.READ_ONLY, 1, `${join(m.dir, 'p.png')} is on a read-only file system`, '(open EROFS)');
+    expectNamed(await runCli(preview(join(m.dir, 'p.png'))), CliErrorCode.FsReadOnly, 1, `${join(m.dir, 'p.png')} is on a read-only file system`, '(open EROFS)');
   });
 
   it('a full disk: SMN_FS_NO_SPACE, exit 1, and the file already there is intact', async (ctx) => {
@@ -86,7 +87,7 @@ describe('errors that escape a command are named', { timeout: 120_000 }, () => {
       // ENOSPC: the filler took what was left.
     }
     const r = await runCli(preview(keep));
-    expectNamed(r, BOUNDARY_ERRORS.NO_SPACE, 1, `no space left on the disk of ${keep}`, 'ENOSPC');
+    expectNamed(r, CliErrorCode.FsNoSpace, 1, `no space left on the disk of ${keep}`, 'ENOSPC');
     expect(readFileSync(keep, 'utf8')).toBe('old');
     expect(readdirSync(m.dir).sort()).toEqual(['filler', 'keep.png']); // the temporary file was removed
   });
@@ -105,26 +106,26 @@ describe('namedError maps real errors', () => {
   it('ENOENT is SMN_FS_NOT_FOUND (usage), with the path; EISDIR is SMN_FS_IS_A_DIR', () => {
     const missing = join(tmp, 'missing.json');
     const e = namedError(errorOf(() => readFileSync(missing)))!;
-    expect([e.code, e.kind]).toEqual([BOUNDARY_ERRORS.NOT_FOUND, 'usage']);
+    expect([e.code, e.kind]).toEqual([CliErrorCode.FsNotFound, 'usage']);
     expect(e.message).toBe(`${missing} does not exist (open ENOENT); check the path (and create its folder first if it is an output)`);
     expect(e.details).toMatchObject({ path: missing, errno: 'ENOENT', syscall: 'open' });
-    expect(namedError(errorOf(() => readFileSync(tmp)))!.code).toBe(BOUNDARY_ERRORS.IS_A_DIR);
+    expect(namedError(errorOf(() => readFileSync(tmp)))!.code).toBe(CliErrorCode.FsIsADir);
   });
 
   it('JSON and YAML parse errors are named; a plain bug is not', () => {
     const json = namedError(errorOf(() => JSON.parse('{"a": ')))!;
-    expect([json.code, json.kind]).toEqual([BOUNDARY_ERRORS.PARSE_JSON, 'runtime']);
+    expect([json.code, json.kind]).toEqual([CliErrorCode.ParseJson, 'runtime']);
     expect(json.message).toMatch(/^a JSON file does not parse \(.*JSON.*\); it is damaged or cut short/);
     const yaml = namedError(errorOf(() => parseYaml('a: [1, 2')))!;
-    expect([yaml.code, yaml.kind]).toEqual([BOUNDARY_ERRORS.PARSE_YAML, 'usage']);
+    expect([yaml.code, yaml.kind]).toEqual([CliErrorCode.ParseYaml, 'usage']);
     const bomb = 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]';
-    expect(namedError(errorOf(() => parseYaml(bomb)))!.code).toBe(BOUNDARY_ERRORS.PARSE_YAML);
+    expect(namedError(errorOf(() => parseYaml(bomb)))!.code).toBe(CliErrorCode.ParseYaml);
     expect(namedError(new TypeError("Cannot read properties of undefined (reading 'x')"))).toBeUndefined();
     expect(namedError(errorOf(() => execFileSync('false')))).toBeUndefined();
   });
 
   it('a file-system error carried as the cause of a plain error is named too', () => {
     const cause = errorOf(() => readFileSync(join(tmp, 'nope')));
-    expect(namedError(new Error('loading failed', { cause }))!.code).toBe(BOUNDARY_ERRORS.NOT_FOUND);
+    expect(namedError(new Error('loading failed', { cause }))!.code).toBe(CliErrorCode.FsNotFound);
   });
 });

@@ -6,6 +6,7 @@ it('src/index.ts exports these names', async () => {
   expect(Object.keys(await import('../src/index.js')).sort()).toMatchInlineSnapshot(`
     [
       "COMMANDS",
+      "CliErrorCode",
       "main",
       "rootHelp",
       "version",

@@ -4,7 +4,7 @@
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2';
 import { bytesToHex } from '@noble/hashes/utils';
 import { gzipSync as fflateGzip } from 'fflate';
-import { SmnError, inflateLimited } from '@smn/core';
+import { CoreErrorCode, SmnError, inflateLimited } from '@smn/core';
 import { SubnetErrorCode } from './errors.js';
 
 /** The part of `node:zlib` used here (typed locally: this file must not need Node's types). */
@@ -86,7 +86,7 @@ export function brotliDecompress(data: Uint8Array, source: string, zlib: NodeZli
     return new Uint8Array(zlib.brotliDecompressSync(data, { maxOutputLength: Math.max(1, maxBytes) }));
   } catch (err) {
     if ((err as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') throw err;
-    throw new SmnError('SMN_INFLATE_LIMIT', `the brotli data inflates past ${maxBytes} bytes`, { cause: err, details: { limit: maxBytes } });
+    throw new SmnError(CoreErrorCode.InflateLimit, `the brotli data inflates past ${maxBytes} bytes`, { cause: err, details: { limit: maxBytes } });
   }
 }
 

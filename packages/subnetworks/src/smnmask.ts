@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SmnError, fmtShape, isSmnError } from '@smn/core';
+import { CoreErrorCode, SmnError, fmtShape, isSmnError } from '@smn/core';
 import { brotliCompress, brotliDecompress, createSha256, gunzip, gzip } from './_codecs.js';
 import { packBits, unpackBits } from './bit-pack.js';
 import { SubnetErrorCode } from './errors.js';
@@ -265,7 +265,7 @@ function decompress(header: SmnmaskHeader, payload: Uint8Array, source: string, 
     if (header.compression === 'brotli') return brotliDecompress(payload, source, undefined, limit);
     return payload;
   } catch (cause) {
-    if (isSmnError(cause) && cause.code === 'SMN_INFLATE_LIMIT') {
+    if (isSmnError(cause) && cause.code === CoreErrorCode.InflateLimit) {
       const inflated = (cause.details as { inflated?: number }).inflated;
       return fail(
         SubnetErrorCode.FileTooLarge,

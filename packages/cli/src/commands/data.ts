@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { SmnError, atomicWriteFile, docsUrl, isSmnError } from '@smn/core';
-import { loadDataset, previewGrid, type ImageDataset, type PresetSpec } from '@smn/datasets';
+import { DatasetErrorCode, loadDataset, previewGrid, type ImageDataset, type PresetSpec } from '@smn/datasets';
 import { entryForDataset, fetchDataset, listEntries, resolveEntry } from '@smn/hub';
 import type { Command, CommandContext } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage, usageError } from '../flags.js';
@@ -158,7 +158,7 @@ const command: Command = {
       ctx.out.write(`wrote ${out} (${grid.width}×${grid.height}, ${Math.min(n, ds.length)} samples of ${dataset}/${split}, preset ${preset}, size ${size})\n`);
       return 0;
     } catch (err) {
-      if (isSmnError(err) && err.code === 'SMN_DATA_NOT_FOUND') {
+      if (isSmnError(err) && err.code === DatasetErrorCode.NotFound) {
         const hint = entryForDataset(dataset) ? `smn data fetch ${dataset} --data-root ${dataRoot} downloads it, ` : '';
         throw new SmnError(err.code, `${err.message}\n(${hint}set --data-root, or try --dataset embedded)`, { cause: err, details: err.details });
       }

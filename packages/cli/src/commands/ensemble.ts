@@ -16,6 +16,7 @@ import { configKeys, ENSEMBLE_CONFIG, ensembleConfigSchema, ignoredReason, resol
 import type { Command, CommandContext } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage, usageError, type FlagValues } from '../flags.js';
 import { HYDRA_FLAGS, MAX_RUNS_FLAG } from '../shared.js';
+import { CliErrorCode } from '../errors.js';
 
 const SHIPPED = fileURLToPath(new URL('../../configs/ensembling/', import.meta.url));
 
@@ -89,7 +90,7 @@ async function readAllEmbeddings(runs: string[]): Promise<{ trainRaw: DenseMatri
   all.forEach((e, i) => {
     if (!sameLabels(e.trainLabels, first!.trainLabels) || !sameLabels(e.testLabels, first!.testLabels)) {
       throw new SmnError(
-        'SMN_ENSEMBLE_MISMATCH',
+        CliErrorCode.EnsembleMismatch,
         `run ${runs[i]} has different train/test labels (or order) than the dispatcher ${runs[0]}; every model must embed the same rows in the same order (embed the experts without a cluster subset)`,
       );
     }
@@ -107,7 +108,7 @@ async function loadInputs(ctx: CommandContext, cfg: EnsembleConfig) {
   const trainClusters = routeRows(clustering, disp.trainNorm);
   if (clustering.trainClusters.length !== trainClusters.length) {
     throw new SmnError(
-      'SMN_ENSEMBLE_MISMATCH',
+      CliErrorCode.EnsembleMismatch,
       `${clusterDir}/clusters.npy has ${clustering.trainClusters.length} rows but ${runs[0]} has ${trainClusters.length} train rows; was the clustering made from another run?`,
     );
   }

@@ -1,12 +1,13 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { SmnError, atomicWriteFile, fmtShape, parseNpy, writeNpy } from '@smn/core';
+import { CoreErrorCode, SmnError, atomicWriteFile, fmtShape, parseNpy, writeNpy } from '@smn/core';
 import { CLIP_NORM, IMAGENET_NORM, IMAGE_EXTENSIONS, centerCrop, decodeImage, normalize, resizeShorter } from '@smn/datasets';
 import { loadClip, loadResNet, type ClipModel, type ResNetModel } from '@smn/models';
 import type { Command } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage, usageError } from '../flags.js';
 import { startBackend } from '../shared.js';
+import { CliErrorCode } from '../errors.js';
 
 const MODELS = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'clip'] as const;
 
@@ -63,18 +64,18 @@ async function npySource(path: string): Promise<Source> {
   try {
     buf = await readFile(path);
   } catch (err) {
-    throw new SmnError('SMN_FILE_NOT_FOUND', `cannot read ${path}: ${(err as Error).message}`, { cause: err, details: { file: path } });
+    throw new SmnError(CoreErrorCode.FileNotFound, `cannot read ${path}: ${(err as Error).message}`, { cause: err, details: { file: path } });
   }
   // A plain Uint8Array view (not a Buffer) so that parseNpy's slice copies into an aligned buffer.
   const arr = parseNpy(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
   if (arr.shape.length !== 4 || arr.shape[1] !== 3) {
-    throw new SmnError('SMN_FEATURES_INPUT', `${path}: expected a float32 array [N, 3, H, W] (NCHW, normalised), found ${arr.dtype} ${fmtShape(arr.shape)}`, {
+    throw new SmnError(CliErrorCode.FeaturesInput, `${path}: expected a float32 array [N, 3, H, W] (NCHW, normalised), found ${arr.dtype} ${fmtShape(arr.shape)}`, {
       kind: 'usage',
       details: { file: path, found: arr.shape },
     });
   }
   if (arr.dtype !== 'float32' && arr.dtype !== 'float64') {
-    throw new SmnError('SMN_FEATURES_INPUT', `${path}: expected float32 pixels, found ${arr.dtype}`, { kind: 'usage', details: { file: path } });
+    throw new SmnError(CliErrorCode.FeaturesInput, `${path}: expected float32 pixels, found ${arr.dtype}`, { kind: 'usage', details: { file: path } });
   }
   const [n, , h, w] = arr.shape as [number, number, number, number];
   const data = arr.data instanceof Float32Array ? arr.data : Float32Array.from(arr.data as Float64Array);
@@ -90,7 +91,7 @@ async function npySource(path: string): Promise<Source> {
 async function dirSource(dir: string, model: string, imageSize: number): Promise<Source> {
   const files = (await readdir(dir)).filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())).sort();
   if (!files.length) {
-    throw new SmnError('SMN_FEATURES_INPUT', `${dir}: no images found (expected ${IMAGE_EXTENSIONS.join(' ')} files)`, { kind: 'usage', details: { file: dir } });
+    throw new SmnError(CliErrorCode.FeaturesInput, `${dir}: no images found (expected ${IMAGE_EXTENSIONS.join(' ')} files)`, { kind: 'usage', details: { file: dir } });
   }
   const clip = model === 'clip';
   const size = clip ? imageSize : 224;
@@ -136,7 +137,7 @@ const command: Command = {
       model = await loadResNet(v.weights, { depth, strict });
       if (v.logits && !model.config.numClasses) {
         model.dispose();
-        throw new SmnError('SMN_FEATURES_NO_HEAD', `${v.weights} has no fc tensors, so --logits cannot be computed; drop --logits for pooled features`, {
+        throw new SmnError(CliErrorCode.FeaturesNoHead, `${v.weights} has no fc tensors, so --logits cannot be computed; drop --logits for pooled features`, {
           kind: 'usage',
         });
       }
@@ -147,7 +148,7 @@ const command: Command = {
       try {
         isDir = (await stat(v.input)).isDirectory();
       } catch (err) {
-        throw new SmnError('SMN_FILE_NOT_FOUND', `cannot read ${v.input}: ${(err as Error).message}`, { cause: err, details: { file: v.input } });
+        throw new SmnError(CoreErrorCode.FileNotFound, `cannot read ${v.input}: ${(err as Error).message}`, { cause: err, details: { file: v.input } });
       }
       const src = isDir ? await dirSource(v.input, name, model.kind === 'clip' ? model.config.vision.imageSize : 224) : await npySource(v.input);
       let out: Float32Array | undefined;
