@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { SmnError } from '@smn/core';
+import { docsUrl, SmnError } from '@smn/core';
 import { LAUNCH_ERRORS } from './errors.js';
 
 /** BullMQ queue of the runs, shared by every sweep of one Redis. */
@@ -11,7 +11,7 @@ export const SWEEP_KEY_PREFIX = 'smn:sweep:';
 export function redisUrlOf(url?: string): string {
   const u = url ?? process.env.SMN_REDIS_URL;
   if (!u) {
-    throw new SmnError(LAUNCH_ERRORS.redisUrl, 'the queue launcher and smn worker need Redis: pass --redis redis://HOST:6379 or set SMN_REDIS_URL (docs/distributed.md)', { kind: 'usage' });
+    throw new SmnError(LAUNCH_ERRORS.redisUrl, `the queue launcher and smn worker need Redis: pass --redis redis://HOST:6379 or set SMN_REDIS_URL (${docsUrl('distributed.md')})`, { kind: 'usage' });
   }
   let parsed: URL;
   try {
@@ -50,7 +50,7 @@ export async function connectRedis(url?: string): Promise<Redis> {
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    throw new SmnError(LAUNCH_ERRORS.redisUnreachable, `cannot reach Redis at ${redactUrl(u)}: ${(err as Error).message}; is redis-server running there (docs/distributed.md)?`, { cause: err });
+    throw new SmnError(LAUNCH_ERRORS.redisUnreachable, `cannot reach Redis at ${redactUrl(u)}: ${(err as Error).message}; is redis-server running there (${docsUrl('distributed.md')})?`, { cause: err });
   }
   return redis;
 }
