@@ -2,18 +2,9 @@
 // (and may not state more than DEFLATE can expand), and pickled numpy arrays with impossible shapes are named errors.
 import { deflateRawSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { DEFLATE_MAX_RATIO, inflateLimited, isSmnError, latin1Bytes, numpyGlobals, readZip, unpickle, type SmnError } from '../src/index.js';
+import { DEFLATE_MAX_RATIO, inflateLimited, latin1Bytes, numpyGlobals, readZip, unpickle } from '../src/index.js';
 import { makeZip } from './_zip.js';
-
-function caught(fn: () => unknown): SmnError {
-  try {
-    fn();
-  } catch (e) {
-    if (isSmnError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected an SmnError, nothing was thrown');
-}
+import { caught } from './_smn-error.js';
 
 const MiB = 1 << 20;
 // One streaming step: 4 KiB of input inflates to at most DEFLATE_MAX_RATIO × 4 KiB plus fflate's 32 KiB window.

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireLock, isSmnError, LOCK_ERRORS, readLock, type SmnError } from '../src/index.js';
+import { acquireLock, LOCK_ERRORS, readLock, type SmnError } from '../src/index.js';
+import { caughtAsync } from './_smn-error.js';
 
 // Contenders are real Node processes. They run lock.ts bundled by esbuild (core's test dependency), so no TypeScript
 // loader is needed in the children.
@@ -98,16 +99,6 @@ async function plantLock(file: string, patch: Record<string, unknown>, ageMs = 0
   await utimes(file, t, t);
 }
 
-async function catchError(p: Promise<unknown>): Promise<SmnError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isSmnError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected an SmnError');
-}
-
 describe('acquireLock between processes', () => {
   it('two processes contend: one wins, the other gets SMN_LOCK_HELD naming the holder', async () => {
     const target = join(dir, 'run-a');
@@ -134,7 +125,7 @@ describe('acquireLock between processes', () => {
     const target = join(dir, 'run-b');
     const holder = contender(target);
     expect((await holder.outcome).ok).toBe(true);
-    const err = await catchError(acquireLock(target));
+    const err = await caughtAsync(acquireLock(target));
     expect(err.code).toBe(LOCK_ERRORS.held);
     holder.child.kill('SIGKILL');
     await exited(holder.child);
@@ -170,7 +161,7 @@ describe('acquireLock takeover rules', () => {
   it('takes over a foreign-host lock only once its heartbeat is stale', async () => {
     const target = join(dir, 'run-d');
     await plantLock(`${target}.lock`, { host: 'other-host', pid: 1, label: 'smn train on other-host' }, 5_000);
-    const err = await catchError(acquireLock(target, { staleMs: 60_000 }));
+    const err = await caughtAsync(acquireLock(target, { staleMs: 60_000 }));
     expect(err.code).toBe(LOCK_ERRORS.held);
     expect(err.message).toContain('pid 1 on host other-host (smn train on other-host)');
     expect(err.message).toContain('once that host sends no heartbeat for 60 s');
@@ -212,7 +203,7 @@ describe('acquireLock takeover rules', () => {
     await writeFile(`${target}.lock`, 'not json');
     const t = new Date(Date.now() - 10_000);
     await utimes(`${target}.lock`, t, t);
-    const err = await catchError(acquireLock(target));
+    const err = await caughtAsync(acquireLock(target));
     expect(err.code).toBe(LOCK_ERRORS.invalid);
     expect(err.message).toContain(`${target}.lock is not an smn lock file`);
   });
@@ -222,12 +213,12 @@ describe('acquireLock waiting and holding', () => {
   it('waits for the holder, gives up after timeoutMs, and stops on abort', async () => {
     const target = join(dir, 'run-h');
     const first = await acquireLock(target);
-    const timeout = await catchError(acquireLock(target, { wait: true, timeoutMs: 300, pollMs: 50 }));
+    const timeout = await caughtAsync(acquireLock(target, { wait: true, timeoutMs: 300, pollMs: 50 }));
     expect(timeout.code).toBe(LOCK_ERRORS.timeout);
     expect(timeout.message).toContain('still locked after waiting');
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
-    const aborted = await catchError(acquireLock(target, { wait: true, pollMs: 50, signal: ac.signal }));
+    const aborted = await caughtAsync(acquireLock(target, { wait: true, pollMs: 50, signal: ac.signal }));
     expect(aborted.code).toBe(LOCK_ERRORS.aborted);
     setTimeout(() => void first.release(), 200);
     const second = await acquireLock(target, { wait: true, pollMs: 50 });

@@ -8,23 +8,14 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { isSmnError, type SmnError } from '@smn/core';
+import type { SmnError } from '@smn/core';
 import { createLoader, loadDataset, readIdx, type Batch, type DatasetWarning } from '../src/index.js';
 import { idxBytes, tempDir, writeCifar10Bin, writeIdxPair } from './helpers.js';
+import { caughtAsync } from '../../core/test/_smn-error.js';
 
 const mkfifo = (file: string): void => {
   execFileSync('mkfifo', [file]);
 };
-
-async function caught(p: Promise<unknown> | (() => unknown)): Promise<SmnError> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    if (isSmnError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected an SmnError, nothing was thrown');
-}
 
 async function writePng(file: string, v: number): Promise<void> {
   await sharp(Buffer.alloc(4 * 4 * 3, v), { raw: { width: 4, height: 4, channels: 3 } }).png().toFile(file);
@@ -89,7 +80,7 @@ describe('image folders skip what is not a regular file', { timeout: 60_000 }, (
     const root = tempDir();
     mkdirSync(join(root, 'train', 'c'), { recursive: true });
     mkfifo(join(root, 'train', 'c', 'only.png'));
-    const err = await caught(loadDataset(`folder:${root}`, { split: 'train', onWarning: () => undefined }));
+    const err = await caughtAsync(loadDataset(`folder:${root}`, { split: 'train', onWarning: () => undefined }));
     expect(err.code).toBe('SMN_DATA_NOT_FOUND');
     expect(err.message).toContain('1 entries skipped: not regular files');
   });
@@ -102,7 +93,7 @@ describe('dataset files that are FIFOs or devices are named errors', { timeout: 
     const images = join(root, 'mnist', 't10k-images-idx3-ubyte');
     execFileSync('rm', [images]);
     mkfifo(images);
-    const err = await caught(loadDataset('mnist', { dataRoot: root, split: 'test' }));
+    const err = await caughtAsync(loadDataset('mnist', { dataRoot: root, split: 'test' }));
     expect(err.code).toBe('SMN_DATA_NOT_REGULAR');
     expect(err.message).toContain(`${images} is a FIFO (named pipe), not a regular file; expected an IDX file`);
     expect(err.details).toMatchObject({ file: images, kind: 'a FIFO (named pipe)' });
@@ -111,7 +102,7 @@ describe('dataset files that are FIFOs or devices are named errors', { timeout: 
   it('an IDX file that links to /dev/zero (a device that never ends) is refused', async () => {
     const dir = tempDir();
     symlinkSync('/dev/zero', join(dir, 'zero-idx'));
-    const err = await caught(() => readIdx(join(dir, 'zero-idx')));
+    const err = await caughtAsync(() => readIdx(join(dir, 'zero-idx')));
     expect(err.code).toBe('SMN_DATA_NOT_REGULAR');
     expect(err.message).toContain('is a character device');
   });
@@ -121,7 +112,7 @@ describe('dataset files that are FIFOs or devices are named errors', { timeout: 
     const bin = writeCifar10Bin(join(root, 'cifar10'));
     execFileSync('rm', [join(bin, 'data_batch_3.bin')]);
     mkfifo(join(bin, 'data_batch_3.bin'));
-    expect((await caught(loadDataset('cifar10pgn', { dataRoot: root, split: 'train' }))).code).toBe('SMN_DATA_NOT_REGULAR');
+    expect((await caughtAsync(loadDataset('cifar10pgn', { dataRoot: root, split: 'train' }))).code).toBe('SMN_DATA_NOT_REGULAR');
 
     const d = join(root, 'dtd');
     mkdirSync(join(d, 'images'), { recursive: true });
@@ -130,7 +121,7 @@ describe('dataset files that are FIFOs or devices are named errors', { timeout: 
     const splitFile = join(d, 'split_zhou_DescribableTextures.json');
     writeFileSync(splitFile, JSON.stringify({ train: [['1.png', 0, 'a'], ['2.png', 0, 'a']], test: [['1.png', 0, 'a']] }));
     const train = await loadDataset('dtd', { dataRoot: root, split: 'train' });
-    const err = await caught(train.read(1));
+    const err = await caughtAsync(train.read(1));
     expect(err.code).toBe('SMN_DATA_NOT_REGULAR');
     expect(err.message).toMatch(/2\.png \(index 1 of .*\): .*2\.png is a FIFO/);
     // A loader with onBadSample skips it like an undecodable image and finishes the epoch.
@@ -141,7 +132,7 @@ describe('dataset files that are FIFOs or devices are named errors', { timeout: 
 
     execFileSync('rm', [splitFile]);
     mkfifo(splitFile);
-    const e2 = await caught(loadDataset('dtd', { dataRoot: root, split: 'train' }));
+    const e2 = await caughtAsync(loadDataset('dtd', { dataRoot: root, split: 'train' }));
     expect(e2.code).toBe('SMN_DATA_NOT_REGULAR');
     expect(e2.message).toContain('expected a JSON split file');
   });

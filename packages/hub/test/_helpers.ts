@@ -3,9 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { isSmnError, type SmnError } from '@smn/core';
+import { makeZip } from '../../core/test/_zip.js';
 
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
@@ -26,45 +25,11 @@ export function bytes(n: number, seed = 1): Uint8Array {
 
 /** A stored zip with PyTorch's checkpoint layout (`archive/data.pkl`, `archive/data/0`, `archive/version`). */
 export function pthTarLike(payload = randomBytes(4096)): Uint8Array {
-  const entries: Array<[string, Uint8Array]> = [
-    ['archive/data.pkl', Uint8Array.from([0x80, 0x02, 0x7d, 0x71, 0x00, 0x2e])],
-    ['archive/data/0', payload],
-    ['archive/version', new TextEncoder().encode('3\n')],
-  ];
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const [name, data] of entries) {
-    const n = Buffer.from(name);
-    const crc = crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(n.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(n.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, n, Buffer.from(data));
-    centrals.push(central, n);
-    offset += 30 + n.length + data.length;
-  }
-  const cd = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return new Uint8Array(Buffer.concat([...locals, cd, end]));
+  return makeZip([
+    { name: 'archive/data.pkl', data: Uint8Array.from([0x80, 0x02, 0x7d, 0x71, 0x00, 0x2e]) },
+    { name: 'archive/data/0', data: payload },
+    { name: 'archive/version', data: new TextEncoder().encode('3\n') },
+  ]);
 }
 
 /** Writes an SMN_REGISTRY file with `entries` and returns its path. */
@@ -72,16 +37,6 @@ export async function writeRegistry(dir: string, entries: Record<string, unknown
   const file = join(dir, `registry-${Math.random().toString(36).slice(2)}.json`);
   await writeFile(file, JSON.stringify({ version: 1, entries }));
   return file;
-}
-
-export async function catchError(p: Promise<unknown>): Promise<SmnError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isSmnError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected an SmnError');
 }
 
 const CHILD = fileURLToPath(new URL('./_fetch-child.ts', import.meta.url));

@@ -4,7 +4,8 @@ import { loadDataset } from '@smn/datasets';
 import { c as createTar } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entryForDataset, fetchDataset, HubErrorCode } from '../src/index.js';
-import { catchError, sha256, tempDir, writeRegistry } from './_helpers.js';
+import { sha256, tempDir, writeRegistry } from './_helpers.js';
+import { caughtAsync } from '../../core/test/_smn-error.js';
 import { startServer, type TestServer } from './_server.js';
 
 let server: TestServer;
@@ -94,12 +95,12 @@ describe('fetchDataset', () => {
     const root = join(work, 'data2');
     const r = await fetchDataset('idx-test', root, { env });
     expect(sha256(await readFile(r.paths[0]!))).toBe(sha256(gz));
-    const err = await catchError(fetchDataset('odd-test', root, { env }));
+    const err = await caughtAsync(fetchDataset('odd-test', root, { env }));
     expect(err.code).toBe(HubErrorCode.Archive);
     expect(err.message).toContain('odd.tar.gz') ;
     expect(err.message).toContain("does not hold cifar-10-batches-py; its top level has cifar-10-batches-bin");
     expect((await readdir(join(root, 'odd'))).filter((f) => f.startsWith('.smn'))).toEqual([]);
-    const notData = await catchError(fetchDataset('swav-resnet50', root, { env }));
+    const notData = await caughtAsync(fetchDataset('swav-resnet50', root, { env }));
     expect(notData.code).toBe(HubErrorCode.Usage);
   });
 });

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { readZip } from '@smn/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchFile, HubErrorCode, listEntries, resolveEntry, type FetchProgress } from '../src/index.js';
-import { bytes, catchError, pthTarLike, sha256, tempDir, writeRegistry } from './_helpers.js';
+import { bytes, pthTarLike, sha256, tempDir, writeRegistry } from './_helpers.js';
+import { caughtAsync } from '../../core/test/_smn-error.js';
 import { startProxy, startServer, type TestServer } from './_server.js';
 
 let server: TestServer;
@@ -50,7 +51,7 @@ describe('fetchFile through SMN_MIRROR', () => {
     const changed = new Uint8Array(await readFile(path));
     changed[100] = changed[100]! ^ 1;
     await writeFile(path, changed);
-    const err = await catchError(fetchFile('swav-resnet50', { env }));
+    const err = await caughtAsync(fetchFile('swav-resnet50', { env }));
     expect(err.code).toBe(HubErrorCode.CacheMismatch);
     expect(err.message).toContain(`the cached ${path}`);
     expect(err.message).toContain(`expected sha256 ${sha256(swav)}`);
@@ -76,7 +77,7 @@ describe('fetchFile refuses what it cannot trust or reach, naming the URL', () =
   it('wrong bytes: the checksum is refused and nothing is left under the final name', async () => {
     server.files.set('/models/resnet18-f37072fd.pth', { body: bytes(50_000, 7) });
     const env = await envFor('wrong');
-    const err = await catchError(fetchFile('torchvision-resnet18', { env }));
+    const err = await caughtAsync(fetchFile('torchvision-resnet18', { env }));
     expect(err.code).toBe(HubErrorCode.Checksum);
     expect(err.message).toContain(`resnet18-f37072fd.pth of 'torchvision-resnet18' downloaded from ${server.base}/models/resnet18-f37072fd.pth`);
     expect(err.message).toContain('expected sha256 starting with f37072fd (the file name, as torch.hub check_hash reads it)');
@@ -86,7 +87,7 @@ describe('fetchFile refuses what it cannot trust or reach, naming the URL', () =
 
   it('a 404 names the URL and the status', async () => {
     const env = await envFor('404');
-    const err = await catchError(fetchFile('dino-resnet50', { env }));
+    const err = await caughtAsync(fetchFile('dino-resnet50', { env }));
     expect(err.code).toBe(HubErrorCode.Http);
     expect(err.message).toContain(`cannot download ${server.base}/dino/dino_resnet50_pretrain/dino_resnet50_pretrain.pth: not found (404)`);
     expect(err.details.status).toBe(404);
@@ -97,7 +98,7 @@ describe('fetchFile refuses what it cannot trust or reach, naming the URL', () =
     const base = closed.base;
     await closed.close();
     const env = { ...(await envFor('refused')), SMN_MIRROR: base };
-    const err = await catchError(fetchFile('dino-resnet50', { env }));
+    const err = await caughtAsync(fetchFile('dino-resnet50', { env }));
     expect(err.code).toBe(HubErrorCode.Network);
     expect(err.message).toContain(`cannot download ${base}/dino/dino_resnet50_pretrain/dino_resnet50_pretrain.pth: connection refused (ECONNREFUSED)`);
   });
@@ -107,7 +108,7 @@ describe('offline (SMN_OFFLINE=1, HF_HUB_OFFLINE=1)', () => {
   it('never touches the network: a missing file is named with its URL and where to place it; a placed file is used', async () => {
     const env = await envFor('offline', { SMN_OFFLINE: '1' });
     const before = server.log.length;
-    const err = await catchError(fetchFile('swav-resnet50', { env }));
+    const err = await caughtAsync(fetchFile('swav-resnet50', { env }));
     const target = join(env.SMN_CACHE!, 'swav-resnet50', 'swav_800ep_pretrain.pth.tar');
     expect(err.code).toBe(HubErrorCode.OfflineMissing);
     expect(err.message).toContain(`Download ${server.base}${SWAV_PATH} elsewhere and place it at ${target}, or unset SMN_OFFLINE`);
@@ -133,7 +134,7 @@ describe('interrupted downloads', () => {
     server.throttle.bytesPerTick = 16_384;
     const ac = new AbortController();
     try {
-      const err = await catchError(
+      const err = await caughtAsync(
         fetchFile('abort-test', { env, signal: ac.signal, onProgress: (p) => p.bytes > 100_000 && ac.abort() }),
       );
       expect(err.code).toBe(HubErrorCode.Aborted);
@@ -164,7 +165,7 @@ describe('interrupted downloads', () => {
     server.throttle.bytesPerTick = 16_384;
     const ac = new AbortController();
     try {
-      await catchError(fetchFile('changed-test', { env, signal: ac.signal, onProgress: (p) => p.bytes > 50_000 && ac.abort() }));
+      await caughtAsync(fetchFile('changed-test', { env, signal: ac.signal, onProgress: (p) => p.bytes > 50_000 && ac.abort() }));
     } finally {
       server.throttle.bytesPerTick = 0;
     }
@@ -194,7 +195,7 @@ describe('Hugging Face files (HF_ENDPOINT)', () => {
 
     server.files.set(`${repo}/model.safetensors`, { redirectTo: '/cdn/abc123', headers: { 'x-linked-etag': `"${'0'.repeat(64)}"` } });
     const other = await envFor('hf-bad', { HF_ENDPOINT: server.base });
-    const err = await catchError(fetchFile('timm/resnet18.a1_in1k', { env: other }));
+    const err = await caughtAsync(fetchFile('timm/resnet18.a1_in1k', { env: other }));
     expect(err.code).toBe(HubErrorCode.Checksum);
     expect(err.message).toContain(`expected sha256 ${'0'.repeat(64)} (X-Linked-Etag of ${server.base}${repo}/model.safetensors`);
     expect(existsSync(join(other.SMN_CACHE!, 'timm', 'resnet18.a1_in1k', 'model.safetensors'))).toBe(false);
@@ -239,13 +240,13 @@ describe('the registry', () => {
   });
 
   it('names unknown entries and invalid SMN_REGISTRY files with every problem', async () => {
-    const unknown = await catchError(fetchFile('swav-resnet', { env: {} }));
+    const unknown = await caughtAsync(fetchFile('swav-resnet', { env: {} }));
     expect(unknown.code).toBe(HubErrorCode.UnknownName);
     expect(unknown.message).toContain("no registry entry named 'swav-resnet' (did you mean 'swav-resnet50'?)");
     const bad = await writeRegistry(work, {
       x: { kind: 'model', description: 'x', files: [{ path: '../escape', urls: ['ftp://a/b'], checksum: { algo: 'md5', value: 'zz' } }] },
     });
-    const err = await catchError(fetchFile('x', { env: { SMN_REGISTRY: bad } }));
+    const err = await caughtAsync(fetchFile('x', { env: { SMN_REGISTRY: bad } }));
     expect(err.code).toBe(HubErrorCode.RegistryInvalid);
     expect(err.message).toContain('entries.x.kind: expected weights | dataset | hf-repo');
     expect(err.message).toContain("entries.x.files.0.path: expected a relative path without '..'");

@@ -4,33 +4,12 @@ export type { RawTensor, RawDtype, StateDict, FunctionalModel, ApplyOptions, Par
 export { parseSafetensors, encodeSafetensors } from './safetensors.js';
 export { readTorchCheckpoint, isRawTensor } from './torch-checkpoint.js';
 export { parseWeights, findStateDict } from './weights.js';
-export {
-  createResNet,
-  // A state dict only: reading a path is the Node entry's loadResNet.
-  loadResNetState as loadResNet,
-  withHead,
-  resnetSpecs,
-  resnetStateDict,
-  inferResNetConfig,
-  type ResNetModel,
-  type ResNetConfig,
-  type ResNetDepth,
-  type ResNetApplyOptions,
-  type LoadResNetOptions,
-  type ParamSpec,
-} from './resnet.js';
+// loadResNet here takes a state dict only; reading a path is the Node entry's loadResNet.
+export { createResNet, loadResNetState as loadResNet, withHead, resnetSpecs, resnetStateDict, inferResNetConfig } from './resnet.js';
+export type { ResNetModel, ResNetConfig, ResNetDepth, ResNetApplyOptions, LoadResNetOptions, ParamSpec } from './resnet.js';
 export { resnetSelection, clipSelection, CLIP_MASKED_LAYERS } from './selection.js';
-export {
-  createClip,
-  buildClip,
-  parseClipConfig,
-  clipParamSpecs,
-  clipStateDict,
-  type ClipModel,
-  type ClipConfig,
-  type ClipTowerConfig,
-  type ClipApplyOptions,
-} from './clip.js';
+export { createClip, buildClip, parseClipConfig, clipParamSpecs, clipStateDict } from './clip.js';
+export type { ClipModel, ClipConfig, ClipTowerConfig, ClipApplyOptions } from './clip.js';
 export { createClipTokenizer, clipPrompts, type ClipTokenizer } from './tokenizer.js';
 export { setTrainBatchNorm, withCumulativeBatchNorm, type TrainBatchNorm } from './layers.js';
 export { ModelErrorCode } from './errors.js';

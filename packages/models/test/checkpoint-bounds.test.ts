@@ -1,9 +1,9 @@
 // What a hostile or damaged .pth can make smn do: a negative dimension is a named error (was a RangeError), a storage
 // must hold exactly the bytes the pickle declares, and a deflated entry (a zip bomb) inflates only to its stated size.
-import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { isSmnError, type SmnError } from '@smn/core';
 import { parseWeights } from '../src/index.js';
+import { caught } from '../../core/test/_smn-error.js';
+import { makeZip, type ZipFileSpec } from '../../core/test/_zip.js';
 
 const str = (s: string): number[] => {
   const b = Buffer.from(s, 'utf8');
@@ -28,52 +28,9 @@ function dataPkl(o: { shape: number[]; stride: number[]; numel: number; offset?:
 }
 
 /** A zip archive as torch.save lays it out (`archive/data.pkl`, `archive/data/0`); entries may be deflated or misstate their size. */
-function torchZip(files: { name: string; data: Uint8Array; deflate?: boolean; statedSize?: number }[]): Uint8Array {
-  const parts: Buffer[] = [];
-  const central: Buffer[] = [];
-  let off = 0;
-  for (const f of files) {
-    const body = f.deflate ? deflateRawSync(f.data) : Buffer.from(f.data);
-    const name = Buffer.from(`archive/${f.name}`);
-    const size = f.statedSize ?? f.data.length;
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(f.deflate ? 8 : 0, 8);
-    lh.writeUInt32LE(body.length, 18);
-    lh.writeUInt32LE(size, 22);
-    lh.writeUInt16LE(name.length, 26);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(f.deflate ? 8 : 0, 10);
-    ch.writeUInt32LE(body.length, 20);
-    ch.writeUInt32LE(size, 24);
-    ch.writeUInt16LE(name.length, 28);
-    ch.writeUInt32LE(off, 42);
-    parts.push(lh, name, body);
-    central.push(ch, name);
-    off += 30 + name.length + body.length;
-  }
-  const cd = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(files.length, 8);
-  end.writeUInt16LE(files.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(off, 16);
-  return new Uint8Array(Buffer.concat([...parts, cd, end]));
-}
+const torchZip = (files: ZipFileSpec[]): Uint8Array => makeZip(files.map((f) => ({ ...f, name: `archive/${f.name}` })));
 
 const floats = (n: number): Uint8Array => new Uint8Array(Float32Array.from({ length: n }, (_, i) => i + 0.5).buffer);
-
-function caught(fn: () => unknown): SmnError {
-  try {
-    fn();
-  } catch (e) {
-    if (isSmnError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected an SmnError, nothing was thrown');
-}
 
 describe('torch checkpoints: sizes from the pickle bound what is read', () => {
   it('a well-formed hand-built checkpoint reads (the builder is right)', () => {

@@ -1,8 +1,8 @@
 // Safetensors headers that JSON.parse accepts but the format forbids: a tensor named twice (the last would win
 // silently) and tensors whose byte ranges overlap (they would alias each other). Both are SMN_WEIGHTS_BAD_HEADER.
 import { describe, expect, it } from 'vitest';
-import { isSmnError, type SmnError } from '@smn/core';
 import { parseSafetensors } from '../src/index.js';
+import { caught } from '../../core/test/_smn-error.js';
 
 /** A safetensors file from a header text (written as is, so it may repeat keys) and data bytes. */
 function file(headerText: string, data: Uint8Array): Uint8Array {
@@ -13,16 +13,6 @@ function file(headerText: string, data: Uint8Array): Uint8Array {
 }
 
 const f32 = (...v: number[]) => new Uint8Array(Float32Array.from(v).buffer);
-
-function caught(fn: () => unknown): SmnError {
-  try {
-    fn();
-  } catch (e) {
-    if (isSmnError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected an SmnError, nothing was thrown');
-}
 
 describe('safetensors headers', () => {
   it('reads a well-formed file (keys with escapes and nested metadata do not confuse the key scan)', () => {

@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend, tf } from '@smn/backend';
-import { DEFLATE_MAX_RATIO, isSmnError, type SmnError } from '@smn/core';
+import { DEFLATE_MAX_RATIO } from '@smn/core';
 import { decodeMasks, encodeMasks, loadMasks, MAX_MASK_ENTRIES, type SmnmaskHeader } from '../src/index.js';
+import { caught } from '../../core/test/_smn-error.js';
 
 beforeAll(async () => {
   await useBackend('cpu');
@@ -29,16 +30,6 @@ function rebuild(bytes: Uint8Array, edit: (h: SmnmaskHeader) => void, payload?: 
   const pre = Buffer.from(bytes.subarray(0, 16));
   pre.writeUInt32LE(json.length, 12);
   return new Uint8Array(Buffer.concat([pre, json, body]));
-}
-
-function caught(fn: () => unknown): SmnError {
-  try {
-    fn();
-  } catch (e) {
-    if (isSmnError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected an SmnError, nothing was thrown');
 }
 
 const masks = () => new Map([['w', { shape: [8, 10], values: new Uint8Array(80).fill(1) }]]); // 10 packed bytes

@@ -2,7 +2,7 @@
 // (SwAV's swav_800ep_pretrain.pth.tar: {'epoch', 'state_dict': {'module.conv1.weight': …}}) without PyTorch at test
 // time. A protocol-2 pickle of dicts, OrderedDicts (Maps), numbers, strings and tensors, each tensor in its own
 // storage `archive/data/<i>`, in a stored (uncompressed) zip. PyTorch 1.13 reads these files (torch.load) as written.
-import { crc32 } from 'node:zlib';
+import { makeZip } from '../../core/test/_zip.js';
 import type { RawTensor, StateDict } from '@smn/models';
 
 type Py = number | string | boolean | null | RawTensor | Map<string, Py> | { [k: string]: Py };
@@ -82,52 +82,15 @@ class Pickler {
   }
 }
 
-function storedZip(entries: Array<[string, Uint8Array]>): Uint8Array {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const [name, data] of entries) {
-    const n = Buffer.from(name);
-    const crc = crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(n.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(n.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, n, Buffer.from(data));
-    centrals.push(central, n);
-    offset += 30 + n.length + data.length;
-  }
-  const cd = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return new Uint8Array(Buffer.concat([...locals, cd, end]));
-}
-
 /** The bytes torch.save(value) writes. */
 export function torchSave(value: Py): Uint8Array {
   const p = new Pickler();
   p.value(value);
   p.op(0x2e); // STOP
-  return storedZip([
-    ['archive/data.pkl', Uint8Array.from(p.out)],
-    ...p.storages.map((s, i): [string, Uint8Array] => [`archive/data/${i}`, s]),
-    ['archive/version', new TextEncoder().encode('3\n')],
+  return makeZip([
+    { name: 'archive/data.pkl', data: Uint8Array.from(p.out) },
+    ...p.storages.map((data, i) => ({ name: `archive/data/${i}`, data })),
+    { name: 'archive/version', data: new TextEncoder().encode('3\n') },
   ]);
 }
 

@@ -6,21 +6,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isSmnError, type SmnError } from '@smn/core';
 import { composeConfig, configFromYaml, countSweeps, expandSweeps, listConfigNames, MAX_RUNS, resolveConfig, resolveRuns, type ConfigProblem } from '../src/config/index.js';
+import { caught } from '../../core/test/_smn-error.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smn-config-bounds-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function caught(fn: () => unknown): SmnError {
-  try {
-    fn();
-  } catch (e) {
-    if (isSmnError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected an SmnError, nothing was thrown');
-}
 
 /** Eight overrides of ten values each: 10^8 combinations. */
 const HUGE_SWEEP = ['dl.lr', 'dl.weight_decay', 'dl.momentum', 'dl.eta_min', 'cls.head_lr', 'cls.head_wd', 'cls.fc_score_init', 'swav.epsilon'].map(

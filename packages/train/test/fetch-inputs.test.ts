@@ -8,13 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isSmnError, type SmnError } from '@smn/core';
+import type { SmnError } from '@smn/core';
 import { tf, useBackend } from '@smn/backend';
 import { createResNet, loadClipTokenizer, resnetStateDict, writeSafetensors, type ResNetModel, type StateDict } from '@smn/models';
 import { ensureDataset, fetchBackboneWeights, loadBackbone, loadRunData, resolveBackboneWeights, resolveConfig, type SmnConfig } from '../src/index.js';
 import { startServer, type TestServer } from '../../hub/test/_server.js';
 import { tokenizerJson } from '../../models/test/_tiny-tokenizer.js';
 import { swavCheckpoint } from './_torch-save.js';
+import { caughtAsync } from '../../core/test/_smn-error.js';
 
 const CLIP_TINY = fileURLToPath(new URL('../../../../shared/fixtures/clip_tiny/', import.meta.url));
 const SWAV_PATH = '/deepcluster/swav_800ep_pretrain.pth.tar';
@@ -27,16 +28,6 @@ let r18: StateDict;
 const cfgOf = (name: string, overrides: string[]): SmnConfig => resolveConfig({ configName: name, overrides }).config;
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const requests = (path: string): number => server.log.filter((l) => l.path === path).length;
-
-async function caught(p: Promise<unknown>): Promise<SmnError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isSmnError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected an SmnError');
-}
 
 function stateOf(depth: 18 | 50, seed: number): StateDict {
   const m = createResNet({ depth, width: 4, stem: 'imagenet', numClasses: 0, seed });
@@ -157,7 +148,7 @@ describe('loadBackbone fetches what the config names', () => {
   it('offline with an empty cache: names the file, its URL and where to place it; the network is not touched', async () => {
     const env = await envFor('offline', { SMN_OFFLINE: '1' });
     const served = server.log.length;
-    const err = await caught(loadBackbone(cfgOf('submask', ['model.pret.source=hub', 'model.pret.name=resnet50']), { env }));
+    const err = await caughtAsync(loadBackbone(cfgOf('submask', ['model.pret.source=hub', 'model.pret.name=resnet50']), { env }));
     expect(err.code).toBe('SMN_HUB_OFFLINE_MISSING');
     expect(err.message).toContain('swav_800ep_pretrain.pth.tar');
     expect(err.message).toContain(`${server.base}${SWAV_PATH}`);
@@ -169,7 +160,7 @@ describe('loadBackbone fetches what the config names', () => {
   it('an unknown backbone name is a usage error before anything is fetched', async () => {
     const env = await envFor('unknown');
     const served = server.log.length;
-    const err = await caught(loadBackbone(cfgOf('submask', ['model.pret.source=torch', 'model.pret.name=vgg16']), { env }));
+    const err = await caughtAsync(loadBackbone(cfgOf('submask', ['model.pret.source=torch', 'model.pret.name=vgg16']), { env }));
     expect(err).toMatchObject({ code: 'SMN_CONFIG_MODEL', kind: 'usage' });
     expect(server.log.length).toBe(served);
   });
