@@ -1,20 +1,16 @@
 // smn weights list/fetch/inspect and smn data fetch as a user runs them: the real CLI in a child process, with
 // SMN_CACHE, SMN_MIRROR and SMN_OFFLINE in its environment, against an HTTP server on 127.0.0.1 standing in for
 // the hosts of the registry's URLs.
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from '../../hub/test/_server.js';
+import { serveMnist, sha256 } from '../../hub/test/_helpers.js';
 import { fetchProgress } from '../src/progress.js';
-import { runCli, sink } from './_cli.js';
+import { runCli, runCliProcess, sink } from './_cli.js';
 
-const BIN = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 const FIX = join(import.meta.dirname, '..', '..', 'models', 'test', 'fixtures');
 const SWAV_PATH = '/deepcluster/swav_800ep_pretrain.pth.tar';
 
@@ -22,29 +18,9 @@ let server: TestServer;
 let work: string;
 let swav: Uint8Array;
 
-interface Ran {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
 /** `smn ...args` in a child process with `env` (and PATH/HOME); `onErr` sees stderr as it comes. */
-function smn(args: string[], env: Record<string, string>, onErr?: (text: string, kill: (s: NodeJS.Signals) => void) => void): Promise<Ran> {
-  const child = spawn(process.execPath, [...process.execArgv, '--import', 'tsx', BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => {
-    err += d;
-    onErr?.(err, (s) => child.kill(s));
-  });
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out, err })));
-}
-
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const smn = (args: string[], env: Record<string, string>, onErr?: (text: string, kill: (s: NodeJS.Signals) => void) => void) =>
+  runCliProcess(args, { env, ...(onErr ? { onErr } : {}) });
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'smn-hub-cli-'));
@@ -102,7 +78,7 @@ describe('smn weights', { timeout: 120_000 }, () => {
     const partial = join(env.SMN_CACHE, 'swav-resnet50', 'swav_800ep_pretrain.pth.tar.partial');
     server.throttle.bytesPerTick = 4096; // ~200 kB/s: about 4 s for the file
     let sent = false;
-    let stopped: Ran;
+    let stopped: Awaited<ReturnType<typeof smn>>;
     try {
       stopped = await smn(['weights', 'fetch', 'swav-resnet50'], env, (err, kill) => {
         if (!sent && err.includes(': fetching ') && existsSync(partial)) {
@@ -141,43 +117,9 @@ describe('smn weights', { timeout: 120_000 }, () => {
   });
 });
 
-/** A gzipped IDX file (MNIST's format). */
-function idxGz(kind: 'images' | 'labels', n: number): Uint8Array {
-  const dims = kind === 'images' ? [n, 28, 28] : [n];
-  const head = Buffer.alloc(4 + 4 * dims.length);
-  head.writeUInt32BE(kind === 'images' ? 0x803 : 0x801, 0);
-  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
-  const body = Buffer.alloc(dims.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < body.length; i++) body[i] = kind === 'labels' ? i % 10 : (i * 13) % 256;
-  return new Uint8Array(gzipSync(Buffer.concat([head, body])));
-}
-
 describe('smn data fetch', { timeout: 120_000 }, () => {
   it('fetches a dataset into --data-root in the layout smn data inspect reads, then finds it in place', async () => {
-    const files: Record<string, Uint8Array> = {
-      'train-images-idx3-ubyte.gz': idxGz('images', 20),
-      'train-labels-idx1-ubyte.gz': idxGz('labels', 20),
-      't10k-images-idx3-ubyte.gz': idxGz('images', 7),
-      't10k-labels-idx1-ubyte.gz': idxGz('labels', 7),
-    };
-    for (const [f, body] of Object.entries(files)) server.files.set(`/mnist/${f}`, { body });
-    const registry = join(work, 'registry.json');
-    await writeFile(registry, JSON.stringify({
-      version: 1,
-      entries: {
-        mnist: {
-          kind: 'dataset',
-          description: 'MNIST made by the test',
-          datasets: ['mnist'],
-          files: Object.entries(files).map(([path, body]) => ({
-            path,
-            urls: [`https://ossci-datasets.s3.amazonaws.com/mnist/${path}`],
-            checksum: { algo: 'sha256', value: sha256(body), source: 'the test' },
-          })),
-          unpack: { format: 'files', into: 'mnist', produces: Object.keys(files) },
-        },
-      },
-    }));
+    const registry = await serveMnist(server, work, 20, 7);
     const env = { SMN_CACHE: join(work, 'cache-data'), SMN_MIRROR: server.base, SMN_REGISTRY: registry };
     const root = join(work, 'data');
     const r = await smn(['data', 'fetch', 'mnist', '--data-root', root], env);

@@ -1,7 +1,7 @@
 // The README's reference-style command, typed as the reference's users type it (no model.pret.weights, no dataset on
 // disk), run by the real CLI against an HTTP server on 127.0.0.1 that serves the registry's paths (SMN_MIRROR): SwAV's
 // ResNet-50 checkpoint and the CIFAR-100 archive are fetched, verified, unpacked and trained on.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -14,8 +14,8 @@ import { createResNet, resnetStateDict } from '@smn/models';
 import { readRunMetrics, readRunSummary } from '@smn/train';
 import { startServer, type TestServer } from '../../hub/test/_server.js';
 import { swavCheckpoint } from '../../train/test/_torch-save.js';
+import { runCliProcess } from './_cli.js';
 
-const BIN = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 const CIFAR100 = fileURLToPath(new URL('../../datasets/test/fixtures/cifar-100-python', import.meta.url));
 const SWAV_PATH = '/deepcluster/swav_800ep_pretrain.pth.tar';
 const CIFAR_PATH = '/~kriz/cifar-100-python.tar.gz';
@@ -23,17 +23,7 @@ const CIFAR_PATH = '/~kriz/cifar-100-python.tar.gz';
 let server: TestServer;
 let work: string;
 
-function smn(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [...process.execArgv, '--import', 'tsx', BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out, err })));
-}
+const smn = (args: string[], env: Record<string, string>) => runCliProcess(args, { env });
 
 beforeAll(async () => {
   await useBackend('cpu');

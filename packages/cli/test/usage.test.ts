@@ -1,18 +1,8 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const BIN = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
+import { runCliProcess } from './_cli.js';
 
 /** Runs the real `smn` process (bin.ts through tsx), as a user's shell would. */
-function smn(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [...process.execArgv, '--import', 'tsx', BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  return new Promise((res) => child.on('exit', (code) => res({ code, out, err })));
-}
+const smn = (...args: string[]) => runCliProcess(args);
 
 const STACK = /\n\s+at /;
 

@@ -4,7 +4,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { makeZip } from '../../core/test/_zip.js';
+import type { TestServer } from './_server.js';
 
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
@@ -30,6 +32,46 @@ export function pthTarLike(payload = randomBytes(4096)): Uint8Array {
     { name: 'archive/data/0', data: payload },
     { name: 'archive/version', data: new TextEncoder().encode('3\n') },
   ]);
+}
+
+/** An IDX file (MNIST's format: magic, dimensions, bytes), gzipped as the hosts serve it; `salt` varies the bytes. */
+export function idxGz(kind: 'images' | 'labels', n: number, salt = 0): Uint8Array {
+  const dims = kind === 'images' ? [n, 28, 28] : [n];
+  const head = Buffer.alloc(4 + 4 * dims.length);
+  head.writeUInt32BE(kind === 'images' ? 0x803 : 0x801, 0);
+  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+  const body = Buffer.alloc(dims.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < body.length; i++) body[i] = kind === 'labels' ? (i + salt) % 10 : (i * 7 + salt) % 256;
+  return new Uint8Array(gzipSync(Buffer.concat([head, body])));
+}
+
+/**
+ * Serves MNIST's four files under /mnist/ (`train` and `test` samples; the train files salted `salt`, the test files
+ * `salt + 1`) and writes a registry file in `dir` whose `mnist` entry checks them by sha256 (the shipped entry's md5s
+ * are those of the real files). Returns the registry's path, for SMN_REGISTRY.
+ */
+export async function serveMnist(server: TestServer, dir: string, train: number, test: number, salt = 0): Promise<string> {
+  const files: Record<string, Uint8Array> = {
+    'train-images-idx3-ubyte.gz': idxGz('images', train, salt),
+    'train-labels-idx1-ubyte.gz': idxGz('labels', train, salt),
+    't10k-images-idx3-ubyte.gz': idxGz('images', test, salt + 1),
+    't10k-labels-idx1-ubyte.gz': idxGz('labels', test, salt + 1),
+  };
+  for (const [f, body] of Object.entries(files)) server.files.set(`/mnist/${f}`, { body });
+  const entry = {
+    kind: 'dataset',
+    description: 'MNIST made by the test',
+    datasets: ['mnist'],
+    files: Object.entries(files).map(([path, body]) => ({
+      path,
+      urls: [`https://ossci-datasets.s3.amazonaws.com/mnist/${path}`],
+      checksum: { algo: 'sha256', value: sha256(body), source: 'the test' },
+    })),
+    unpack: { format: 'files', into: 'mnist', produces: Object.keys(files) },
+  };
+  const registry = join(dir, 'registry.json');
+  await writeFile(registry, JSON.stringify({ version: 1, entries: { mnist: entry } }));
+  return registry;
 }
 
 /** Writes an SMN_REGISTRY file with `entries` and returns its path. */

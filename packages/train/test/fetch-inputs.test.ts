@@ -5,14 +5,13 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SmnError } from '@smn/core';
 import { tf, useBackend } from '@smn/backend';
 import { createResNet, loadClipTokenizer, resnetStateDict, writeSafetensors, type ResNetModel, type StateDict } from '@smn/models';
 import { ensureDataset, fetchBackboneWeights, loadBackbone, loadRunData, resolveBackboneWeights, resolveConfig, type SmnConfig } from '../src/index.js';
 import { startServer, type TestServer } from '../../hub/test/_server.js';
+import { idxGz, serveMnist, sha256 } from '../../hub/test/_helpers.js';
 import { tokenizerJson } from '../../models/test/_tiny-tokenizer.js';
 import { swavCheckpoint } from './_torch-save.js';
 import { caughtAsync } from '../../core/test/_smn-error.js';
@@ -26,7 +25,6 @@ let r50: StateDict;
 let r18: StateDict;
 
 const cfgOf = (name: string, overrides: string[]): SmnConfig => resolveConfig({ configName: name, overrides }).config;
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const requests = (path: string): number => server.log.filter((l) => l.path === path).length;
 
 function stateOf(depth: 18 | 50, seed: number): StateDict {
@@ -184,40 +182,9 @@ describe('loadBackbone fetches what the config names', () => {
   }, 120_000);
 });
 
-/** An IDX file (MNIST's format): magic, dimensions, bytes; gzipped as the hosts serve it. */
-function idxGz(kind: 'images' | 'labels', n: number, salt: number): Uint8Array {
-  const dims = kind === 'images' ? [n, 28, 28] : [n];
-  const head = Buffer.alloc(4 + 4 * dims.length);
-  head.writeUInt32BE(kind === 'images' ? 0x803 : 0x801, 0);
-  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
-  const body = Buffer.alloc(dims.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < body.length; i++) body[i] = kind === 'labels' ? (i + salt) % 10 : (i * 7 + salt) % 256;
-  return new Uint8Array(gzipSync(Buffer.concat([head, body])));
-}
-
 describe('main.download fetches the dataset before it is opened', () => {
   it('unpacks MNIST into main.data_root in the layout the reader reads, with the right counts; once; not with main.download=0', async () => {
-    const files: Record<string, Uint8Array> = {
-      'train-images-idx3-ubyte.gz': idxGz('images', 12, 1),
-      'train-labels-idx1-ubyte.gz': idxGz('labels', 12, 1),
-      't10k-images-idx3-ubyte.gz': idxGz('images', 5, 2),
-      't10k-labels-idx1-ubyte.gz': idxGz('labels', 5, 2),
-    };
-    for (const [f, body] of Object.entries(files)) server.files.set(`/mnist/${f}`, { body });
-    // The shipped entry's md5s are those of the real files; the test's registry has the served files' sha256s.
-    const registry = join(work, 'registry.json');
-    const entry = {
-      kind: 'dataset',
-      description: 'MNIST made by the test',
-      datasets: ['mnist'],
-      files: Object.entries(files).map(([path, body]) => ({
-        path,
-        urls: [`https://ossci-datasets.s3.amazonaws.com/mnist/${path}`],
-        checksum: { algo: 'sha256', value: sha256(body), source: 'the test' },
-      })),
-      unpack: { format: 'files', into: 'mnist', produces: Object.keys(files) },
-    };
-    await writeFile(registry, JSON.stringify({ version: 1, entries: { mnist: entry } }));
+    const registry = await serveMnist(server, work, 12, 5, 1);
     const env = await envFor('mnist', { SMN_REGISTRY: registry });
     const root = join(work, 'data');
     const off = cfgOf('submask', ['main.dataset=mnist', `main.data_root=${root}`, 'main.download=0']);
