@@ -1,4 +1,4 @@
-import { isAbortError } from '@smn/train';
+import { isAbortError } from './_abort.js';
 import { pointJobData } from './point-data.js';
 import { runPoint } from './run-point.js';
 import { SweepState } from './sweep-state.js';

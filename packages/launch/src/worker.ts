@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { isSmnError, LOCK_ERRORS, SmnError } from '@smn/core';
 import type { BackendName } from '@smn/backend';
-import { isAbortError } from '@smn/train';
+import { isAbortError } from './_abort.js';
 import { LAUNCH_ERRORS } from './errors.js';
 import { pointFromJobData } from './point-data.js';
 import { connectRedis, QUEUE_NAME, redactUrl, redisUrlOf } from './redis.js';
