@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { useBackend } from '@smn/backend';
 import { resolveConfig, runExperiment } from '../src/index.js';
+import { bpeTokenizerJson } from '../../models/test/_tiny-tokenizer.js';
 
 const CLIP_TINY = fileURLToPath(new URL('../../../../shared/fixtures/clip_tiny/', import.meta.url));
 
@@ -16,27 +17,7 @@ function charTokenizer(): object {
   const vocab: Record<string, number> = { '<|startoftext|>': 0 };
   [...chars].forEach((c, i) => (vocab[c] = i + 1));
   vocab['<|endoftext|>'] = chars.length + 1; // the largest id, as in OpenAI's vocabulary
-  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-  const end = vocab['<|endoftext|>']!;
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [special(0, '<|startoftext|>'), special(end, '<|endoftext|>')],
-    normalizer: { type: 'Lowercase' },
-    pre_tokenizer: { type: 'Whitespace' },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges: [] },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '<|startoftext|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '<|endoftext|>', type_id: 0 } }],
-      pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
-      special_tokens: {
-        '<|startoftext|>': { id: '<|startoftext|>', ids: [0], tokens: ['<|startoftext|>'] },
-        '<|endoftext|>': { id: '<|endoftext|>', ids: [end], tokens: ['<|endoftext|>'] },
-      },
-    },
-    decoder: null,
-  };
+  return bpeTokenizerJson(vocab, []);
 }
 
 describe.skipIf(!existsSync(CLIP_TINY))('CLIP supervised masking (submask_clip_p)', () => {

@@ -2,7 +2,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isSmnError, type SmnError } from '@smn/core';
 import {
   ENSEMBLE_CONFIG,
   ensembleConfigSchema,
@@ -14,6 +13,7 @@ import {
   TRAIN_CONFIG,
   type ConfigProblem,
 } from '../src/config/index.js';
+import { problemsOf } from './_config.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smn-config-ensemble-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -40,18 +40,6 @@ const dirs = [join(tmp, 'conf')];
 mkdirSync(dirs[0]!, { recursive: true });
 writeFileSync(join(dirs[0]!, 'ensembling.yaml'), DEFAULTS);
 writeFileSync(join(dirs[0]!, 'three.yaml'), 'runs: [d, e0, e1]\ncluster_ids: [0, 1]\n');
-
-function problemsOf(fn: () => unknown): { err: SmnError; problems: ConfigProblem[] } {
-  try {
-    fn();
-  } catch (e) {
-    expect(isSmnError(e)).toBe(true);
-    const err = e as SmnError;
-    expect(err.kind).toBe('usage');
-    return { err, problems: (err.details.problems as ConfigProblem[]) ?? [] };
-  }
-  throw new Error('expected an error');
-}
 
 describe('the ensemble config (ENSEMBLE_CONFIG)', () => {
   it('is composed over its defaults even without defaults: [ensembling]; YAML values are converted; run_ids name runs', () => {

@@ -2,7 +2,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isSmnError, type SmnError } from '@smn/core';
 import {
   configFromYaml,
   configKeys,
@@ -14,23 +13,11 @@ import {
   parseValue,
   renderConfigDocs,
   resolveConfig,
-  type ConfigProblem,
 } from '../src/config/index.js';
+import { problemsOf } from './_config.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'smn-config-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function problemsOf(fn: () => unknown): { err: SmnError; problems: ConfigProblem[] } {
-  try {
-    fn();
-  } catch (e) {
-    expect(isSmnError(e)).toBe(true);
-    const err = e as SmnError;
-    expect(err.kind).toBe('usage');
-    return { err, problems: (err.details.problems as ConfigProblem[]) ?? [] };
-  }
-  throw new Error('expected an error');
-}
 
 describe('shipped configs carry the reference defaults (its dataclasses and conf/*.yaml)', () => {
   it('default: every dataclass default', () => {
