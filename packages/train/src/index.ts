@@ -1,5 +1,7 @@
 export * from './config/index.js';
 export * from './optim/index.js';
+export { openOwnedFolder, RUN_DIR_ERRORS, type OwnedFolder, type OpenOwnedFolderOptions } from './owned-folder.js';
+export { isAbortError, unlessInterrupted } from './interrupt.js';
 export { runLoop, type LoopPosition, type LoopOptions, type LoopResult, type LoopCallbacks, type BatchEndInfo } from './loop.js';
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type CheckpointData } from './checkpoint.js';
 export { MetricsLog, readMetrics, type MetricRecord } from './metrics.js';
@@ -21,6 +23,7 @@ export {
   writeRunSummary,
   readRunSummary,
   isRunComplete,
+  openRunFolder,
   type RunPaths,
   type RunEmbeddings,
   type RunSummary,

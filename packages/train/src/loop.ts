@@ -33,9 +33,16 @@ export interface LoopOptions<B> extends LoopCallbacks {
   step(batch: B, pos: LoopPosition): Promise<number>;
   /** Before the first batch of an epoch (set learning rates, queue flags). */
   beginEpoch?(epoch: number): void | Promise<void>;
-  /** After the last batch (validation, metrics, checkpoint); returns the epoch's metrics. */
-  endEpoch(epoch: number, pos: LoopPosition): Promise<Record<string, number>>;
-  /** Called when `signal` aborts between batches, with the position to resume from. */
+  /**
+   * After the last batch (validation, metrics, checkpoint); returns the epoch's metrics, or null when `signal` cut it
+   * short before anything of it was kept (an interrupted validation): the loop then stops at the end of the epoch's
+   * batches, so a resume does the epoch end again, whole.
+   */
+  endEpoch(epoch: number, pos: LoopPosition): Promise<Record<string, number> | null>;
+  /**
+   * Called when `signal` aborts, with the position to resume from: between batches, the batches done; during an epoch
+   * end that returned null, the end of the epoch's batches (`batch` = all of them).
+   */
   interrupted?(pos: LoopPosition): Promise<void>;
   signal?: AbortSignal;
 }
@@ -61,6 +68,8 @@ export async function runLoop<B>(opts: LoopOptions<B>): Promise<LoopResult> {
       pos.batch += 1;
       pos.step += 1;
       await opts.onBatchEnd?.({ ...pos, loss, batchesInEpoch: total, epochs: opts.epochs });
+      // A turn of the event loop, so that a signal handler aborting `signal` runs between batches (see embedSplit).
+      if (opts.signal) await new Promise<void>((r) => setImmediate(r));
       if (opts.signal?.aborted) break;
     }
     if (opts.signal?.aborted) {
@@ -68,6 +77,10 @@ export async function runLoop<B>(opts: LoopOptions<B>): Promise<LoopResult> {
       return { completed: false, position: { ...pos } };
     }
     const metrics = await opts.endEpoch(epoch, { ...pos });
+    if (metrics === null) {
+      await opts.interrupted?.({ ...pos });
+      return { completed: false, position: { ...pos } };
+    }
     await opts.onEpochEnd?.(epoch, metrics);
     pos.batch = 0;
     pos.epoch = epoch + 1;

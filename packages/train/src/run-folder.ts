@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { z } from 'zod';
 import { SmnError, atomicWriteFile, readNpy, writeNpy } from '@smn/core';
 import { RUN_EMBEDDING_FILES, runEmbeddingPath, type RunEmbeddingName } from '@smn/cascade';
 import { configFromYaml, configToYaml, type SmnConfig } from './config/index.js';
+import { fillAbsentKeys } from './config-defaults.js';
 import { readMetrics, type MetricRecord } from './metrics.js';
+import { openOwnedFolder, type OwnedFolder } from './owned-folder.js';
 
 /**
  * The run folder, defined once: every file a run writes, by role. Whoever reads or writes a run (the experiment, the
@@ -22,6 +24,7 @@ import { readMetrics, type MetricRecord } from './metrics.js';
  * probe_W.npy, probe_b.npy   the linear probe (main.probe=1)
  * report.html       curves and final metrics
  * summary.json      counts, bytes and final metrics; written last, so its presence marks a complete run
+ * run.lock          while a process runs it: its pid, host and heartbeat (@smn/core acquireLock; {@link openRunFolder})
  * ```
  */
 export const RUN_FILES = {
@@ -34,6 +37,7 @@ export const RUN_FILES = {
   probeBias: 'probe_b.npy',
   report: 'report.html',
   summary: 'summary.json',
+  lock: 'run.lock',
 } as const;
 
 /** Files of `embeddings/` besides the matrices and labels of @smn/cascade's `RUN_EMBEDDING_FILES`. */
@@ -92,9 +96,10 @@ export async function writeRunConfig(dir: string, config: SmnConfig, overrides: 
 
 /**
  * The config.yaml a run folder was started with. A folder without one is a usage error with `code` (default
- * `SMN_RUN_NOT_FOUND`) that says what could not be done (`doing`, e.g. 'resume').
+ * `SMN_RUN_NOT_FOUND`) that says what could not be done (`doing`, e.g. 'resume'). Keys that smn added after the run
+ * was written (an older config.yaml has no main.download) get the default config's value, reported to `onDefaults`.
  */
-export async function readRunConfig(dir: string, opts: { code?: string; doing?: string } = {}): Promise<SmnConfig> {
+export async function readRunConfig(dir: string, opts: { code?: string; doing?: string; onDefaults?: (filled: Record<string, unknown>) => void } = {}): Promise<SmnConfig> {
   const p = runPaths(dir).config;
   if (!existsSync(p)) {
     throw new SmnError(opts.code ?? 'SMN_RUN_NOT_FOUND', `cannot ${opts.doing ?? 'read the run'} ${dir}: no ${RUN_FILES.config} there (is it a run folder?)`, {
@@ -102,7 +107,18 @@ export async function readRunConfig(dir: string, opts: { code?: string; doing?: 
       details: { file: p },
     });
   }
-  return configFromYaml(await readFile(p, 'utf8'), p);
+  const { text, filled } = fillAbsentKeys(await readFile(p, 'utf8'), p);
+  if (Object.keys(filled).length) opts.onDefaults?.(filled);
+  return configFromYaml(text, p);
+}
+
+/**
+ * Takes ownership of a run folder before anything is written there (owned-folder.ts): the path checked, the folder
+ * created when `resume` is false, its lock (`run.lock`) taken, a write probed, leftover temporary files of killed
+ * writes removed (also in embeddings/). A second process on the folder gets SMN_LOCK_HELD naming this one.
+ */
+export function openRunFolder(dir: string, opts: { resume: boolean; label: string }): Promise<OwnedFolder> {
+  return openOwnedFolder(dir, { create: !opts.resume, lockName: RUN_FILES.lock, label: opts.label, tempDirs: [relative(dir, runPaths(dir).embeddings.dir)] });
 }
 
 /** The metric records of a run (metrics.jsonl; a torn last line is skipped), those with epoch ≤ maxEpoch. */

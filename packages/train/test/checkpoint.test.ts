@@ -78,4 +78,36 @@ describe('runLoop', () => {
     expect(r2.completed).toBe(true);
     expect(seen).toEqual(full);
   });
+
+  it('an epoch end cut short (null) stops at the end of the epoch\'s batches; the resume does that epoch end again, whole', async () => {
+    const ac = new AbortController();
+    const ends: string[] = [];
+    let saved: { epoch: number; batch: number; step: number } | undefined;
+    const r1 = await runLoop({
+      epochs: 2,
+      start: { epoch: 0, batch: 0, step: 0 },
+      batches,
+      batchesInEpoch: () => 3,
+      step: async () => 0,
+      endEpoch: async (epoch) => {
+        if (epoch === 1 && !ac.signal.aborted) {
+          ac.abort(); // a signal during the validation of epoch 1
+          return null;
+        }
+        ends.push(`end ${epoch}`);
+        return {};
+      },
+      interrupted: async (pos) => {
+        saved = pos;
+      },
+      signal: ac.signal,
+    });
+    expect(r1.completed).toBe(false);
+    expect(saved).toEqual({ epoch: 1, batch: 3, step: 6 });
+    const seen: string[] = [];
+    const r2 = await runLoop({ epochs: 2, start: saved!, batches, batchesInEpoch: () => 3, step: async (b) => (seen.push(b), 0), endEpoch: async (e) => (ends.push(`end ${e}`), {}) });
+    expect(r2).toEqual({ completed: true, position: { epoch: 2, batch: 0, step: 6 } });
+    expect(seen).toEqual([]); // no batch twice
+    expect(ends).toEqual(['end 0', 'end 1']);
+  });
 });

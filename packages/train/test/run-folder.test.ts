@@ -47,7 +47,7 @@ describe('the run folder layout', () => {
     expect(p.embeddings.dir).toBe(join('runs', 'x', 'embeddings'));
     expect(p.embeddings.trainRaw).toBe(join('runs', 'x', 'embeddings', RUN_EMBEDDING_FILES.trainRaw));
     expect(p.embeddings.trainIndices).toBe(join('runs', 'x', 'embeddings', 'train_indices.npy'));
-    expect(Object.keys(RUN_FILES).sort()).toEqual(['checkpoint', 'config', 'masks', 'metrics', 'overrides', 'probeBias', 'probeWeights', 'report', 'summary']);
+    expect(Object.keys(RUN_FILES).sort()).toEqual(['checkpoint', 'config', 'lock', 'masks', 'metrics', 'overrides', 'probeBias', 'probeWeights', 'report', 'summary']);
   });
 
   it('finds the run folder of a checkpoint path and the checkpoint of a run folder', async () => {

@@ -134,6 +134,9 @@ export async function embedSplit(
     labelChunks.push(b.labels);
     done += b.labels.length;
     opts.onProgress?.(done, indices.length);
+    // One turn of the event loop per batch: an in-process loader resolves in microtasks only, and a SIGINT/SIGTERM
+    // handler (which aborts `signal`) runs only on a turn, so a whole pass would otherwise run deaf to interrupts.
+    if (opts.signal) await new Promise<void>((r) => setImmediate(r));
     if (opts.signal?.aborted) break;
   }
   const cat = <T extends Float32Array | Int32Array>(parts: T[], make: (n: number) => T): T => {

@@ -62,7 +62,10 @@ export interface RunContext {
   state: RunState;
   metrics: MetricsLog;
   workers: number;
+  /** The caller's signal and the folder's lost lock together: a part of the run stops when it aborts. */
   signal?: AbortSignal;
+  /** Aborts when the run folder's lock was lost: nothing more may be written. */
+  lost?: AbortSignal;
   events: RunEvents;
   /** Counts and reports a sample that could not be decoded. */
   onBadSample(e: SmnError): void;
