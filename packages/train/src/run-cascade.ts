@@ -20,6 +20,7 @@ import {
 import { configToYaml, resolveConfig, type SmnConfig } from './config/index.js';
 import { renderReport } from './report.js';
 import { definedOnly } from './_options.js';
+import { openOwnedFolder } from './owned-folder.js';
 import { runExperiment } from './experiment/run.js';
 import type { RunEvents } from './experiment/types.js';
 import { hasCheckpoint, isRunComplete, readRunClasses, readRunConfig, readRunSummary, readRunTrainIndices, runPaths } from './run-folder.js';
@@ -36,6 +37,8 @@ export const CASCADE_FILES = {
   dispatcherConfig: 'dispatcher_config.yaml',
   expert: (k: number) => `expert-${k}`,
   embed: (k: number) => `embed-${k}`,
+  /** While a cascade runs: its process (@smn/core acquireLock); each expert and embedding run locks its own folder. */
+  lock: 'cascade.lock',
 } as const;
 
 /** Methods of step 4, in the order of the paper's Table 3. */
@@ -110,6 +113,22 @@ export async function runCascade(options: CascadeOptions): Promise<CascadeResult
   if (!Number.isInteger(s.clusters) || s.clusters < 1) throw new SmnError('SMN_CASCADE_OPTION', `runCascade: clusters must be an integer ≥ 1, got ${s.clusters}`, { kind: 'usage' });
   const dcfg = await readDispatcherConfig(s.dispatcher);
   const maskedWeights = (await readRunSummary(s.dispatcher)).maskedWeights;
+  // One cascade per folder: a second one on it is refused with SMN_LOCK_HELD before it writes anything.
+  const folder = await openOwnedFolder(s.out, { create: true, lockName: CASCADE_FILES.lock, label: `cascade of ${s.dispatcher}`, tempDirs: [CASCADE_FILES.clusters], what: 'cascade folder' });
+  let finished = false;
+  try {
+    const signal = s.signal ? AbortSignal.any([s.signal, folder.lost]) : folder.lost;
+    const r = await cascadeSteps({ ...s, signal }, dcfg, maskedWeights, t0);
+    if (folder.lost.aborted) throw folder.lost.reason;
+    finished = true;
+    return r;
+  } finally {
+    await folder.close({ discard: !finished });
+  }
+}
+
+/** Steps 1 to 4 in the locked cascade folder. */
+async function cascadeSteps(s: Settings, dcfg: SmnConfig, maskedWeights: number, t0: number): Promise<CascadeResult> {
   const clustering = await clusterStep(s, dcfg);
   const clustersFile = await clustersByDatasetIndex(s, dcfg, clustering);
   const runs = await expertSteps(s, dcfg, clustering.info.sizes, clustersFile);

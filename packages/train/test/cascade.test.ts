@@ -34,9 +34,16 @@ describe('runCascade', () => {
   it('stops on its signal, continues from its files, and reuses every finished step', async () => {
     const out = join(root, 'cascade');
     const options = { dispatcher, out, clusters: 2, base: 300, workers: 0 };
-    // Stop during the first expert's training: the expert keeps a checkpoint.
+    // Stop during the first expert's training: the expert keeps a checkpoint. Before that, while this cascade holds
+    // its folder (the batch end is awaited), a second cascade on the folder is refused.
     const ac = new AbortController();
-    const stopped = await runCascade({ ...options, signal: ac.signal, events: { runEvents: (name) => (name === 'expert-0' ? { onBatchEnd: () => ac.abort() } : {}) } });
+    let second: unknown;
+    const secondCascade = async () => {
+      second ??= await runCascade(options).catch((e: unknown) => e);
+      ac.abort();
+    };
+    const stopped = await runCascade({ ...options, signal: ac.signal, events: { runEvents: (name) => (name === 'expert-0' ? { onBatchEnd: secondCascade } : {}) } });
+    expect(second).toMatchObject({ code: 'SMN_LOCK_HELD', message: expect.stringContaining(`(cascade of ${dispatcher})`) });
     expect(stopped.completed).toBe(false);
     expect(stopped.results).toEqual({});
     expect(hasCheckpoint(join(out, CASCADE_FILES.expert(0)))).toBe(true);
