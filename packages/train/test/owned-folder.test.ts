@@ -6,8 +6,9 @@ import { chmod, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readLock, type SmnError } from '@smn/core';
+import { readLock } from '@smn/core';
 import { openOwnedFolder, openRunFolder, RUN_DIR_ERRORS, RUN_FILES } from '../src/index.js';
+import { caughtAsync } from '../../core/test/_smn-error.js';
 
 const root = await mkdtemp(join(tmpdir(), 'smn-owned-'));
 const mounts: string[] = [];
@@ -15,42 +16,33 @@ afterAll(() => {
   for (const m of mounts) spawnSync('umount', [m]);
 });
 
-async function rejection(p: Promise<unknown>): Promise<SmnError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as SmnError;
-  }
-  throw new Error('expected a rejection');
-}
-
 const open = (dir: string, create = true) => openOwnedFolder(dir, { create, lockName: 'run.lock', label: 'test', tempDirs: ['embeddings'] });
 
 describe('openOwnedFolder: the path is checked before anything is written', () => {
   it('refuses a file, a path under a file and an empty path with named usage errors', async () => {
     const file = join(root, 'afile');
     await writeFile(file, 'x');
-    const a = await rejection(open(file));
+    const a = await caughtAsync(open(file));
     expect([a.code, a.kind]).toEqual([RUN_DIR_ERRORS.notADir, 'usage']);
     expect(a.message).toBe(`the run folder ${file} cannot be used: ${file} is a file, not a folder; choose another folder, or move the file`);
-    const b = await rejection(open(join(file, 'sub', 'run')));
+    const b = await caughtAsync(open(join(file, 'sub', 'run')));
     expect(b.code).toBe(RUN_DIR_ERRORS.notADir);
     expect(b.message).toContain(`${file} (above ${join(file, 'sub', 'run')}) is a file, not a folder`);
-    const c = await rejection(open(''));
+    const c = await caughtAsync(open(''));
     expect([c.code, c.kind]).toEqual([RUN_DIR_ERRORS.missing, 'usage']);
   });
 
   it('refuses /proc/x at once (a recursive mkdir there spins forever) and /sys/x', async (ctx) => {
     if (!existsSync('/proc/self')) return ctx.skip('no /proc on this system');
-    const e = await rejection(open('/proc/x'));
+    const e = await caughtAsync(open('/proc/x'));
     expect([e.code, e.kind]).toEqual([RUN_DIR_ERRORS.specialFs, 'usage']);
     expect(e.message).toContain('/proc, a proc file system');
-    if (existsSync('/sys/kernel')) expect((await rejection(open('/sys/x'))).code).toBe(RUN_DIR_ERRORS.specialFs);
+    if (existsSync('/sys/kernel')) expect((await caughtAsync(open('/sys/x'))).code).toBe(RUN_DIR_ERRORS.specialFs);
     expect(existsSync('/proc/x')).toBe(false);
   });
 
   it('a folder to resume must exist (create: false)', async () => {
-    const e = await rejection(open(join(root, 'nothing-here'), false));
+    const e = await caughtAsync(open(join(root, 'nothing-here'), false));
     expect([e.code, e.kind]).toEqual([RUN_DIR_ERRORS.notFound, 'usage']);
     expect(existsSync(join(root, 'nothing-here'))).toBe(false);
   });
@@ -66,7 +58,7 @@ describe('openOwnedFolder: the path is checked before anything is written', () =
     } else {
       return ctx.skip(`root ignores file modes and a read-only tmpfs cannot be mounted here: ${(m.stderr || String(m.error)).trim()}`);
     }
-    const e = await rejection(open(join(ro, 'run')));
+    const e = await caughtAsync(open(join(ro, 'run')));
     expect([e.code, e.kind]).toEqual([RUN_DIR_ERRORS.notWritable, 'runtime']);
     expect(e.message).toMatch(/is not writable: (it is on a read-only file system|permission denied) \(mkdir (EROFS|EACCES)/);
     expect(await readdir(ro)).toEqual([]);
@@ -91,7 +83,7 @@ describe('openOwnedFolder: one owner, cleaned, and nothing left by a failed star
   it('a second owner is refused with SMN_LOCK_HELD naming the first; after close the folder is free', async () => {
     const dir = join(root, 'busy');
     const first = await openRunFolder(dir, { resume: false, label: 'training: first' });
-    const e = await rejection(openRunFolder(dir, { resume: false, label: 'training: second' }));
+    const e = await caughtAsync(openRunFolder(dir, { resume: false, label: 'training: second' }));
     expect(e.code).toBe('SMN_LOCK_HELD');
     expect(e.message).toContain(`pid ${process.pid} on this host`);
     expect(e.message).toContain('(training: first)');

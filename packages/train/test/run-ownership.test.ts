@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '@smn/backend';
-import type { SmnError } from '@smn/core';
 import { createResNet, resnetStateDict, writeSafetensors } from '@smn/models';
 import { decodeCheckpoint, encodeCheckpoint, loadCheckpoint, readRunConfig, readRunMetrics, resolveConfig, runExperiment, runPaths, type RunEvents } from '../src/index.js';
+import { caughtAsync } from '../../core/test/_smn-error.js';
 
 let weights = '';
 let root = '';
@@ -35,15 +35,6 @@ const cfgOf = (extra: string[] = []) =>
 /** metrics.jsonl without the wall-clock times. */
 async function records(dir: string): Promise<Record<string, unknown>[]> {
   return (await readRunMetrics(dir)).map(({ time: _t, ...rest }) => rest);
-}
-
-async function rejection(p: Promise<unknown>): Promise<SmnError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as SmnError;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** Aborts the run when `phase` has done its first batch, as a SIGTERM there would. */
@@ -114,7 +105,7 @@ describe('resuming with the config a run was saved with', { timeout: 300_000 }, 
     const p = runPaths(dir);
     await writeFile(p.config, (await readFile(p.config, 'utf8')).replace(/^ {2}lr: .*$/m, '  lr: 0.5'));
     const before = await readFile(p.checkpoint);
-    const e = await rejection(runExperiment({ config: await readRunConfig(dir), runDir: dir, workers: 0, resume: true }));
+    const e = await caughtAsync(runExperiment({ config: await readRunConfig(dir), runDir: dir, workers: 0, resume: true }));
     expect([e.code, e.kind]).toEqual(['SMN_RESUME_CONFIG', 'usage']);
     expect(e.message).toContain(`its config.yaml no longer matches the config its last.ckpt was saved with: dl.lr (0.5 in config.yaml, ${cfgOf().dl.lr} in last.ckpt)`);
     expect(Buffer.compare(await readFile(p.checkpoint), before)).toBe(0);
@@ -135,11 +126,11 @@ describe('one owner per run folder', { timeout: 300_000 }, () => {
   });
 
   it('a new run in a folder that holds one is SMN_RUN_EXISTS; a config the set-up rejects leaves no folder', async () => {
-    const e = await rejection(runExperiment({ config: cfgOf(), runDir: join(root, 'reference'), workers: 0 }));
+    const e = await caughtAsync(runExperiment({ config: cfgOf(), runDir: join(root, 'reference'), workers: 0 }));
     expect([e.code, e.kind]).toEqual(['SMN_RUN_EXISTS', 'usage']);
     expect(await records(join(root, 'reference'))).toEqual(reference);
     const dir = join(root, 'rejected', 'run');
-    const bad = await rejection(runExperiment({ config: cfgOf([`model.pret.weights=${join(root, 'missing.safetensors')}`]), runDir: dir, workers: 0 }));
+    const bad = await caughtAsync(runExperiment({ config: cfgOf([`model.pret.weights=${join(root, 'missing.safetensors')}`]), runDir: dir, workers: 0 }));
     expect(bad.code).toBe('SMN_WEIGHTS_MISSING');
     expect(existsSync(join(root, 'rejected'))).toBe(false); // was: config.yaml and overrides.yaml in a half-made run folder
   });
