@@ -1,6 +1,6 @@
-import { isSmnError } from '@smn/core';
+import { isSmnError, SmnError } from '@smn/core';
 import type { FetchProgress } from '@smn/hub';
-import type { RunEvents } from '@smn/train';
+import { isAbortError, type RunEvents } from '@smn/train';
 import type { CommandContext } from './command.js';
 
 function fmtTime(s: number): string {
@@ -88,21 +88,44 @@ export function progressEvents(ctx: CommandContext, label: string): RunEvents & 
 }
 
 /**
- * An AbortController tied to SIGINT/SIGTERM: the first signal aborts (`doing` says what then happens: a run saves a
- * checkpoint, a download keeps its partial file); a second exits at once.
+ * Signals within this long of the first count as that one interruption. Ctrl-C on `pnpm smn train` reaches the process
+ * as several signals within milliseconds (the terminal's SIGINT to the whole process group, pnpm's forwarded SIGINT
+ * and then SIGTERM, tsx's forwarded SIGINT); were the second taken as "exit now", no checkpoint would be saved.
  */
-export function interruptController(
-  ctx: CommandContext,
-  doing = 'saving a checkpoint and stopping',
-): { signal: AbortSignal; dispose(): void; interrupted(): boolean } {
+export const SIGNAL_WINDOW_MS = 2_000;
+
+/** What {@link interruptController} gives a command. */
+export interface Interrupt {
+  /** Aborts on the first SIGINT/SIGTERM. */
+  signal: AbortSignal;
+  /** Whether a signal came. */
+  interrupted(): boolean;
+  /**
+   * The exit code for an error a command caught: 130 (and the error's message printed) when it is what the
+   * interruption made a step throw (a download or data loading stopped, see `isAbortError`), else undefined: a real
+   * error, to be reported as such (a checkpoint that could not be saved on the way out is one).
+   */
+  exitCodeOf(err: unknown): number | undefined;
+  dispose(): void;
+}
+
+/**
+ * An AbortController tied to SIGINT/SIGTERM. The first signal aborts (`doing` says what then happens: a run saves a
+ * checkpoint, a download keeps its partial file); further signals within {@link SIGNAL_WINDOW_MS} are the same
+ * interruption; one after that exits at once with 130 (what was being written is left as it was: files are written
+ * atomically). Every interruption exits 130.
+ */
+export function interruptController(ctx: CommandContext, doing = 'saving a checkpoint and stopping', windowMs = SIGNAL_WINDOW_MS): Interrupt {
   const ac = new AbortController();
-  let count = 0;
+  let first = 0;
   const handler = (sig: NodeJS.Signals) => {
-    count++;
-    if (count === 1) {
-      ctx.err.write(`\nsmn: ${sig}: ${doing} (send again to exit at once)\n`);
-      ac.abort();
-    } else {
+    const now = Date.now();
+    if (first === 0) {
+      first = now;
+      ctx.err.write(`\nsmn: ${sig}: ${doing} (a signal after ${windowMs / 1000} s exits at once)\n`);
+      ac.abort(new SmnError('SMN_INTERRUPTED', `interrupted by ${sig}`, { details: { signal: sig } }));
+    } else if (now - first >= windowMs) {
+      ctx.err.write(`\nsmn: ${sig} again: exiting now\n`);
       process.exit(130);
     }
   };
@@ -110,7 +133,12 @@ export function interruptController(
   process.on('SIGTERM', handler);
   return {
     signal: ac.signal,
-    interrupted: () => count > 0,
+    interrupted: () => first > 0,
+    exitCodeOf(err) {
+      if (first === 0 || !isAbortError(err, ac.signal)) return undefined;
+      ctx.err.write(`smn: stopped: ${isSmnError(err) ? err.message : String((err as Error)?.message ?? err)}\n`);
+      return 130;
+    },
     dispose() {
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);

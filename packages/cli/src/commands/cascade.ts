@@ -81,15 +81,17 @@ const command: Command = {
   help: renderHelp(SPEC),
   usage: renderUsage(SPEC),
   async run(ctx: CommandContext) {
-    const { flags, overrides } = parseFlags(SPEC, ctx.argv);
-    const disp = flags.dispatcher;
-    if (!disp) throw usageError('smn cascade needs --dispatcher runs/<id> (a finished self-supervised run)');
-    const out = flags.out ?? join(disp, 'cascade');
-    // The dispatcher's main.backend / main.device apply when --backend is not given.
-    const dcfg = await readDispatcherConfig(disp);
-    await startBackend(ctx, 'smn cascade', `folder ${out}`, dcfg);
+    // First, so that a signal during the set-up is an interruption too (exit 130).
     const intr = interruptController(ctx);
     try {
+      const { flags, overrides } = parseFlags(SPEC, ctx.argv);
+      const disp = flags.dispatcher;
+      if (!disp) throw usageError('smn cascade needs --dispatcher runs/<id> (a finished self-supervised run)');
+      const out = flags.out ?? join(disp, 'cascade');
+      // The dispatcher's main.backend / main.device apply when --backend is not given.
+      const dcfg = await readDispatcherConfig(disp);
+      await startBackend(ctx, 'smn cascade', `folder ${out}`, dcfg);
+      if (intr.interrupted()) return 130;
       const r = await runCascade({
         dispatcher: disp,
         out,
@@ -106,6 +108,10 @@ const command: Command = {
       if (!r.completed) return 130;
       printResults(ctx, r, flags.clusters);
       return 0;
+    } catch (err) {
+      const code = intr.exitCodeOf(err);
+      if (code !== undefined) return code;
+      throw err;
     } finally {
       intr.dispose();
     }

@@ -3,7 +3,7 @@ import { atomicWriteFile } from '@smn/core';
 import { readRunMetrics, renderReport, resolveConfig, RUN_FILES, runExperiment, runPaths, seriesOf, type ReportSection, type RunResult, type RunSummary } from '@smn/train';
 import type { Command, CommandContext } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage } from '../flags.js';
-import { interruptController, progressEvents } from '../progress.js';
+import { interruptController, progressEvents, type Interrupt } from '../progress.js';
 import { startBackend, timestamp, WORKERS_FLAG } from '../shared.js';
 
 const SPEC = defineSpec({
@@ -145,36 +145,51 @@ async function selfMaskingRows(run: Runner, Essl: number): Promise<Row[] | null>
   return [rowOf('self-masking + probe', '10%', ssl10, 'training/probe/accuracy', maskedWeights, maskBytes), rowOf('self-masking + probe', '100%', ssl, 'training/probe/accuracy', maskedWeights, maskBytes)];
 }
 
+/** Runs one method of the quickstart in `out/<name>`; null when interrupted. Each run holds its folder's lock. */
+function runner(ctx: CommandContext, out: string, intr: Interrupt, workers: number | undefined, results: Map<string, RunResult>): Runner {
+  // main.update_bn: every method is evaluated with BatchNorm statistics of the unaugmented train images, so the
+  // backbone, masked and fine-tuned rows compare like with like (training on augmented crops skews them).
+  const common = ['main.dataset=embedded', 'model.pret.name=embedded', 'main.seed=0', 'main.update_bn=1'];
+  return async (name, configName, overrides) => {
+    if (intr.interrupted()) return null;
+    const r = resolveConfig({ configName, overrides: [...common, ...overrides] });
+    ctx.err.write(`smn quickstart: ${name}: --config-name ${configName} ${overrides.join(' ')}\n`);
+    const events = progressEvents(ctx, `[${name}]`);
+    try {
+      const res = await runExperiment({ config: r.config, runDir: join(out, name), overrides: r.overrides, signal: intr.signal, workers, events });
+      if (!res.completed || !res.summary) return null;
+      results.set(name, res);
+      return { ...res, summary: res.summary };
+    } finally {
+      events.done();
+    }
+  };
+}
+
 const command: Command = {
   name: 'quickstart',
   summary: 'run the main job on the embedded data and backbone: masking vs fine-tuning vs probe',
   help: renderHelp(SPEC),
   usage: renderUsage(SPEC),
   async run(ctx: CommandContext) {
-    const { epochs: E, 'ssl-epochs': Essl, workers, out: outFlag } = parseFlags(SPEC, ctx.argv).flags;
-    const out = outFlag ?? join('runs', `quickstart-${timestamp()}`);
-    await startBackend(ctx, 'smn quickstart', `runs in ${out}`);
+    // First, so that a signal during the set-up is an interruption too (exit 130).
     const intr = interruptController(ctx);
-    // main.update_bn: every method is evaluated with BatchNorm statistics of the unaugmented train images, so the
-    // backbone, masked and fine-tuned rows compare like with like (training on augmented crops skews them).
-    const common = ['main.dataset=embedded', 'model.pret.name=embedded', 'main.seed=0', 'main.update_bn=1'];
-    const results = new Map<string, RunResult>();
-    const run: Runner = async (name, configName, overrides) => {
-      const r = resolveConfig({ configName, overrides: [...common, ...overrides] });
-      ctx.err.write(`smn quickstart: ${name}: --config-name ${configName} ${overrides.join(' ')}\n`);
-      const events = progressEvents(ctx, `[${name}]`);
-      const res = await runExperiment({ config: r.config, runDir: join(out, name), overrides: r.overrides, signal: intr.signal, workers, events });
-      events.done();
-      if (!res.completed || !res.summary) return null;
-      results.set(name, res);
-      return { ...res, summary: res.summary };
-    };
     let rows: Row[];
+    let out: string;
+    const results = new Map<string, RunResult>();
     try {
+      const { epochs: E, 'ssl-epochs': Essl, workers, out: outFlag } = parseFlags(SPEC, ctx.argv).flags;
+      out = outFlag ?? join('runs', `quickstart-${timestamp()}`);
+      await startBackend(ctx, 'smn quickstart', `runs in ${out}`);
+      const run = runner(ctx, out, intr, workers, results);
       const sup = await supervisedRows(run, E);
       const ssl = sup && (await selfMaskingRows(run, Essl));
       if (!sup || !ssl) return 130;
       rows = [...sup, ...ssl];
+    } catch (err) {
+      const code = intr.exitCodeOf(err);
+      if (code !== undefined) return code;
+      throw err;
     } finally {
       intr.dispose();
     }
@@ -187,4 +202,5 @@ const command: Command = {
     return 0;
   },
 };
+
 export default command;

@@ -1,9 +1,9 @@
 import { basename, join, resolve } from 'node:path';
-import { docsUrl, SmnError } from '@smn/core';
-import { fmtNum, hasCheckpoint, ignoredReason, readRunConfig, resolveRuns, RUN_FILES, runExperiment, runFolderOf, type RunResult, type SmnConfig } from '@smn/train';
+import { docsUrl } from '@smn/core';
+import { fmtNum, ignoredReason, readRunConfig, resolveRuns, RUN_FILES, runExperiment, runFolderOf, type RunResult, type SmnConfig } from '@smn/train';
 import type { Command, CommandContext } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage, usageError, type FlagValues } from '../flags.js';
-import { interruptController, progressEvents } from '../progress.js';
+import { interruptController, progressEvents, type Interrupt } from '../progress.js';
 import { HYDRA_FLAGS, startBackend, timestamp, WORKERS_FLAG } from '../shared.js';
 
 const SPEC = defineSpec({
@@ -26,10 +26,13 @@ model.pret.weights=FILE_OR_DIR uses your own (safetensors, .pth/.pth.tar, a Hugg
 main.download=1 (the default) a missing CIFAR-10/100, MNIST or Fashion-MNIST is fetched into main.data_root.
 model.pret.name=embedded main.dataset=embedded runs the small backbone and data shipped with smn, nothing to fetch.
 
-The run folder (--run-dir, else main.run_dir, else runs/<time>-<config>/) gets config.yaml, overrides.yaml,
-metrics.jsonl, last.ckpt (written atomically at every epoch end and on Ctrl-C/SIGTERM), masks.smnmask, embeddings/,
-report.html and, last, summary.json. A run stopped at any moment (even kill -9) continues with --resume (or the
-reference's main.resume_checkpoint=DIR) and ends with the same numbers. --backend, else main.backend, picks the backend;
+The run folder (--run-dir, else main.run_dir, else runs/<time>-<config>/; on a writable disk, checked before anything
+is written) gets config.yaml, overrides.yaml, metrics.jsonl, last.ckpt (written atomically at every epoch end and on
+Ctrl-C/SIGTERM), masks.smnmask, embeddings/, report.html and, last, summary.json. While a run goes it holds the
+folder's run.lock: a second smn train on the folder is refused, naming the first (a lock left by a process that died is
+taken over). A run stopped at any moment (even kill -9) continues with --resume (or the reference's
+main.resume_checkpoint=DIR) and ends with the same numbers: an epoch's metrics are written only once its validation is
+complete, and an interrupted validation is done again. Ctrl-C/SIGTERM exits 130; signals within 2 s count as one. --backend, else main.backend, picks the backend;
 main.task=summary does nothing, as the reference.`,
   overrides: true,
   flags: {
@@ -55,10 +58,14 @@ type Flags = FlagValues<(typeof SPEC)['flags']>;
 type Job = { config: SmnConfig; runDir: string; overrides: string[]; resume: boolean };
 
 /** `--resume DIR`: the run in DIR with its own config.yaml. */
-async function resumeJob(flags: Flags, overrides: string[]): Promise<Job> {
+async function resumeJob(ctx: CommandContext, flags: Flags, overrides: string[]): Promise<Job> {
   if (flags['config-name'] || overrides.length) throw usageError('--resume continues a run with its own config.yaml; it takes no --config-name or overrides');
   const dir = runFolderOf(flags.resume!);
-  return { config: await readRunConfig(dir, { code: 'SMN_RESUME_NO_RUN', doing: 'resume' }), runDir: dir, overrides: [], resume: true };
+  const onDefaults = (filled: Record<string, unknown>) => {
+    const keys = Object.entries(filled).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+    ctx.err.write(`smn: ${join(dir, RUN_FILES.config)} was written by an older smn: using the defaults of the keys it lacks (${keys.join(', ')})\n`);
+  };
+  return { config: await readRunConfig(dir, { code: 'SMN_RESUME_NO_RUN', doing: 'resume', onDefaults }), runDir: dir, overrides: [], resume: true };
 }
 
 /**
@@ -101,36 +108,50 @@ function printResult(ctx: CommandContext, res: RunResult): void {
   ctx.out.write(`  masked weights ${res.maskedEntries}, ${RUN_FILES.masks} ${res.maskBytes} bytes, ${res.seconds.toFixed(1)} s\n`);
 }
 
+/**
+ * Runs the jobs one after the other. Each run holds its folder's lock from its first write to its end (a second
+ * process on the folder is refused with SMN_LOCK_HELD naming this one) and stops at an interrupt with a checkpoint.
+ */
+async function runJobs(ctx: CommandContext, jobs: Job[], workers: number | undefined, intr: Interrupt): Promise<number> {
+  let backend = '';
+  for (const job of jobs) {
+    if (intr.interrupted()) return 130;
+    // The backend of the first run, and again whenever a run's main.backend / main.device asks for another.
+    const want = `${ctx.backendFlag ?? job.config.main.backend ?? ctx.backend}/${job.config.main.device ?? ''}`;
+    if (want !== backend) await startBackend(ctx, 'smn', '', job.config);
+    backend = want;
+    ctx.err.write(`smn: run ${job.runDir}${job.overrides.length ? ` (${job.overrides.join(' ')})` : ''}\n`);
+    const events = progressEvents(ctx, `[${basename(job.runDir)}]`);
+    try {
+      const res = await runExperiment({ config: job.config, runDir: job.runDir, overrides: job.overrides, resume: job.resume, signal: intr.signal, workers, events });
+      if (!res.completed) return 130;
+      printResult(ctx, res);
+    } finally {
+      events.done();
+    }
+  }
+  return 0;
+}
+
 const command: Command = {
   name: 'train',
   summary: 'train a run from a config (submask, baseline, submask_lin, ...)',
   help: renderHelp(SPEC),
   usage: renderUsage(SPEC),
   async run(ctx) {
-    const { flags, overrides } = parseFlags(SPEC, ctx.argv);
-    const jobs = flags.resume ? [await resumeJob(flags, overrides)] : newJobs(ctx, flags, overrides);
+    // First, so that a signal during the set-up is an interruption too (exit 130), not Node's default death.
     const intr = interruptController(ctx);
     try {
-      let backend = '';
-      for (const job of jobs) {
-        if (!job.resume && hasCheckpoint(job.runDir)) {
-          throw new SmnError('SMN_RUN_EXISTS', `${job.runDir} already holds a run; continue it with --resume ${job.runDir} or choose another --run-dir`, { kind: 'usage' });
-        }
-        // The backend of the first run, and again whenever a run's main.backend / main.device asks for another.
-        const want = `${ctx.backendFlag ?? job.config.main.backend ?? ctx.backend}/${job.config.main.device ?? ''}`;
-        if (want !== backend) await startBackend(ctx, 'smn', '', job.config);
-        backend = want;
-        ctx.err.write(`smn: run ${job.runDir}${job.overrides.length ? ` (${job.overrides.join(' ')})` : ''}\n`);
-        const events = progressEvents(ctx, `[${basename(job.runDir)}]`);
-        const res = await runExperiment({ config: job.config, runDir: job.runDir, overrides: job.overrides, resume: job.resume, signal: intr.signal, workers: flags.workers, events });
-        events.done();
-        if (!res.completed) return 130;
-        printResult(ctx, res);
-      }
+      const { flags, overrides } = parseFlags(SPEC, ctx.argv);
+      const jobs = flags.resume ? [await resumeJob(ctx, flags, overrides)] : newJobs(ctx, flags, overrides);
+      return await runJobs(ctx, jobs, flags.workers, intr);
+    } catch (err) {
+      const code = intr.exitCodeOf(err);
+      if (code !== undefined) return code;
+      throw err;
     } finally {
       intr.dispose();
     }
-    return 0;
   },
 };
 export default command;
