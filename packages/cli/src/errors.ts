@@ -7,6 +7,8 @@ export const CliErrorCode = {
   Usage: 'SMN_USAGE',
   /** `smn train --resume DIR`: DIR holds no run to resume. Usage (exit 2). */
   ResumeNoRun: 'SMN_RESUME_NO_RUN',
+  /** The reason a SIGINT/SIGTERM aborts a command's AbortSignal with; the command exits 130. */
+  Interrupted: 'SMN_INTERRUPTED',
   /** `smn features`: the input is not images or a float32 NCHW array. Usage (exit 2). */
   FeaturesInput: 'SMN_FEATURES_INPUT',
   /** `smn features --logits` with weights that have no fc head. Usage (exit 2). */
