@@ -1,15 +1,18 @@
 import { basename, join, resolve } from 'node:path';
 import { docsUrl } from '@smn/core';
+import { formatSweepStatus, launchSweep, LAUNCHERS, type SweepStatus } from '@smn/launch';
 import { fmtNum, ignoredReason, readRunConfig, resolveRuns, RUN_FILES, runExperiment, runFolderOf, type RunResult, type SmnConfig } from '@smn/train';
 import type { Command, CommandContext } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage, usageError, type FlagValues } from '../flags.js';
 import { interruptController, progressEvents, type Interrupt } from '../progress.js';
-import { HYDRA_FLAGS, startBackend, timestamp, WORKERS_FLAG } from '../shared.js';
+import { CliErrorCode } from '../errors.js';
+import { HYDRA_FLAGS, MAX_RUNS_FLAG, startBackend, timestamp, WORKERS_FLAG } from '../shared.js';
 
 const SPEC = defineSpec({
   name: 'train',
   usage: [
-    'smn train --config-name NAME [OVERRIDES...] [--multirun] [--run-dir DIR] [--workers N]',
+    'smn train --config-name NAME [OVERRIDES...] [--multirun [--max-runs N]] [--run-dir DIR] [--workers N]',
+    'smn train --config-name NAME [OVERRIDES...] --multirun --launcher local|queue [--jobs N] [--redis URL] [--detach]',
     'smn train --resume runs/<id>',
   ],
   description: `Runs one of the paper's experiments, as the reference's \`python3 main.py\` does, with the same config names,
@@ -38,7 +41,19 @@ main.task=summary does nothing, as the reference.`,
   flags: {
     'config-name': HYDRA_FLAGS['config-name'],
     'config-dir': HYDRA_FLAGS['config-dir'],
-    multirun: { ...HYDRA_FLAGS.multirun, description: 'run every combination of comma sweeps (dl.lr=0.1,0.15) one after the other' },
+    multirun: { ...HYDRA_FLAGS.multirun, description: 'run every combination of comma sweeps (dl.lr=0.1,0.15), as --launcher says' },
+    'max-runs': MAX_RUNS_FLAG,
+    launcher: {
+      type: 'string',
+      value: 'NAME',
+      choices: LAUNCHERS,
+      default: 'basic',
+      description: `how the runs go: basic (one after the other here), local (--jobs N processes here), queue (BullMQ jobs
+on Redis for smn worker on any machine; ${docsUrl('distributed.md')})`,
+    },
+    jobs: { type: 'number', value: 'N', integer: true, min: 1, default: 1, description: 'with --launcher local: runs at a time' },
+    redis: { type: 'string', value: 'URL', description: 'with --launcher queue: redis://[user:password@]host[:port][/db], or rediss:// (TLS)', defaultText: '$SMN_REDIS_URL' },
+    detach: { type: 'boolean', description: 'with --launcher queue: return once the runs are queued (follow them with smn sweep status ID)' },
     'run-dir': { type: 'string', value: 'DIR', description: 'run folder', defaultText: 'runs/<time>-<config>; with --multirun DIR-<k>' },
     resume: { type: 'string', value: 'DIR', description: 'continue the run in DIR from its last.ckpt (its config.yaml is used; no overrides)' },
     workers: WORKERS_FLAG,
@@ -65,7 +80,7 @@ async function resumeJob(ctx: CommandContext, flags: Flags, overrides: string[])
     const keys = Object.entries(filled).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
     ctx.err.write(`smn: ${join(dir, RUN_FILES.config)} was written by an older smn: using the defaults of the keys it lacks (${keys.join(', ')})\n`);
   };
-  return { config: await readRunConfig(dir, { code: 'SMN_RESUME_NO_RUN', doing: 'resume', onDefaults }), runDir: dir, overrides: [], resume: true };
+  return { config: await readRunConfig(dir, { code: CliErrorCode.ResumeNoRun, doing: 'resume', onDefaults }), runDir: dir, overrides: [], resume: true };
 }
 
 /**
@@ -76,7 +91,13 @@ async function resumeJob(ctx: CommandContext, flags: Flags, overrides: string[])
 function newJobs(ctx: CommandContext, flags: Flags, overrides: string[]): Job[] {
   const configName = flags['config-name'];
   if (!configName) throw usageError('smn train needs --config-name NAME (e.g. submask, baseline, submask_lin)');
-  const resolved = resolveRuns({ configName, overrides, configDirs: flags['config-dir'], multirun: flags.multirun });
+  const resolved = resolveRuns({
+    configName,
+    overrides,
+    configDirs: flags['config-dir'],
+    multirun: flags.multirun,
+    ...(flags['max-runs'] === undefined ? {} : { maxRuns: flags['max-runs'] }),
+  });
   const fallback = join('runs', `${timestamp()}-${configName}`);
   const dirs = resolved.map((r) => flags['run-dir'] ?? r.config.main.run_dir ?? fallback);
   const shared = resolved.length > 1 && new Set(dirs).size < dirs.length;
@@ -133,6 +154,37 @@ async function runJobs(ctx: CommandContext, jobs: Job[], workers: number | undef
   return 0;
 }
 
+/**
+ * The jobs through @smn/launch: `local` child processes or `queue` workers on any machine. Prints the sweep's table
+ * when a point changes state (at most every 10 s otherwise); exit 0 when every point succeeded, 1 otherwise.
+ */
+async function launchJobs(ctx: CommandContext, jobs: Job[], flags: Flags, intr: Interrupt): Promise<number> {
+  let lastStates = '';
+  let lastTime = 0;
+  const show = (s: SweepStatus) => {
+    const states = s.points.map((p) => p.state).join();
+    if (states === lastStates && Date.now() - lastTime < 10_000) return;
+    lastStates = states;
+    lastTime = Date.now();
+    ctx.err.write(formatSweepStatus(s));
+  };
+  const res = await launchSweep(jobs, {
+    launcher: flags.launcher,
+    jobs: flags.jobs,
+    ...(flags.redis ? { redis: flags.redis } : {}),
+    detach: flags.detach,
+    backend: ctx.backendFlag ?? ctx.backend,
+    workers: flags.workers,
+    signal: intr.signal,
+    onLog: (line) => ctx.err.write(`smn: ${line}\n`),
+    onStatus: show,
+  });
+  ctx.out.write(`sweep ${res.sweepId}\n`);
+  if (flags.detach) return 0;
+  ctx.err.write(formatSweepStatus(res.status));
+  return res.interrupted ? 130 : res.ok ? 0 : 1;
+}
+
 const command: Command = {
   name: 'train',
   summary: 'train a run from a config (submask, baseline, submask_lin, ...)',
@@ -144,6 +196,7 @@ const command: Command = {
     try {
       const { flags, overrides } = parseFlags(SPEC, ctx.argv);
       const jobs = flags.resume ? [await resumeJob(ctx, flags, overrides)] : newJobs(ctx, flags, overrides);
+      if (flags.launcher !== 'basic' || flags.detach) return await launchJobs(ctx, jobs, flags, intr);
       return await runJobs(ctx, jobs, flags.workers, intr);
     } catch (err) {
       const code = intr.exitCodeOf(err);
