@@ -1,14 +1,16 @@
+import { TrainErrorCode } from '@smn/train';
+
 /**
  * Error codes the CLI itself raises (all `SmnError`s from @smn/core; the libraries' own codes pass through). The
  * `Fs*` and `Parse*` codes are what the error boundary (error-boundary.ts) gives to errors that escape a command.
  */
 export const CliErrorCode = {
-  /** A flag, argument or combination the command does not accept; the command's usage follows. Usage (exit 2). */
-  Usage: 'SMN_USAGE',
+  /** A flag, argument or combination the command does not accept; the command's usage follows. Usage (exit 2). Owned by @smn/train, which raises it too. */
+  Usage: TrainErrorCode.Usage,
   /** `smn train --resume DIR`: DIR holds no run to resume. Usage (exit 2). */
   ResumeNoRun: 'SMN_RESUME_NO_RUN',
-  /** The reason a SIGINT/SIGTERM aborts a command's AbortSignal with; the command exits 130. */
-  Interrupted: 'SMN_INTERRUPTED',
+  /** The reason a SIGINT/SIGTERM aborts a command's AbortSignal with; the command exits 130. Owned by @smn/train (`TrainErrorCode.Interrupted`). */
+  Interrupted: TrainErrorCode.Interrupted,
   /** `smn features`: the input is not images or a float32 NCHW array. Usage (exit 2). */
   FeaturesInput: 'SMN_FEATURES_INPUT',
   /** `smn features --logits` with weights that have no fc head. Usage (exit 2). */

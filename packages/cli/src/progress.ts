@@ -1,8 +1,7 @@
 import { isSmnError, SmnError } from '@smn/core';
 import type { FetchProgress } from '@smn/hub';
-import { isAbortError, type RunEvents } from '@smn/train';
+import { isAbortError, TrainErrorCode, type RunEvents } from '@smn/train';
 import type { CommandContext } from './command.js';
-import { CliErrorCode } from './errors.js';
 
 function fmtTime(s: number): string {
   if (!Number.isFinite(s)) return '--:--';
@@ -124,7 +123,7 @@ export function interruptController(ctx: CommandContext, doing = 'saving a check
     if (first === 0) {
       first = now;
       ctx.err.write(`\nsmn: ${sig}: ${doing} (a signal after ${windowMs / 1000} s exits at once)\n`);
-      ac.abort(new SmnError(CliErrorCode.Interrupted, `interrupted by ${sig}`, { details: { signal: sig } }));
+      ac.abort(new SmnError(TrainErrorCode.Interrupted, `interrupted by ${sig}`, { details: { signal: sig } }));
     } else if (now - first >= windowMs) {
       ctx.err.write(`\nsmn: ${sig} again: exiting now\n`);
       process.exit(130);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { SmnError, atomicWriteFile, fmtShape } from '@smn/core';
+import { TrainErrorCode } from './errors.js';
 
 /**
  * A checkpoint: named float32 arrays plus JSON metadata, in one file:
@@ -27,7 +28,7 @@ export function encodeCheckpoint(ckpt: CheckpointData): Uint8Array {
   for (const [name, t] of ckpt.tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (n !== t.data.length) {
-      throw new SmnError('SMN_CKPT_SHAPE', `checkpoint tensor "${name}": shape ${fmtShape(t.shape)} has ${n} entries, data has ${t.data.length}`);
+      throw new SmnError(TrainErrorCode.CkptShape, `checkpoint tensor "${name}": shape ${fmtShape(t.shape)} has ${n} entries, data has ${t.data.length}`);
     }
     entries.push({ name, shape: t.shape, offset, length: n });
     offset += n * 4;
@@ -49,7 +50,7 @@ export function encodeCheckpoint(ckpt: CheckpointData): Uint8Array {
 
 export function decodeCheckpoint(buf: Uint8Array, source: string): CheckpointData {
   const bad = (what: string): never => {
-    throw new SmnError('SMN_CKPT_CORRUPT', `checkpoint ${source} is unusable: ${what}. It was not loaded; use an earlier checkpoint or start a new run.`, {
+    throw new SmnError(TrainErrorCode.CkptCorrupt, `checkpoint ${source} is unusable: ${what}. It was not loaded; use an earlier checkpoint or start a new run.`, {
       details: { file: source },
     });
   };
@@ -83,7 +84,7 @@ export async function loadCheckpoint(path: string): Promise<CheckpointData> {
   try {
     buf = await readFile(path);
   } catch (err) {
-    throw new SmnError('SMN_CKPT_NOT_FOUND', `cannot read checkpoint ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+    throw new SmnError(TrainErrorCode.CkptNotFound, `cannot read checkpoint ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
       cause: err,
     });
   }

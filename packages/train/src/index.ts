@@ -1,6 +1,7 @@
 export * from './config/index.js';
 export * from './optim/index.js';
-export { openOwnedFolder, RUN_DIR_ERRORS, type OwnedFolder, type OpenOwnedFolderOptions } from './owned-folder.js';
+export { TrainErrorCode } from './errors.js';
+export { openOwnedFolder, type OwnedFolder, type OpenOwnedFolderOptions } from './owned-folder.js';
 export { isAbortError, unlessInterrupted } from './interrupt.js';
 export { runLoop, type LoopPosition, type LoopOptions, type LoopResult, type LoopCallbacks, type BatchEndInfo } from './loop.js';
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type CheckpointData } from './checkpoint.js';

@@ -2,20 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rmdir, stat, statfs, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { SmnError, acquireLock, isSmnError, type Lock } from '@smn/core';
-
-/** Error codes of a folder a process writes into (a run folder, a cascade folder), checked before the first write. */
-export const RUN_DIR_ERRORS = {
-  /** No folder given, or an empty path. Usage (exit 2). */
-  missing: 'SMN_RUN_DIR',
-  /** The path, or a folder above it, is a file. Usage (exit 2). */
-  notADir: 'SMN_RUN_DIR_NOT_A_DIR',
-  /** The path is on a pseudo file system (/proc, /sys, ...), where files cannot be kept. Usage (exit 2). */
-  specialFs: 'SMN_RUN_DIR_SPECIAL_FS',
-  /** Creating, writing, renaming or deleting a file there failed (read-only, permissions, disk full). Runtime (exit 1). */
-  notWritable: 'SMN_RUN_DIR_NOT_WRITABLE',
-  /** A folder to resume does not exist. Usage (exit 2). */
-  notFound: 'SMN_RUN_NOT_FOUND',
-} as const;
+import { TrainErrorCode } from './errors.js';
 
 /** Magic numbers (statfs f_type) of Linux pseudo file systems: what is written there is not kept, or not a file. */
 const SPECIAL_FS: Record<number, string> = {
@@ -77,10 +64,10 @@ export interface OpenOwnedFolderOptions {
  */
 export async function openOwnedFolder(dir: string, opts: OpenOwnedFolderOptions): Promise<OwnedFolder> {
   const what = opts.what ?? 'run folder';
-  if (dir.trim() === '') throw new SmnError(RUN_DIR_ERRORS.missing, `the ${what} is an empty path; give a folder (smn train: --run-dir DIR)`, { kind: 'usage' });
+  if (dir.trim() === '') throw new SmnError(TrainErrorCode.RunDir, `the ${what} is an empty path; give a folder (smn train: --run-dir DIR)`, { kind: 'usage' });
   const missing = await surveyPath(dir, what);
   if (missing.length && !opts.create) {
-    throw new SmnError(RUN_DIR_ERRORS.notFound, `the ${what} ${dir} does not exist; check the path (smn train --resume takes the folder of a run)`, { kind: 'usage', details: { path: dir } });
+    throw new SmnError(TrainErrorCode.RunNotFound, `the ${what} ${dir} does not exist; check the path (smn train --resume takes the folder of a run)`, { kind: 'usage', details: { path: dir } });
   }
   const created = await createMissing(missing, dir, what);
   let lock: Lock;
@@ -118,7 +105,7 @@ async function surveyPath(dir: string, what: string): Promise<string[]> {
       const st = await stat(p);
       if (!st.isDirectory()) {
         const where = p === resolve(dir) ? `${dir} is a file, not a folder` : `${p} (above ${dir}) is a file, not a folder`;
-        throw new SmnError(RUN_DIR_ERRORS.notADir, `the ${what} ${dir} cannot be used: ${where}; choose another folder, or move the file`, { kind: 'usage', details: { path: dir, file: p } });
+        throw new SmnError(TrainErrorCode.RunDirNotADir, `the ${what} ${dir} cannot be used: ${where}; choose another folder, or move the file`, { kind: 'usage', details: { path: dir, file: p } });
       }
       await checkFileSystem(p, dir, what);
       return missing;
@@ -143,7 +130,7 @@ async function checkFileSystem(p: string, dir: string, what: string): Promise<vo
   }
   const fs = SPECIAL_FS[type];
   if (fs) {
-    throw new SmnError(RUN_DIR_ERRORS.specialFs, `the ${what} ${dir} is on ${p}, a ${fs} file system (the kernel's, not a disk): nothing can be kept there; choose a folder on a disk`, {
+    throw new SmnError(TrainErrorCode.RunDirSpecialFs, `the ${what} ${dir} is on ${p}, a ${fs} file system (the kernel's, not a disk): nothing can be kept there; choose a folder on a disk`, {
       kind: 'usage',
       details: { path: dir, fileSystem: fs },
     });
@@ -160,7 +147,7 @@ async function createMissing(missing: readonly string[], dir: string, what: stri
     } catch (err) {
       if (errnoOf(err) === 'EEXIST' && (await stat(p).then((s) => s.isDirectory(), () => false))) continue; // made by another process meanwhile
       await removeEmpty(created);
-      if (errnoOf(err) === 'EEXIST') throw new SmnError(RUN_DIR_ERRORS.notADir, `the ${what} ${dir} cannot be used: ${p} is a file, not a folder; choose another folder`, { kind: 'usage', details: { path: dir, file: p } });
+      if (errnoOf(err) === 'EEXIST') throw new SmnError(TrainErrorCode.RunDirNotADir, `the ${what} ${dir} cannot be used: ${p} is a file, not a folder; choose another folder`, { kind: 'usage', details: { path: dir, file: p } });
       throw notWritable(err, dir, what);
     }
   }
@@ -202,7 +189,7 @@ function notWritable(err: unknown, dir: string, what: string): SmnError {
   const code = errnoOf(err);
   const why = (code && WHY[code]) ?? e?.message ?? String(err);
   return new SmnError(
-    RUN_DIR_ERRORS.notWritable,
+    TrainErrorCode.RunDirNotWritable,
     `the ${what} ${dir} is not writable: ${why}${code ? ` (${e.syscall ?? 'write'} ${code}${e.path ? ` ${e.path}` : ''})` : ''}; choose a folder on a writable disk, or fix its permissions`,
     { cause: err, details: { path: dir, ...(code ? { errno: code } : {}) } },
   );

@@ -11,6 +11,7 @@ import { useFusedKernels } from './fused-ops.js';
 import { createLoader, type Batch } from '@smn/datasets';
 import { classificationMetrics, embedSplit } from './experiment/data.js';
 import type { RunEvents } from './experiment/types.js';
+import { TrainErrorCode } from './errors.js';
 
 /** Options of {@link pretrainEmbedded}; the defaults made the shipped backbone. */
 export interface PretrainOptions {
@@ -53,7 +54,7 @@ async function pretrainData(s: Settings) {
   const remap = new Map(s.classes.map((c, i) => [c, i]));
   const pick = (labels: Int32Array, bound: number) => Int32Array.from([...labels.keys()].filter((i) => i < bound && remap.has(labels[i]!)));
   const trainIdx = pick(train.labels, s.maxIndex);
-  if (trainIdx.length === 0) throw new SmnError('SMN_PRETRAIN_EMPTY', `no training images of classes ${s.classes.join(',')} in ${train.source}`);
+  if (trainIdx.length === 0) throw new SmnError(TrainErrorCode.PretrainEmpty, `no training images of classes ${s.classes.join(',')} in ${train.source}`);
   return { train, test, trainIdx, testIdx: pick(test.labels, test.length), classOf: (label: number) => remap.get(label)!, size: train.imageShape?.[0] ?? 28 };
 }
 
@@ -87,7 +88,7 @@ async function trainModel(s: Settings, model: ResNetModel, d: Awaited<ReturnType
       ...(ev.onBatchEnd ? { onBatchEnd: ev.onBatchEnd } : {}),
       ...(ev.onEpochEnd ? { onEpochEnd: ev.onEpochEnd } : {}),
     });
-    if (!res.completed) throw new SmnError('SMN_INTERRUPTED', 'pretraining was interrupted; nothing was written');
+    if (!res.completed) throw new SmnError(TrainErrorCode.Interrupted, 'pretraining was interrupted; nothing was written');
     // Copy the trained values back into the model.
     for (const [n, v] of params) {
       const p = model.params.get(n)!;

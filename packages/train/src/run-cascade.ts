@@ -5,6 +5,7 @@ import { loadDataset } from '@smn/datasets';
 import {
   CLUSTERING_FILES,
   cascadeStorage,
+  CascadeErrorCode,
   clusterEmbeddings,
   ensembleFeatures,
   evaluateFeatures,
@@ -24,6 +25,7 @@ import { openOwnedFolder } from './owned-folder.js';
 import { runExperiment } from './experiment/run.js';
 import type { RunEvents } from './experiment/types.js';
 import { hasCheckpoint, isRunComplete, readRunClasses, readRunConfig, readRunSummary, readRunTrainIndices, runPaths } from './run-folder.js';
+import { TrainErrorCode } from './errors.js';
 
 /** The cascade folder, defined once (docs/cascade.md): the clustering, one run folder per expert and per embedding run. */
 export const CASCADE_FILES = {
@@ -100,7 +102,7 @@ export interface CascadeResult {
 type Settings = Required<Omit<CascadeOptions, 'signal' | 'events' | 'out'>> & { out: string; signal?: AbortSignal; events: CascadeEvents };
 
 /**
- * A self-masking cascade (paper §3.4, Table 3; SPEC §9) from a finished self-supervised dispatcher run: 1. cluster its
+ * A self-masking cascade (paper §3.4, Table 3; docs/method.md#cascades) from a finished self-supervised dispatcher run: 1. cluster its
  * normalised train embeddings (PCA-20 whitening + GMM or k-means), 2. train one expert per cluster from the
  * dispatcher's checkpoint for E_k = round(base / D_k × epochs × epochsScale) epochs, 3. embed the full sets with each
  * expert, 4. evaluate every ensemble method (kNN, linear probe) and the masks' storage; writes cascade.json and
@@ -110,7 +112,7 @@ type Settings = Required<Omit<CascadeOptions, 'signal' | 'events' | 'out'>> & { 
 export async function runCascade(options: CascadeOptions): Promise<CascadeResult> {
   const t0 = Date.now();
   const s: Settings = { clusters: 5, method: 'gmm', epochsScale: 1, base: 50000, probe: true, overrides: [], workers: 1, ...definedOnly(options), dispatcher: options.dispatcher, out: options.out ?? join(options.dispatcher, 'cascade'), events: options.events ?? {} };
-  if (!Number.isInteger(s.clusters) || s.clusters < 1) throw new SmnError('SMN_CASCADE_OPTION', `runCascade: clusters must be an integer ≥ 1, got ${s.clusters}`, { kind: 'usage' });
+  if (!Number.isInteger(s.clusters) || s.clusters < 1) throw new SmnError(CascadeErrorCode.Option, `runCascade: clusters must be an integer ≥ 1, got ${s.clusters}`, { kind: 'usage' });
   const dcfg = await readDispatcherConfig(s.dispatcher);
   const maskedWeights = (await readRunSummary(s.dispatcher)).maskedWeights;
   // One cascade per folder: a second one on it is refused with SMN_LOCK_HELD before it writes anything.
@@ -140,11 +142,11 @@ async function cascadeSteps(s: Settings, dcfg: SmnConfig, maskedWeights: number,
 
 /** The config of a dispatcher run, after checking that it can start a cascade: a finished self-supervised run (usage errors otherwise). */
 export async function readDispatcherConfig(dir: string): Promise<SmnConfig> {
-  const cfg = await readRunConfig(dir, { code: 'SMN_CASCADE_RUN', doing: 'start a cascade from' });
+  const cfg = await readRunConfig(dir, { code: TrainErrorCode.CascadeRun, doing: 'start a cascade from' });
   if (cfg.model.pret.module !== 'swav') {
-    throw new SmnError('SMN_CASCADE_RUN', `the dispatcher ${dir} is a '${cfg.model.pret.module}' run; a cascade starts from self-supervised masking (model.pret.module=swav)`, { kind: 'usage' });
+    throw new SmnError(TrainErrorCode.CascadeRun, `the dispatcher ${dir} is a '${cfg.model.pret.module}' run; a cascade starts from self-supervised masking (model.pret.module=swav)`, { kind: 'usage' });
   }
-  if (!isRunComplete(dir)) throw new SmnError('SMN_CASCADE_RUN', `the dispatcher ${dir} has not finished (no ${runPaths(dir).summary}); finish it with smn train --resume ${dir}`, { kind: 'usage' });
+  if (!isRunComplete(dir)) throw new SmnError(TrainErrorCode.CascadeRun, `the dispatcher ${dir} has not finished (no ${runPaths(dir).summary}); finish it with smn train --resume ${dir}`, { kind: 'usage' });
   return cfg;
 }
 
@@ -214,7 +216,7 @@ async function expertSteps(s: Settings, dcfg: SmnConfig, sizes: number[], cluste
         'main.probe=0',
         ...s.overrides,
       ];
-      const config = resume ? await readRunConfig(expertDir, { code: 'SMN_CASCADE_RUN', doing: 'resume the expert' }) : await applyOverrides(dcfg, over, s.out);
+      const config = resume ? await readRunConfig(expertDir, { code: TrainErrorCode.CascadeRun, doing: 'resume the expert' }) : await applyOverrides(dcfg, over, s.out);
       if (!(await runOne(s, CASCADE_FILES.expert(k), { config, runDir: expertDir, overrides: over, resume }))) return { completed: false, experts, embeds };
     }
     const embedDir = join(s.out, CASCADE_FILES.embed(k));

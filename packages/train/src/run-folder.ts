@@ -8,6 +8,7 @@ import { configFromYaml, configToYaml, type SmnConfig } from './config/index.js'
 import { fillAbsentKeys } from './config-defaults.js';
 import { readMetrics, type MetricRecord } from './metrics.js';
 import { openOwnedFolder, type OwnedFolder } from './owned-folder.js';
+import { TrainErrorCode } from './errors.js';
 
 /**
  * The run folder, defined once: every file a run writes, by role. Whoever reads or writes a run (the experiment, the
@@ -102,7 +103,7 @@ export async function writeRunConfig(dir: string, config: SmnConfig, overrides: 
 export async function readRunConfig(dir: string, opts: { code?: string; doing?: string; onDefaults?: (filled: Record<string, unknown>) => void } = {}): Promise<SmnConfig> {
   const p = runPaths(dir).config;
   if (!existsSync(p)) {
-    throw new SmnError(opts.code ?? 'SMN_RUN_NOT_FOUND', `cannot ${opts.doing ?? 'read the run'} ${dir}: no ${RUN_FILES.config} there (is it a run folder?)`, {
+    throw new SmnError(opts.code ?? TrainErrorCode.RunNotFound, `cannot ${opts.doing ?? 'read the run'} ${dir}: no ${RUN_FILES.config} there (is it a run folder?)`, {
       kind: 'usage',
       details: { file: p },
     });
@@ -129,16 +130,16 @@ export function readRunMetrics(dir: string, maxEpoch = Infinity): Promise<Metric
 /** Class names of a run's dataset, in label order (embeddings/classes.json). */
 export async function readRunClasses(dir: string): Promise<string[]> {
   const p = runPaths(dir).embeddings.classes;
-  if (!existsSync(p)) throw new SmnError('SMN_RUN_INCOMPLETE', `run folder ${dir} has no ${join('embeddings', RUN_EMBEDDING_EXTRA_FILES.classes)}; the trainer writes it with the final embeddings`, { details: { file: p } });
+  if (!existsSync(p)) throw new SmnError(TrainErrorCode.RunIncomplete, `run folder ${dir} has no ${join('embeddings', RUN_EMBEDDING_EXTRA_FILES.classes)}; the trainer writes it with the final embeddings`, { details: { file: p } });
   return z.array(z.string()).parse(JSON.parse(await readFile(p, 'utf8')));
 }
 
 /** The dataset index of every row of the run's train embeddings (embeddings/train_indices.npy). */
 export async function readRunTrainIndices(dir: string): Promise<Int32Array> {
   const p = runPaths(dir).embeddings.trainIndices;
-  if (!existsSync(p)) throw new SmnError('SMN_RUN_INCOMPLETE', `run folder ${dir} has no ${join('embeddings', RUN_EMBEDDING_EXTRA_FILES.trainIndices)}; rerun its final test with this version of smn`, { details: { file: p } });
+  if (!existsSync(p)) throw new SmnError(TrainErrorCode.RunIncomplete, `run folder ${dir} has no ${join('embeddings', RUN_EMBEDDING_EXTRA_FILES.trainIndices)}; rerun its final test with this version of smn`, { details: { file: p } });
   const a = await readNpy(p);
-  if (a.dtype !== 'int32' || a.shape.length !== 1) throw new SmnError('SMN_RUN_INCOMPLETE', `${p}: expected a 1-D int32 array, found ${a.dtype} [${a.shape}]`);
+  if (a.dtype !== 'int32' || a.shape.length !== 1) throw new SmnError(TrainErrorCode.RunIncomplete, `${p}: expected a 1-D int32 array, found ${a.dtype} [${a.shape}]`);
   return a.data as Int32Array;
 }
 
@@ -198,13 +199,13 @@ export async function writeRunSummary(dir: string, summary: RunSummary): Promise
 export async function readRunSummary(dir: string): Promise<RunSummary> {
   const p = runPaths(dir).summary;
   if (!existsSync(p)) {
-    throw new SmnError('SMN_RUN_INCOMPLETE', `run folder ${dir} has no ${RUN_FILES.summary}: the run has not finished (or an older smn wrote it); finish it with smn train --resume ${dir}`, {
+    throw new SmnError(TrainErrorCode.RunIncomplete, `run folder ${dir} has no ${RUN_FILES.summary}: the run has not finished (or an older smn wrote it); finish it with smn train --resume ${dir}`, {
       kind: 'usage',
       details: { file: p },
     });
   }
   const r = summarySchema.safeParse(JSON.parse(await readFile(p, 'utf8')));
-  if (!r.success) throw new SmnError('SMN_RUN_SUMMARY_INVALID', `${p} is not an smn run summary: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, { details: { file: p } });
+  if (!r.success) throw new SmnError(TrainErrorCode.RunSummaryInvalid, `${p} is not an smn run summary: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, { details: { file: p } });
   return r.data;
 }
 

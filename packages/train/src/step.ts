@@ -3,10 +3,11 @@ import { SmnError } from '@smn/core';
 import type { Batch } from '@smn/datasets';
 import type { LoopPosition } from './loop.js';
 import type { Optimizer } from './optim/index.js';
+import { TrainErrorCode } from './errors.js';
 
 /**
  * What a training step minimises. The same objective runs without gradients for the reference's epoch-end sample
- * forward (its `training_step` under `no_grad`, SPEC §4.1), so both see the same model in the same mode.
+ * forward (its `training_step` under `no_grad`, docs/method.md#batchnorm-protocol), so both see the same model in the same mode.
  */
 export interface Objective<B = Batch> {
   /** The loss of `batch` at `pos`, in training mode (BatchNorm uses and updates batch statistics). */
@@ -45,7 +46,7 @@ export function createTrainStep<B>(opts: TrainStepOptions<B>): (batch: B, pos: L
     const loss = (await value.data())[0]!;
     value.dispose();
     if (!Number.isFinite(loss)) {
-      throw new SmnError('SMN_TRAIN_DIVERGED', `the loss became ${loss} at epoch ${pos.epoch}, batch ${pos.batch}; ${opts.divergenceHint ?? 'lower the learning rate'} or check the data`);
+      throw new SmnError(TrainErrorCode.TrainDiverged, `the loss became ${loss} at epoch ${pos.epoch}, batch ${pos.batch}; ${opts.divergenceHint ?? 'lower the learning rate'} or check the data`);
     }
     return loss;
   };
@@ -73,12 +74,12 @@ export interface ClassificationObjectiveOptions {
   labelOf?: (label: number) => number;
 }
 
-/** Cross-entropy of single-view batches (the reference's ClassifierModule.training_step, SPEC §4.2; pretraining). */
+/** Cross-entropy of single-view batches (the reference's ClassifierModule.training_step in volt/modules/classifier.py; pretraining). */
 export function classificationObjective(o: ClassificationObjectiveOptions): Objective<Batch> {
   return {
     variables: () => [...o.variables],
     loss: (batch, pos) => {
-      if (!('images' in batch)) throw new SmnError('SMN_TRAIN_INTERNAL', 'a classification step needs single-view batches (images), got multi-crop views');
+      if (!('images' in batch)) throw new SmnError(TrainErrorCode.TrainInternal, 'a classification step needs single-view batches (images), got multi-crop views');
       const labels = o.labelOf ? Int32Array.from(batch.labels, o.labelOf) : batch.labels;
       const logits = o.logits(tf.tensor4d(batch.images, batch.shape), pos);
       const y = tf.oneHot(tf.tensor1d(labels, 'int32'), o.numClasses);

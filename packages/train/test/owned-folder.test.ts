@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readLock } from '@smn/core';
-import { openOwnedFolder, openRunFolder, RUN_DIR_ERRORS, RUN_FILES } from '../src/index.js';
+import { openOwnedFolder, openRunFolder, RUN_FILES, TrainErrorCode } from '../src/index.js';
 import { caughtAsync } from '../../core/test/_smn-error.js';
 
 const root = await mkdtemp(join(tmpdir(), 'smn-owned-'));
@@ -23,27 +23,27 @@ describe('openOwnedFolder: the path is checked before anything is written', () =
     const file = join(root, 'afile');
     await writeFile(file, 'x');
     const a = await caughtAsync(open(file));
-    expect([a.code, a.kind]).toEqual([RUN_DIR_ERRORS.notADir, 'usage']);
+    expect([a.code, a.kind]).toEqual([TrainErrorCode.RunDirNotADir, 'usage']);
     expect(a.message).toBe(`the run folder ${file} cannot be used: ${file} is a file, not a folder; choose another folder, or move the file`);
     const b = await caughtAsync(open(join(file, 'sub', 'run')));
-    expect(b.code).toBe(RUN_DIR_ERRORS.notADir);
+    expect(b.code).toBe(TrainErrorCode.RunDirNotADir);
     expect(b.message).toContain(`${file} (above ${join(file, 'sub', 'run')}) is a file, not a folder`);
     const c = await caughtAsync(open(''));
-    expect([c.code, c.kind]).toEqual([RUN_DIR_ERRORS.missing, 'usage']);
+    expect([c.code, c.kind]).toEqual([TrainErrorCode.RunDir, 'usage']);
   });
 
   it('refuses /proc/x at once (a recursive mkdir there spins forever) and /sys/x', async (ctx) => {
     if (!existsSync('/proc/self')) return ctx.skip('no /proc on this system');
     const e = await caughtAsync(open('/proc/x'));
-    expect([e.code, e.kind]).toEqual([RUN_DIR_ERRORS.specialFs, 'usage']);
+    expect([e.code, e.kind]).toEqual([TrainErrorCode.RunDirSpecialFs, 'usage']);
     expect(e.message).toContain('/proc, a proc file system');
-    if (existsSync('/sys/kernel')) expect((await caughtAsync(open('/sys/x'))).code).toBe(RUN_DIR_ERRORS.specialFs);
+    if (existsSync('/sys/kernel')) expect((await caughtAsync(open('/sys/x'))).code).toBe(TrainErrorCode.RunDirSpecialFs);
     expect(existsSync('/proc/x')).toBe(false);
   });
 
   it('a folder to resume must exist (create: false)', async () => {
     const e = await caughtAsync(open(join(root, 'nothing-here'), false));
-    expect([e.code, e.kind]).toEqual([RUN_DIR_ERRORS.notFound, 'usage']);
+    expect([e.code, e.kind]).toEqual([TrainErrorCode.RunNotFound, 'usage']);
     expect(existsSync(join(root, 'nothing-here'))).toBe(false);
   });
 
@@ -59,7 +59,7 @@ describe('openOwnedFolder: the path is checked before anything is written', () =
       return ctx.skip(`root ignores file modes and a read-only tmpfs cannot be mounted here: ${(m.stderr || String(m.error)).trim()}`);
     }
     const e = await caughtAsync(open(join(ro, 'run')));
-    expect([e.code, e.kind]).toEqual([RUN_DIR_ERRORS.notWritable, 'runtime']);
+    expect([e.code, e.kind]).toEqual([TrainErrorCode.RunDirNotWritable, 'runtime']);
     expect(e.message).toMatch(/is not writable: (it is on a read-only file system|permission denied) \(mkdir (EROFS|EACCES)/);
     expect(await readdir(ro)).toEqual([]);
   });

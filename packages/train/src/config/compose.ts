@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SmnError } from '@smn/core';
 import { parseYamlFile } from './yaml.js';
+import { TrainErrorCode } from '../errors.js';
 
 /** The folder of the shipped configs (`default`, `baseline`, `submask`, …). */
 export const BUILTIN_CONFIG_DIR: string = fileURLToPath(new URL('../../configs/', import.meta.url));
@@ -26,7 +27,7 @@ function checkConfigDirs(configDirs: readonly string[]): void {
       why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(err as Error).message})`;
     }
     if (why) {
-      throw new SmnError('SMN_CONFIG_DIR_NOT_FOUND', `config folder ${d} (--config-dir) ${why}; expected a folder of NAME.yaml files`, {
+      throw new SmnError(TrainErrorCode.ConfigDirNotFound, `config folder ${d} (--config-dir) ${why}; expected a folder of NAME.yaml files`, {
         kind: 'usage',
         details: { dir: d },
       });
@@ -73,14 +74,14 @@ function readYamlFile(file: string): Tree {
   const st = statSync(file);
   if (!st.isFile()) {
     // A FIFO named x.yaml would block the read forever; a folder would fail with EISDIR.
-    throw new SmnError('SMN_CONFIG_NOT_FOUND', `config ${displayPath(file)} is not a regular file; expected a YAML file`, { kind: 'usage', details: { file } });
+    throw new SmnError(TrainErrorCode.ConfigNotFound, `config ${displayPath(file)} is not a regular file; expected a YAML file`, { kind: 'usage', details: { file } });
   }
   const stamp = `${st.size}:${st.mtimeMs}`;
   const hit = fileCache.get(file);
   if (hit && hit.stamp === stamp) return structuredClone(hit.body);
   const body: unknown = parseYamlFile(readFileSync(file, 'utf8'), displayPath(file), file) ?? {};
   if (!isPlainObject(body)) {
-    throw new SmnError('SMN_CONFIG_PARSE', `${displayPath(file)}: expected a mapping of keys (key: value, section: {…}) at the top`, { kind: 'usage' });
+    throw new SmnError(TrainErrorCode.ConfigParse, `${displayPath(file)}: expected a mapping of keys (key: value, section: {…}) at the top`, { kind: 'usage' });
   }
   fileCache.set(file, { stamp, body });
   return structuredClone(body);
@@ -123,7 +124,7 @@ function parents(doc: Tree, file: string): { list: string[]; selfIndex: number }
   const d = doc.defaults;
   const e = doc.extends;
   if (d !== undefined && e !== undefined) {
-    throw new SmnError('SMN_CONFIG_PARSE', `${displayPath(file)}: use either 'defaults:' or 'extends:', not both`, { kind: 'usage' });
+    throw new SmnError(TrainErrorCode.ConfigParse, `${displayPath(file)}: use either 'defaults:' or 'extends:', not both`, { kind: 'usage' });
   }
   const items = d ?? e;
   if (items === undefined) return { list, selfIndex };
@@ -135,7 +136,7 @@ function parents(doc: Tree, file: string): { list: string[]; selfIndex: number }
     }
     if (typeof it !== 'string') {
       throw new SmnError(
-        'SMN_CONFIG_PARSE',
+        TrainErrorCode.ConfigParse,
         `${displayPath(file)}: '${d !== undefined ? 'defaults' : 'extends'}' lists config names (e.g. [baseline]); config groups and overrides inside it (${JSON.stringify(it)}) are not supported`,
         { kind: 'usage' },
       );
@@ -169,14 +170,14 @@ export function composeConfigs(refs: readonly ConfigRef[], configDirs: readonly 
     const available = listConfigNames(configDirs, builtinDirs);
     const parent = chain.length ? ` (parent of '${chain[chain.length - 1]}')` : '';
     return new SmnError(
-      'SMN_CONFIG_NOT_FOUND',
+      TrainErrorCode.ConfigNotFound,
       `no config named '${n}'${parent} in ${dirs.map(displayPath).join(', ')}; available: ${available.join(', ')}`,
       { kind: 'usage', details: { name: n, available } },
     );
   };
   const visit = (file: string, n: string, chain: string[]): void => {
     if (chain.includes(n)) {
-      throw new SmnError('SMN_CONFIG_CYCLE', `config inheritance loops: ${[...chain, n].join(' → ')}`, { kind: 'usage' });
+      throw new SmnError(TrainErrorCode.ConfigCycle, `config inheritance loops: ${[...chain, n].join(' → ')}`, { kind: 'usage' });
     }
     const body = readYamlFile(file);
     const { list, selfIndex } = parents(body, file);
@@ -195,7 +196,7 @@ export function composeConfigs(refs: readonly ConfigRef[], configDirs: readonly 
   };
   for (const ref of refs) {
     if ('file' in ref) {
-      if (!existsSync(ref.file)) throw new SmnError('SMN_CONFIG_NOT_FOUND', `no config file ${ref.file}`, { kind: 'usage', details: { file: ref.file } });
+      if (!existsSync(ref.file)) throw new SmnError(TrainErrorCode.ConfigNotFound, `no config file ${ref.file}`, { kind: 'usage', details: { file: ref.file } });
       visit(ref.file, displayPath(ref.file), []);
       continue;
     }
@@ -210,7 +211,7 @@ export function composeConfigs(refs: readonly ConfigRef[], configDirs: readonly 
 /** The keys a config file sets itself (without its parents), as dot path → value. For docs. */
 export function ownKeys(name: string, configDirs: readonly string[] = []): { parents: string[]; keys: Map<string, unknown> } {
   const file = findConfig(name, [...configDirs, BUILTIN_CONFIG_DIR]);
-  if (!file) throw new SmnError('SMN_CONFIG_NOT_FOUND', `no config named '${name}'`, { kind: 'usage' });
+  if (!file) throw new SmnError(TrainErrorCode.ConfigNotFound, `no config named '${name}'`, { kind: 'usage' });
   const body = readYamlFile(file);
   const { list } = parents(body, file);
   const keys = new Map<string, unknown>();

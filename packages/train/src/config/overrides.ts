@@ -1,4 +1,5 @@
 import { SmnError } from '@smn/core';
+import { TrainErrorCode } from '../errors.js';
 
 /** A parsed value with the text it came from (strings keep `1.0` as written, not `1`). */
 export interface OverrideValue {
@@ -20,7 +21,7 @@ export interface ParsedOverride {
 }
 
 function bad(text: string, why: string): SmnError {
-  return new SmnError('SMN_CONFIG_OVERRIDE', `cannot parse override '${text}': ${why}`, {
+  return new SmnError(TrainErrorCode.ConfigOverride, `cannot parse override '${text}': ${why}`, {
     kind: 'usage',
     details: { override: text },
   });
@@ -276,7 +277,7 @@ export function expandSweeps(overrides: readonly string[], opts: { maxRuns?: num
   if (count > maxRuns) {
     const product = factors.map((f) => `${f.key}: ${f.choices}`).join(' × ');
     throw new SmnError(
-      'SMN_CONFIG_TOO_MANY_RUNS',
+      TrainErrorCode.ConfigTooManyRuns,
       `the sweep has ${count.toLocaleString('en-US')} combinations (${product}); at most ${maxRuns.toLocaleString('en-US')} run unless asked: ` +
         `pass --max-runs ${count} (maxRuns in the API) to run them all, or sweep fewer values`,
       { kind: 'usage', details: { runs: count, limit: maxRuns, factors } },
@@ -318,7 +319,7 @@ export function parseHydraArgs(argv: readonly string[]): HydraArgs {
       if (a.startsWith(`${flag}=`)) return a.slice(flag.length + 1);
       const v = argv[++i];
       if (v === undefined || v.startsWith('--')) {
-        throw new SmnError('SMN_USAGE', `${flag} needs a value`, { kind: 'usage' });
+        throw new SmnError(TrainErrorCode.Usage, `${flag} needs a value`, { kind: 'usage' });
       }
       return v;
     };

@@ -7,6 +7,7 @@ import { expandSweeps, parseOverride, type ParsedOverride } from './overrides.js
 import type { SmnConfig } from './schema.js';
 import { TRAIN_CONFIG, type ConfigSpec } from './spec.js';
 import { parseYamlFile } from './yaml.js';
+import { TrainErrorCode } from '../errors.js';
 
 /** Options of {@link resolveConfig} and {@link resolveConfigWith}: exactly one of `configName` and `configFile`. */
 export interface ResolveOptions {
@@ -257,7 +258,7 @@ function applyOverride(r: Resolution, text: string): void {
 function startOf(spec: ConfigSpec<unknown>, options: ResolveOptions): { refs: ConfigRef[]; header: string } {
   const { configName, configFile } = options;
   if ((configName === undefined) === (configFile === undefined)) {
-    throw new SmnError('SMN_USAGE', `give exactly one config: a name (--config-name NAME) or a file (--config FILE.yaml)`, { kind: 'usage' });
+    throw new SmnError(TrainErrorCode.Usage, `give exactly one config: a name (--config-name NAME) or a file (--config FILE.yaml)`, { kind: 'usage' });
   }
   const own: ConfigRef = configFile !== undefined ? { file: configFile } : { name: configName! };
   const refs = spec.defaultsUnderEvery ? [{ name: spec.defaults }, own] : [own];
@@ -345,7 +346,7 @@ function validateTree<T>(spec: ConfigSpec<T>, tree: Tree, sources: Map<string, s
       seen.add(id);
       return true;
     });
-    throw new SmnError('SMN_CONFIG_INVALID', formatProblems(header, unique), {
+    throw new SmnError(TrainErrorCode.ConfigInvalid, formatProblems(header, unique), {
       kind: 'usage',
       details: { problems: unique },
     });
@@ -359,7 +360,7 @@ function validateTree<T>(spec: ConfigSpec<T>, tree: Tree, sources: Map<string, s
  */
 export function configFromYaml(text: string, file = 'config.yaml'): SmnConfig {
   const tree = parseYamlFile(text, file, file);
-  if (!isPlainObject(tree)) throw new SmnError('SMN_CONFIG_PARSE', `${file}: expected a mapping of sections (main:, dl:, …)`, { kind: 'usage' });
+  if (!isPlainObject(tree)) throw new SmnError(TrainErrorCode.ConfigParse, `${file}: expected a mapping of sections (main:, dl:, …)`, { kind: 'usage' });
   const sources = new Map<string, string>();
   const walk = (v: unknown, p: string) => {
     if (isPlainObject(v)) for (const [k, x] of Object.entries(v)) walk(x, p ? `${p}.${k}` : k);

@@ -9,6 +9,7 @@ import { lrAt, scheduleOptionsFromConfig, type ScheduleConfigKeys } from '../opt
 import type { Tree } from './compose.js';
 import { dlSchema } from './schema.js';
 import type { ConfigProblem } from './resolve.js';
+import { TrainErrorCode } from '../errors.js';
 
 /** How to fix each schedule key, added to the scheduler's message (the README's `dl.epochs=2` hit the first). */
 const SCHEDULE_FIX: Record<string, string> = {
@@ -27,7 +28,7 @@ function scheduleProblems(dl: unknown): ConfigProblem[] {
     lrAt(0, scheduleOptionsFromConfig(parsed.data as ScheduleConfigKeys));
     return [];
   } catch (err) {
-    if (!isSmnError(err) || err.code !== 'SMN_SCHEDULE_INVALID') return [];
+    if (!isSmnError(err) || err.code !== TrainErrorCode.ScheduleInvalid) return [];
     const path = typeof err.details.key === 'string' ? err.details.key : 'dl.scheduler';
     const fix = SCHEDULE_FIX[path];
     return [{ path, message: fix ? `${err.message}; ${fix}` : err.message }];

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { SmnError } from '@smn/core';
 import { entryForReference, type HubOptions } from '@smn/hub';
 import type { SmnConfig } from './schema.js';
+import { TrainErrorCode } from '../errors.js';
 
 /**
  * Where a config's backbone weights come from (see {@link resolveBackboneWeights}):
@@ -66,7 +67,7 @@ export function resolveBackboneWeights(config: SmnConfig, opts: HubOptions = {})
 function missing(pret: SmnConfig['model']['pret'], why: string): SmnError {
   const combo = `model.pret.source=${pret.source}${pret.source === 'hub' ? ` model.pret.repo=${pret.repo}` : ''} model.pret.name=${pret.name}`;
   return new SmnError(
-    'SMN_CONFIG_WEIGHTS_MISSING',
+    TrainErrorCode.ConfigWeightsMissing,
     `no weights for ${combo}: ${why} pass a weight file or folder with model.pret.weights=PATH (safetensors, .pth/.pth.tar, ` +
       `a Hugging Face folder for CLIP), or use model.pret.name=embedded, the backbone shipped with smn`,
     { kind: 'usage', details: { key: 'model.pret.weights', source: pret.source, repo: pret.repo, name: pret.name } },

@@ -1,6 +1,7 @@
 import { Document, parseDocument, visit } from 'yaml';
 import { SmnError } from '@smn/core';
 import type { SmnConfig } from './schema.js';
+import { TrainErrorCode } from '../errors.js';
 
 /**
  * A resolved config as YAML (the run folder's config.yaml; `smn config show`): sections in schema order, lists in
@@ -31,7 +32,7 @@ export const MAX_YAML_ALIASES = 100;
 export function parseYamlFile(text: string, name: string, file: string): unknown {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length) {
-    throw new SmnError('SMN_CONFIG_PARSE', `${name} is not valid YAML:\n${doc.errors.map((e) => `  ${e.message}`).join('\n')}`, {
+    throw new SmnError(TrainErrorCode.ConfigParse, `${name} is not valid YAML:\n${doc.errors.map((e) => `  ${e.message}`).join('\n')}`, {
       kind: 'usage',
       details: { file },
     });
@@ -43,6 +44,6 @@ export function parseYamlFile(text: string, name: string, file: string): unknown
     const why = bomb
       ? `its aliases (*name) expand more than ${MAX_YAML_ALIASES} times over a document this size (an alias bomb would fill memory); write the values out instead of aliasing them`
       : (err as Error).message;
-    throw new SmnError('SMN_CONFIG_PARSE', `${name} cannot be read as YAML: ${why}`, { kind: 'usage', cause: err, details: { file } });
+    throw new SmnError(TrainErrorCode.ConfigParse, `${name} cannot be read as YAML: ${why}`, { kind: 'usage', cause: err, details: { file } });
   }
 }

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SmnError } from '@smn/core';
-import { loadClip, loadResNet, type ClipModel, type ResNetModel } from '@smn/models';
+import { ModelErrorCode, loadClip, loadResNet, type ClipModel, type ResNetModel } from '@smn/models';
 import type { SmnConfig } from '../config/index.js';
 import { fetchBackboneWeights, type FetchInputsOptions } from './fetch-inputs.js';
+import { TrainErrorCode } from '../errors.js';
 
-/** The small backbone shipped with smn (see packages/train/assets/README.md and `smn pretrain`). */
+/** The small backbone shipped with smn (how it was trained: packages/train/assets/embedded-backbone.json; `smn pretrain` rebuilds it). */
 export const EMBEDDED_BACKBONE = fileURLToPath(new URL('../../assets/embedded-backbone.safetensors', import.meta.url));
 
 /** A pretrained backbone ready for masking: pooled features out, and what its inputs look like. */
@@ -23,7 +24,7 @@ const RESNET_NAME = /^(dino_)?resnet(18|34|50|101)$/;
 
 /** A missing embedded backbone file (the shipped one is rebuilt by `smn pretrain`). */
 function embeddedMissing(file: string): SmnError {
-  return new SmnError('SMN_WEIGHTS_MISSING', `the embedded backbone ${file} is missing; rebuild it with \`pnpm smn pretrain\` or pass model.pret.weights=FILE`);
+  return new SmnError(ModelErrorCode.WeightsMissing, `the embedded backbone ${file} is missing; rebuild it with \`pnpm smn pretrain\` or pass model.pret.weights=FILE`);
 }
 
 /** ResNet depth of a backbone name; the reference's mocov2 loader is always a torchvision ResNet-50. */
@@ -31,7 +32,7 @@ function resnetDepth(pret: SmnConfig['model']['pret']): 18 | 34 | 50 | 101 {
   if (pret.source === 'mocov2') return 50;
   const m = RESNET_NAME.exec(pret.name);
   if (!m) {
-    throw new SmnError('SMN_CONFIG_MODEL', `model.pret.name=${pret.name} is not a backbone smn knows: use resnet18|resnet34|resnet50|resnet101 (or dino_resnet50), a CLIP name with model.pret.source=clip, or embedded`, {
+    throw new SmnError(TrainErrorCode.ConfigModel, `model.pret.name=${pret.name} is not a backbone smn knows: use resnet18|resnet34|resnet50|resnet101 (or dino_resnet50), a CLIP name with model.pret.source=clip, or embedded`, {
       kind: 'usage',
     });
   }
@@ -39,7 +40,7 @@ function resnetDepth(pret: SmnConfig['model']['pret']): 18 | 34 | 50 | 101 {
 }
 
 /**
- * Builds the backbone named by `model.pret` (SPEC §3 step 6), without its classification head. Its weights are
+ * Builds the backbone named by `model.pret` (main.py, train(); docs/method.md#run-order), without its classification head. Its weights are
  * model.pret.weights when given, else what the reference's loader would load (`model.pret.source/repo/name`),
  * fetched through @smn/hub on first use (`opts`: progress, AbortSignal, environment; see fetchBackboneWeights).
  * `source` of the result is the path read: the weight file, or for CLIP the folder (with its tokenizer files).

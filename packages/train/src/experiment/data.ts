@@ -9,7 +9,9 @@ import {
   type ImageDataset,
   type PresetSpec,
 } from '@smn/datasets';
+import { l2NormalizeRows } from '@smn/cascade';
 import type { SmnConfig } from '../config/index.js';
+import { TrainErrorCode } from '../errors.js';
 
 /** The datasets of one run: train/test splits, the indices used for training and for probes, presets. */
 export interface RunData {
@@ -28,7 +30,7 @@ export interface RunData {
 }
 
 /**
- * The subset of the train split named by `main.dataset_subset*` (SPEC §6.3), or undefined for all. The reference
+ * The subset of the train split named by `main.dataset_subset*` (docs/method.md#subsets), or undefined for all. The reference
  * applies only the first of them that is set; smn intersects every one that is set (the same when one is set), so
  * a cascade expert of a dispatcher trained on a label subset keeps that subset.
  */
@@ -52,7 +54,7 @@ export async function loadRunData(cfg: SmnConfig, inputSize: number, swav: boole
   const name = multicrop ? full.slice('multicrop_'.length) : full;
   if (swav && !multicrop && cfg.main.train) {
     throw new SmnError(
-      'SMN_CONFIG_DATASET',
+      TrainErrorCode.ConfigDataset,
       `model.pret.module=swav trains on multi-crop views: use main.dataset=multicrop_${name} (or main.train=0 to only embed/probe)`,
       { kind: 'usage', details: { key: 'main.dataset' } },
     );
@@ -66,7 +68,7 @@ export async function loadRunData(cfg: SmnConfig, inputSize: number, swav: boole
   const trainIndices = subset && (!swav || clusterRun) ? subset : all(train.length);
   const bankIndices = subset ?? all(train.length);
   const small = inputSize < 64;
-  // Multi-crop views from swav.* (SPEC §2.6); for small images the crop sizes scale with the input (224 → inputSize).
+  // Multi-crop views from swav.* (volt/modules/ssl.py, SWAVConfig); for small images the crop sizes scale with the input (224 → inputSize).
   const cropSize = (s: number) => (small ? Math.max(8, Math.round((s * inputSize) / 224)) : s);
   const trainPreset: PresetSpec = swav
     ? {
@@ -118,7 +120,7 @@ export async function embedSplit(
   let cols = 0;
   let done = 0;
   for await (const b of loader) {
-    if (!('images' in b)) throw new SmnError('SMN_TRAIN_INTERNAL', 'embedSplit needs a single-view preset');
+    if (!('images' in b)) throw new SmnError(TrainErrorCode.TrainInternal, 'embedSplit needs a single-view preset');
     const x = tf.tensor4d(b.images, b.shape);
     const f = tf.tidy(() => fns.features(x));
     x.dispose();
@@ -177,14 +179,7 @@ export function classificationMetrics(logits: Float32Array, cols: number, labels
   return { accuracy: n ? correct / n : 0, loss: n ? loss / n : 0 };
 }
 
-/** Row-wise L2 normalisation of [N, D] (copy). */
+/** Row-wise L2 normalisation of [N, D] (copy): `@smn/cascade`'s `l2NormalizeRows` (`F.normalize`: a zero row stays zero) on a flat array. */
 export function l2normalizeRows(x: Float32Array, dim: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i += dim) {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += x[i + j]! * x[i + j]!;
-    const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
-    for (let j = 0; j < dim; j++) out[i + j] = x[i + j]! * inv;
-  }
-  return out;
+  return l2NormalizeRows({ rows: dim ? x.length / dim : 0, cols: dim, data: x }).data as Float32Array;
 }

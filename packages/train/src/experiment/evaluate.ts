@@ -1,3 +1,4 @@
+import type { DenseMatrix } from '@smn/core';
 import { createLoader, mixSeed } from '@smn/datasets';
 import { withCumulativeBatchNorm } from '@smn/models';
 import { knnMemTrainAccuracy, knnSelfAccuracy } from '@smn/knn';
@@ -12,7 +13,7 @@ import type { RunContext } from './types.js';
 /** What evaluation needs of a run. */
 export type EvalContext = Pick<RunContext, 'exp' | 'workers' | 'signal' | 'events' | 'onBadSample'>;
 
-/** Mask statistics of the backbone and the head (the reference's model_analysis, SPEC §1.3), keyed `model_analysis/*`. */
+/** Mask statistics of the backbone and the head (the reference's SubmaskedModel.analyze, docs/method.md#masked-model), keyed `model_analysis/*`. */
 export function maskAnalysis(exp: Experiment, pos: ModelPosition): Record<string, number> {
   const a: Record<string, number> = {};
   for (const [k, v] of Object.entries(exp.masked.analyze({ epoch: pos.epoch, step: pos.step }))) a[`model_analysis/${k}`] = v;
@@ -35,10 +36,11 @@ export async function embedForEval(c: EvalContext, split: 'train' | 'test', indi
 }
 
 const allOf = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
-const knnInputs = (e: Embedded) => ({ shape: [e.rows, e.dim] as const, data: e.features });
+/** An embedded split's features as a host matrix (the kNN bank or queries, the probe's inputs). */
+const matrixOf = (e: Embedded): DenseMatrix => ({ rows: e.rows, cols: e.dim, data: e.features });
 
 /**
- * The epoch-end validation on the test split ("val set = test set", SPEC §5): accuracy and loss of a classifier, or
+ * The epoch-end validation on the test split ("val set = test set", docs/method.md#datasets): accuracy and loss of a classifier, or
  * SwAV's kNN monitor (the test set against itself, and against the train bank with cls.mem_train_every_epoch).
  */
 export async function validationMetrics(c: EvalContext, pos: ModelPosition): Promise<Record<string, number>> {
@@ -47,10 +49,10 @@ export async function validationMetrics(c: EvalContext, pos: ModelPosition): Pro
   if (c.exp.swav) {
     if (!cfg.cls.knn_eval) return m;
     const te = await embedForEval(c, 'test', allOf(data.test.length), false, pos);
-    m['training/val/knn_accuracy'] = (await knnSelfAccuracy(knnInputs(te), te.labels, { numClasses: data.numClasses, seed: cfg.main.seed })).accuracy;
+    m['training/val/knn_accuracy'] = (await knnSelfAccuracy(matrixOf(te), te.labels, { numClasses: data.numClasses, seed: cfg.main.seed })).accuracy;
     if (cfg.cls.mem_train_every_epoch) {
       const tr = await embedForEval(c, 'train', data.bankIndices, false, pos);
-      m['training/val/knn_accuracy_mem_train'] = (await knnMemTrainAccuracy(knnInputs(te), te.labels, knnInputs(tr), tr.labels, { numClasses: data.numClasses })).accuracy;
+      m['training/val/knn_accuracy_mem_train'] = (await knnMemTrainAccuracy(matrixOf(te), te.labels, matrixOf(tr), tr.labels, { numClasses: data.numClasses })).accuracy;
     }
   } else if (cfg.main.validate || cfg.main.test) {
     const te = await embedForEval(c, 'test', allOf(data.test.length), true, pos);
@@ -65,7 +67,7 @@ export async function validationMetrics(c: EvalContext, pos: ModelPosition): Pro
 const SAMPLE_SEED_TAG = 0x5a3e;
 
 /**
- * The reference's epoch-end sample step (`training_epoch_end`, SPEC §4.1, §11.8): `dl.analyze_sample_size` random
+ * The reference's epoch-end sample step (`DeepLearningModule.training_epoch_end`, docs/method.md#batchnorm-protocol): `dl.analyze_sample_size` random
  * augmented train samples through the training objective in train mode without gradients, after the validation. It
  * changes no weight, but moves the BatchNorm running statistics (momentum 0.1, one batch) and, for SwAV while its
  * queue fills, pushes the samples' embeddings into the queue. The samples and their augmentation depend only on
@@ -110,7 +112,7 @@ export async function recomputeBatchNorm(c: EvalContext, pos: ModelPosition): Pr
   return !c.signal?.aborted;
 }
 
-/** The final test's features and metrics (SPEC §7.1). */
+/** The final test's features and metrics (docs/method.md#knn). */
 export interface TestResult {
   metrics: Record<string, number>;
   /** Test-set features (with logits for a classifier) and the train bank's. */
@@ -131,7 +133,7 @@ export async function testMetrics(c: EvalContext, pos: ModelPosition): Promise<T
   }
   if (cfg.cls.knn_analysis || swav) {
     const k = Math.min(200, tr.rows);
-    m['training/test/knn_accuracy_mem_train'] = (await knnMemTrainAccuracy(knnInputs(te), te.labels, knnInputs(tr), tr.labels, { numClasses: data.numClasses, k })).accuracy;
+    m['training/test/knn_accuracy_mem_train'] = (await knnMemTrainAccuracy(matrixOf(te), te.labels, matrixOf(tr), tr.labels, { numClasses: data.numClasses, k })).accuracy;
   }
   return { metrics: m, test: te, train: tr };
 }
@@ -146,24 +148,24 @@ export interface ProbeResult {
 }
 
 /**
- * The linear probe on the unaugmented train bank's features (SPEC §7.2), scored on the test set. When the probe is
+ * The linear probe on the unaugmented train bank's features (volt/linear_probe.py, docs/method.md#probe), scored on the test set. When the probe is
  * the model's only head (SwAV, main.train=0, or no head) it is what validation and test report, as in the reference.
  */
 export function probeMetrics(c: EvalContext, { train: tr, test: te }: Pick<TestResult, 'train' | 'test'>): ProbeResult {
   const { cfg, data } = c.exp;
   c.events.onPhase?.('probe', cfg.lp.max_iter);
-  const probe = fitLinearProbe({ rows: tr.rows, cols: tr.dim, data: tr.features }, tr.labels, {
+  const probe = fitLinearProbe(matrixOf(tr), tr.labels, {
     numClasses: data.numClasses,
     lambda: cfg.lp.lambda_scaled / tr.rows,
     maxIter: cfg.lp.max_iter,
     tol: cfg.lp.tol,
     onIteration: (i) => c.events.onProgress?.('probe', i.iteration, cfg.lp.max_iter),
   });
-  const pred = probe.predict({ rows: te.rows, cols: te.dim, data: te.features });
+  const pred = probe.predict(matrixOf(te));
   let ok = 0;
   for (let i = 0; i < te.rows; i++) if (pred[i] === te.labels[i]) ok++;
   const m: Record<string, number> = { 'training/probe/train_accuracy': probe.trainAccuracy, 'training/probe/accuracy': ok / te.rows };
-  // An untrained head's accuracy would be meaningless: the reference reports the probe through validation (SPEC §5.D, §5.E).
+  // An untrained head's accuracy would be meaningless: the reference reports the probe through validation (docs/method.md#linear-probing, #self-supervised-masking).
   const replacesHead = c.exp.swav || !cfg.main.train || !c.exp.head;
   if (replacesHead) {
     m['training/val/accuracy'] = ok / te.rows;

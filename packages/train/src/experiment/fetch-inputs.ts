@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { isSmnError } from '@smn/core';
-import { DATASET_ERRORS, loadDataset } from '@smn/datasets';
+import { DatasetErrorCode, loadDataset } from '@smn/datasets';
 import { entryForDataset, fetchDataset, fetchFile, fetchFiles, resolveEntry, type FetchOptions } from '@smn/hub';
 import { resolveBackboneWeights, type BackboneWeightsSource } from '../config/weights.js';
 import type { SmnConfig } from '../config/index.js';
@@ -61,7 +61,7 @@ async function readerFinds(name: string, dataRoot: string): Promise<boolean> {
     await loadDataset(name, { dataRoot, split: 'test' });
     return true;
   } catch (err) {
-    if (isSmnError(err) && err.code === DATASET_ERRORS.NOT_FOUND) return false;
+    if (isSmnError(err) && err.code === DatasetErrorCode.NotFound) return false;
     throw err;
   }
 }

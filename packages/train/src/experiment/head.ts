@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SmnError, createRng } from '@smn/core';
+import { SmnError, createRng, torchLinearInit } from '@smn/core';
 import { createMaskedLinear, createMaskedModel, type MaskedModel } from '@smn/subnetworks';
 import type { ClipModel } from '@smn/models';
+import { ModelErrorCode } from '@smn/models';
 
 /** A classification head on pooled features. Its learnable state is `variables` (named for checkpoints). */
 export interface Head {
@@ -40,9 +41,8 @@ export function maskedHead(inFeatures: number, numClasses: number, scoreInit: nu
 /** `cls.fc=linear`: nn.Linear(in, C) with PyTorch's default init U(±1/√in) for weight and bias. */
 export function linearHead(inFeatures: number, numClasses: number, seed: number): Head {
   const rng = createRng(seed);
-  const bound = 1 / Math.sqrt(inFeatures);
-  const w = Float32Array.from({ length: inFeatures * numClasses }, () => rng.uniform(-bound, bound));
-  const b = Float32Array.from({ length: numClasses }, () => rng.uniform(-bound, bound));
+  const w = torchLinearInit(rng, inFeatures * numClasses, inFeatures);
+  const b = torchLinearInit(rng, numClasses, inFeatures);
   // tf.tidy disposes the initial tensors; the variables keep their own reference to the data.
   const W = tf.tidy(() => tf.variable(tf.tensor2d(w, [inFeatures, numClasses]), true));
   const B = tf.tidy(() => tf.variable(tf.tensor1d(b), true));
@@ -80,13 +80,13 @@ export function fixedLinearHead(W: Float32Array, b: Float32Array, inFeatures: nu
 }
 
 /**
- * `cls.fc=pret_submasked` (SPEC §5B): CLIP's visual projection, masked (scores 1.0, scaled, threshold 0), then
+ * `cls.fc=pret_submasked` (docs/method.md#heads): CLIP's visual projection, masked (scores 1.0, scaled, threshold 0), then
  * cosine similarity with the frozen text embeddings of "This is a photo of a {label}", times exp(logit_scale).
  * `textEmbeds` [C, P] is owned by the head.
  */
 export function clipPromptHead(clip: ClipModel, textEmbeds: tf.Tensor2D, opts: { masked: boolean }): Head {
   const proj = clip.params.get('visual_projection.weight');
-  if (!proj) throw new SmnError('SMN_WEIGHTS_MISSING', 'the CLIP model has no visual_projection.weight; cls.fc=pret_submasked needs it');
+  if (!proj) throw new SmnError(ModelErrorCode.WeightsMissing, 'the CLIP model has no visual_projection.weight; cls.fc=pret_submasked needs it');
   const scale = Math.exp((clip.textParams.get('logit_scale')?.dataSync()[0] as number | undefined) ?? Math.log(100));
   const textN = tf.tidy(() => tf.div(textEmbeds, tf.norm(textEmbeds, 2, 1, true)) as tf.Tensor2D);
   textEmbeds.dispose();

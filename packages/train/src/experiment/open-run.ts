@@ -10,6 +10,7 @@ import { checkpointFileOf, hasCheckpoint, readRunConfig, readRunMetrics, RUN_FIL
 import { encodeRunState, initialRunState, loadWeights, restoreRunState, type RunState } from './run-state.js';
 import type { Experiment } from './setup.js';
 import type { RunContext, RunOptions } from './types.js';
+import { TrainErrorCode } from '../errors.js';
 
 /** Keys that may differ between a run's config.yaml and the config that resumes it: where and on what it runs. */
 const RESUME_FREE_KEYS = new Set(['main.resume_checkpoint', 'main.run_dir', 'main.backend', 'main.device']);
@@ -17,26 +18,26 @@ const RESUME_FREE_KEYS = new Set(['main.resume_checkpoint', 'main.run_dir', 'mai
 /**
  * Which folder a run uses and whether it resumes: `runDir`, else the folder of `main.resume_checkpoint` (a full
  * resume, as the reference's `trainer.fit(ckpt_path=…)`), else `main.run_dir`. Refuses what smn does not run:
- * `main.task=summary` (the reference's no-op) and `main.model` other than `pret` (SPEC §11.2).
+ * `main.task=summary` (the reference's no-op) and `main.model` other than `pret` (docs/method.md#known-deviations-of-the-reference).
  */
 export function runTarget(opts: Pick<RunOptions, 'config' | 'runDir' | 'resume'>): { runDir: string; resume: boolean } {
   const { main } = opts.config;
   if (main.task !== 'train') {
-    throw new SmnError('SMN_CONFIG_TASK', `main.task=${main.task} asks for nothing to run (the reference's main.py does nothing); runExperiment runs main.task=train`, { kind: 'usage', details: { key: 'main.task' } });
+    throw new SmnError(TrainErrorCode.ConfigTask, `main.task=${main.task} asks for nothing to run (the reference's main.py does nothing); runExperiment runs main.task=train`, { kind: 'usage', details: { key: 'main.task' } });
   }
   if (main.model !== 'pret') {
-    throw new SmnError('SMN_CONFIG_MODEL', `main.model=${main.model} is a path of the reference that does not work there (SPEC §11.2); smn runs main.model=pret, a pretrained backbone from model.pret.* (every shipped config but default sets it)`, {
+    throw new SmnError(TrainErrorCode.ConfigModel, `main.model=${main.model} is a path of the reference that does not work there (its constructor calls are broken); smn runs main.model=pret, a pretrained backbone from model.pret.* (every shipped config but default sets it)`, {
       kind: 'usage',
       details: { key: 'main.model' },
     });
   }
   const resumeDir = main.resume_checkpoint ? runFolderOf(main.resume_checkpoint) : undefined;
   if (resumeDir && opts.runDir !== undefined && resolve(opts.runDir) !== resolve(resumeDir)) {
-    throw new SmnError('SMN_RUN_DIR', `main.resume_checkpoint=${main.resume_checkpoint} resumes the run in ${resumeDir}, but the run folder given is ${opts.runDir}; drop one of them`, { kind: 'usage' });
+    throw new SmnError(TrainErrorCode.RunDir, `main.resume_checkpoint=${main.resume_checkpoint} resumes the run in ${resumeDir}, but the run folder given is ${opts.runDir}; drop one of them`, { kind: 'usage' });
   }
   const runDir = opts.runDir ?? resumeDir ?? main.run_dir;
-  if (runDir === undefined || runDir === null) throw new SmnError('SMN_RUN_DIR', 'no run folder: pass runDir (smn train: --run-dir) or set main.run_dir', { kind: 'usage', details: { key: 'main.run_dir' } });
-  if (runDir.trim() === '') throw new SmnError('SMN_RUN_DIR', `the run folder is an empty path (${JSON.stringify(runDir)}); give a folder (smn train: --run-dir DIR)`, { kind: 'usage', details: { key: 'main.run_dir' } });
+  if (runDir === undefined || runDir === null) throw new SmnError(TrainErrorCode.RunDir, 'no run folder: pass runDir (smn train: --run-dir) or set main.run_dir', { kind: 'usage', details: { key: 'main.run_dir' } });
+  if (runDir.trim() === '') throw new SmnError(TrainErrorCode.RunDir, `the run folder is an empty path (${JSON.stringify(runDir)}); give a folder (smn train: --run-dir DIR)`, { kind: 'usage', details: { key: 'main.run_dir' } });
   return { runDir, resume: Boolean(opts.resume) || resumeDir !== undefined };
 }
 
@@ -59,7 +60,7 @@ function configDifferences(a: SmnConfig, b: SmnConfig, names: [string, string]):
 export function checkResumeConfig(saved: SmnConfig, given: SmnConfig, runDir: string): void {
   const d = configDifferences(saved, given, ['in the run', 'here']);
   if (d.keys.length === 0) return;
-  throw new SmnError('SMN_RESUME_CONFIG', `cannot resume ${runDir} with another config: ${d.shown}; resume with the run's own config.yaml (smn train --resume ${runDir}) or start a new run`, {
+  throw new SmnError(TrainErrorCode.ResumeConfig, `cannot resume ${runDir} with another config: ${d.shown}; resume with the run's own config.yaml (smn train --resume ${runDir}) or start a new run`, {
     kind: 'usage',
     details: { keys: d.keys },
   });
@@ -75,7 +76,7 @@ export function checkCheckpointConfig(ckpt: CheckpointData, given: SmnConfig, ru
   const d = configDifferences(withDefaults(ckpt.meta.config), given, [`in ${RUN_FILES.checkpoint}`, `in ${RUN_FILES.config}`]);
   if (d.keys.length === 0) return;
   throw new SmnError(
-    'SMN_RESUME_CONFIG',
+    TrainErrorCode.ResumeConfig,
     `cannot resume ${runDir}: its ${RUN_FILES.config} no longer matches the config its ${RUN_FILES.checkpoint} was saved with: ${d.shown}; put the values back in ${runPaths(runDir).config} (the checkpoint's are in its header) or start a new run`,
     { kind: 'usage', details: { keys: d.keys } },
   );
@@ -97,7 +98,7 @@ export async function saveRunCheckpoint(c: Pick<RunContext, 'exp' | 'paths' | 's
     if (typeof e?.code !== 'string' || isSmnError(err)) throw err;
     const why = e.code === 'ENOSPC' || e.code === 'EDQUOT' ? 'the disk is full' : e.code === 'EROFS' ? 'the file system became read-only' : e.message;
     const previous = existsSync(c.paths.checkpoint) ? `the previous ${RUN_FILES.checkpoint} is intact: free space (or fix the disk) and continue with smn train --resume ${c.paths.dir}` : 'no checkpoint was saved before; free space and start again';
-    throw new SmnError('SMN_CKPT_WRITE', `cannot save the checkpoint ${c.paths.checkpoint} (epoch ${position.epoch}, batch ${position.batch}): ${why} (${e.syscall ?? 'write'} ${e.code}); ${previous}`, {
+    throw new SmnError(TrainErrorCode.CkptWrite, `cannot save the checkpoint ${c.paths.checkpoint} (epoch ${position.epoch}, batch ${position.batch}): ${why} (${e.syscall ?? 'write'} ${e.code}); ${previous}`, {
       cause: err,
       details: { file: c.paths.checkpoint, errno: e.code },
     });
@@ -145,7 +146,7 @@ export async function startState(
 export async function openResume(runDir: string, config: SmnConfig): Promise<CheckpointData> {
   const paths = runPaths(runDir);
   if (!existsSync(paths.checkpoint)) {
-    throw new SmnError('SMN_RESUME_NO_CKPT', `cannot resume ${runDir}: it has no ${RUN_FILES.checkpoint} (the run may have stopped before its first checkpoint)`, { kind: 'usage' });
+    throw new SmnError(TrainErrorCode.ResumeNoCkpt, `cannot resume ${runDir}: it has no ${RUN_FILES.checkpoint} (the run may have stopped before its first checkpoint)`, { kind: 'usage' });
   }
   if (existsSync(paths.config)) checkResumeConfig(await readRunConfig(runDir, { doing: 'resume' }), config, runDir);
   const ckpt = await loadCheckpoint(paths.checkpoint);
@@ -156,6 +157,6 @@ export async function openResume(runDir: string, config: SmnConfig): Promise<Che
 /** A new run may not start in a folder that holds a checkpoint: that run would be lost. Call it holding the lock. */
 export function refuseExistingRun(runDir: string): void {
   if (hasCheckpoint(runDir)) {
-    throw new SmnError('SMN_RUN_EXISTS', `${runDir} already holds a run (its ${RUN_FILES.checkpoint}); continue it with smn train --resume ${runDir}, or choose another run folder`, { kind: 'usage', details: { path: runDir } });
+    throw new SmnError(TrainErrorCode.RunExists, `${runDir} already holds a run (its ${RUN_FILES.checkpoint}); continue it with smn train --resume ${runDir}, or choose another run folder`, { kind: 'usage', details: { path: runDir } });
   }
 }

@@ -6,6 +6,7 @@ import type { SmnConfig } from '../config/index.js';
 import type { CheckpointData } from '../checkpoint.js';
 import type { LoopPosition } from '../loop.js';
 import type { Optimizer, OptimizerState } from '../optim/index.js';
+import { TrainErrorCode } from '../errors.js';
 
 /** Where a run stands between batches: what a checkpoint keeps besides the tensors. */
 export interface RunState {
@@ -60,7 +61,7 @@ export function parseRunMeta(meta: Record<string, unknown>, source: string): Run
   const r = metaSchema.safeParse(meta);
   if (!r.success) {
     const what = r.error.issues.map((i) => `${i.path.join('.') || 'meta'}: ${i.message}`).join('; ');
-    throw new SmnError('SMN_CKPT_CORRUPT', `checkpoint ${source} is not a run checkpoint smn can resume (${what}); start a new run`, { details: { file: source } });
+    throw new SmnError(TrainErrorCode.CkptCorrupt, `checkpoint ${source} is not a run checkpoint smn can resume (${what}); start a new run`, { details: { file: source } });
   }
   return r.data;
 }
@@ -99,7 +100,7 @@ export async function encodeRunState(parts: RunStateParts, state: RunState, extr
 
 function tensorOf(ckpt: CheckpointData, name: string, source: string): { shape: number[]; data: Float32Array } {
   const t = ckpt.tensors.get(name);
-  if (!t) throw new SmnError('SMN_CKPT_CORRUPT', `checkpoint ${source} lacks tensor "${name}" that its metadata lists`, { details: { file: source } });
+  if (!t) throw new SmnError(TrainErrorCode.CkptCorrupt, `checkpoint ${source} lacks tensor "${name}" that its metadata lists`, { details: { file: source } });
   return t;
 }
 
@@ -134,12 +135,12 @@ export function loadWeights(parts: Pick<RunStateParts, 'vars' | 'buffers'>, ckpt
       const key = `${prefix}${name}`;
       const t = ckpt.tensors.get(key);
       if (!t) {
-        if (opts.strict) throw new SmnError('SMN_CKPT_MISSING', `checkpoint ${opts.source} has no tensor "${key}" (set main.strict_load_checkpoint=0 to load what matches)`);
+        if (opts.strict) throw new SmnError(TrainErrorCode.CkptMissing, `checkpoint ${opts.source} has no tensor "${key}" (set main.strict_load_checkpoint=0 to load what matches)`);
         skipped.push(`${key} (missing)`);
         continue;
       }
       if (t.shape.join(',') !== v.shape.join(',')) {
-        if (opts.strict) throw new SmnError('SMN_CKPT_SHAPE', `checkpoint ${opts.source}: "${key}" has shape [${t.shape}] but the model has [${v.shape}]`);
+        if (opts.strict) throw new SmnError(TrainErrorCode.CkptShape, `checkpoint ${opts.source}: "${key}" has shape [${t.shape}] but the model has [${v.shape}]`);
         skipped.push(`${key} (shape)`);
         continue;
       }

@@ -17,7 +17,7 @@ import type { RunContext, RunOptions, RunResult } from './types.js';
 export type { RunEvents, RunOptions, RunResult } from './types.js';
 
 /**
- * Runs one experiment of the reference (SPEC §3, §5): supervised masking or fine-tuning with a head
+ * Runs one experiment of the reference (main.py, train(); docs/method.md#run-order, #recipes): supervised masking or fine-tuning with a head
  * (`model.pret.module=classifier`) or self-supervised masking with SwAV (`module=swav`), then the final test, kNN
  * against the train bank, embeddings, optional linear probe, masks, report and summary, all in the run folder
  * (run-folder.ts). The parts: {@link runTarget} (which folder, resume or not), {@link openRunFolder} (the folder
@@ -187,7 +187,7 @@ async function endEpoch(c: RunContext, epoch: number, pos: LoopPosition): Promis
 
 /**
  * After training (or without it): main.update_bn, the final test with kNN and embeddings, the probe, the final
- * metrics record, masks, report and summary (SPEC §7). Returns the summary, or undefined when interrupted before
+ * metrics record, masks, report and summary (docs/method.md#evaluation). Returns the summary, or undefined when interrupted before
  * the outputs (nothing of the evaluation is written then; a resume evaluates again from the last checkpoint).
  */
 async function finishRun(c: RunContext, t0: number): Promise<RunSummary | undefined> {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SmnError } from '@smn/core';
+import { SmnError, type Selection } from '@smn/core';
 import { createMaskedModel, progressiveK, type MaskedModel, type ScoresInit } from '@smn/subnetworks';
 import { clipPrompts, type ClipModel } from '@smn/models';
 import { createSwavHead, SwavQueue, type SwavHead } from '@smn/swav';
@@ -14,6 +14,7 @@ import { ensureDataset, type FetchInputsOptions } from './fetch-inputs.js';
 import { loadRunData, type RunData } from './data.js';
 import { clipPromptHead, linearHead, maskedHead, type Head } from './head.js';
 import { swavObjective } from './swav-objective.js';
+import { TrainErrorCode } from '../errors.js';
 
 /** Where the mask rule and the model stand: the reference's `ctx` (epoch for progressive k, step). */
 export type ModelPosition = Pick<LoopPosition, 'epoch' | 'step'>;
@@ -61,13 +62,13 @@ function scoresInitOf(cfg: SmnConfig): ScoresInit {
   return { kind: 'normal', mean: p.init_scores_mean, std: p.init_scores_std };
 }
 
-/** The reference's parameter selection (SPEC §3 step 6): train_layers substrings → model.pret.backbone, 'fc' → head. */
+/** The reference's parameter selection (main.py, train(); docs/method.md#parameter-selection): train_layers substrings → model.pret.backbone, 'fc' → head. */
 function selectionOf(cfg: SmnConfig, backbone: Backbone) {
   const p = cfg.model.pret;
-  return (name: string): 'freeze' | ['mask' | 'train' | 'freeze', string] => {
+  return (name: string): Selection => {
     const hits = p.train_layers.filter((l) => name.includes(l));
     if (hits.length > 1 && backbone.kind === 'resnet') {
-      throw new SmnError('SMN_CONFIG_SELECTION', `parameter ${name} matches several of model.pret.train_layers (${hits.join(', ')})`, { kind: 'usage' });
+      throw new SmnError(TrainErrorCode.ConfigSelection, `parameter ${name} matches several of model.pret.train_layers (${hits.join(', ')})`, { kind: 'usage' });
     }
     if (hits.length > 0) return [p.backbone, name];
     if (backbone.kind === 'resnet' && name.includes('fc')) return [p.head, name];
@@ -94,7 +95,7 @@ async function buildHead(cfg: SmnConfig, backbone: Backbone, data: RunData): Pro
   if (fc === 'masked') return maskedHead(backbone.featureDim, data.numClasses, cfg.cls.fc_score_init, seed);
   if (fc === 'linear') return linearHead(backbone.featureDim, data.numClasses, seed);
   if (fc === 'pret' || fc === 'pret_submasked') {
-    if (backbone.kind !== 'clip') throw new SmnError('SMN_CONFIG_HEAD', `cls.fc=${fc} is CLIP's text-embedding head; it needs a CLIP backbone (model.pret.source=clip)`, { kind: 'usage' });
+    if (backbone.kind !== 'clip') throw new SmnError(TrainErrorCode.ConfigHead, `cls.fc=${fc} is CLIP's text-embedding head; it needs a CLIP backbone (model.pret.source=clip)`, { kind: 'usage' });
     const clip = backbone.model as ClipModel;
     const { loadClipTokenizer } = await import('@smn/models');
     // Prompts longer than the text tower's positions are truncated (with the end token kept), as CLIPProcessor does.
@@ -104,7 +105,7 @@ async function buildHead(cfg: SmnConfig, backbone: Backbone, data: RunData): Pro
     return clipPromptHead(clip, text, { masked: fc === 'pret_submasked' });
   }
   if (fc === '') return null;
-  throw new SmnError('SMN_CONFIG_HEAD', `cls.fc=${fc} is not supported by smn train yet; use masked, linear, pret or pret_submasked`, { kind: 'usage' });
+  throw new SmnError(TrainErrorCode.ConfigHead, `cls.fc=${fc} is not supported by smn train yet; use masked, linear, pret or pret_submasked`, { kind: 'usage' });
 }
 
 function buildSwav(cfg: SmnConfig, backbone: Backbone): { swavHead: SwavHead; queue: SwavQueue | null } {
@@ -145,7 +146,7 @@ function buildOptimizer(cfg: SmnConfig, vars: Experiment['vars'], trainSize: num
 }
 
 /**
- * Builds an experiment from its config (SPEC §3): the backbone, the data, the masked model, the head (or SwAV's head
+ * Builds an experiment from its config (main.py, train(); docs/method.md#run-order): the backbone, the data, the masked model, the head (or SwAV's head
  * and queue), the optimizer with its two groups and their schedules, and the objective of a training step. The caller
  * disposes it. Throws usage errors for configs smn cannot run.
  */
@@ -197,6 +198,6 @@ export async function setUpExperiment(cfg: SmnConfig, fetch: FetchInputsOptions 
 }
 
 function requireHead(head: Head | null): Head {
-  if (!head) throw new SmnError('SMN_CONFIG_HEAD', 'supervised training needs a head (cls.fc)', { kind: 'usage' });
+  if (!head) throw new SmnError(TrainErrorCode.ConfigHead, 'supervised training needs a head (cls.fc)', { kind: 'usage' });
   return head;
 }

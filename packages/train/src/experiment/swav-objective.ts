@@ -5,6 +5,7 @@ import { swavLoss, type SwavHead, type SwavQueue } from '@smn/swav';
 import type { SmnConfig } from '../config/index.js';
 import type { LoopPosition } from '../loop.js';
 import type { Objective } from '../step.js';
+import { TrainErrorCode } from '../errors.js';
 
 /** Options of {@link swavObjective}. */
 export interface SwavObjectiveOptions {
@@ -18,7 +19,7 @@ export interface SwavObjectiveOptions {
 }
 
 /**
- * The reference's SWAVModule.training_step (SPEC §4.3) on multi-crop batches: consecutive crops of equal size go
+ * The reference's SWAVModule.training_step (volt/modules/ssl.py, docs/method.md#swav) on multi-crop batches: consecutive crops of equal size go
  * through the backbone together, then the projection, prototypes and the swapped-prediction loss with Sinkhorn codes
  * (and the queue while it fills). Before a training step the prototypes are normalised; they are trained only after
  * `swav.freeze_prototypes_niters` steps.
@@ -32,7 +33,7 @@ export function swavObjective(o: SwavObjectiveOptions): Objective<Batch> {
       return [...o.backbone, ...head.variables().filter((v) => trainable.has(v))];
     },
     loss: (batch, pos) => {
-      if (!('crops' in batch)) throw new SmnError('SMN_TRAIN_INTERNAL', 'SwAV needs multi-crop batches');
+      if (!('crops' in batch)) throw new SmnError(TrainErrorCode.TrainInternal, 'SwAV needs multi-crop batches');
       const outs: tf.Tensor2D[] = [];
       let i = 0;
       while (i < batch.crops.length) {

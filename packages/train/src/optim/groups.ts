@@ -1,5 +1,6 @@
 import { SmnError } from '@smn/core';
 import type { OptimizerName, OptimizerOptions } from './optimizer.js';
+import { TrainErrorCode } from '../errors.js';
 
 /** lr and weight decay of one parameter group. */
 export interface GroupHyperparams {
@@ -15,7 +16,7 @@ export interface GroupConfigKeys {
 
 /**
  * lr and weight decay of the backbone and head groups, as the reference's ClassifierModule.configure_optimizers
- * computes them (SPEC §4.2):
+ * computes them (ClassifierModule.configure_optimizers; docs/method.md#optimizers):
  * - sgd/sgdc: wd = dl.weight_decay (× 50000 / trainSize when cls.size_scale_wd);
  *   head lr = cls.head_lr × (dl.lr if cls.head_scale_lr else 1); head wd = cls.head_wd × (wd if cls.head_scale_wd else 1).
  * - adam/adamw: both groups at dl.lr and dl.weight_decay; cls.head_lr/head_wd must be 1 with both scaling flags on.
@@ -25,7 +26,7 @@ export function groupHyperparams(cfg: GroupConfigKeys, trainSize?: number): { ba
   let wd = dl.weight_decay;
   if (cls.size_scale_wd) {
     if (trainSize === undefined || !(trainSize > 0)) {
-      throw new SmnError('SMN_OPTIM_TRAIN_SIZE', 'cls.size_scale_wd=true scales the weight decay by 50000 / (training set size), but no training set size was given');
+      throw new SmnError(TrainErrorCode.OptimTrainSize, 'cls.size_scale_wd=true scales the weight decay by 50000 / (training set size), but no training set size was given');
     }
     wd *= 50000 / trainSize;
   }
@@ -40,7 +41,7 @@ export function groupHyperparams(cfg: GroupConfigKeys, trainSize?: number): { ba
   }
   if (cls.head_lr !== 1 || cls.head_wd !== 1 || !cls.head_scale_lr || !cls.head_scale_wd) {
     throw new SmnError(
-      'SMN_OPTIM_HEAD_GROUP',
+      TrainErrorCode.OptimHeadGroup,
       `dl.optimizer=${dl.optimizer} trains the head at dl.lr and dl.weight_decay like the reference; it needs cls.head_lr=1 cls.head_wd=1 cls.head_scale_lr=true cls.head_scale_wd=true, found head_lr=${cls.head_lr} head_wd=${cls.head_wd} head_scale_lr=${cls.head_scale_lr} head_scale_wd=${cls.head_scale_wd}`,
       { kind: 'usage' },
     );

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FusedKernel, SmnError, fmtShape } from '@smn/core';
+import { TrainErrorCode } from '../errors.js';
 
 /** The reference's `dl.optimizer` values. */
 export type OptimizerName = 'sgd' | 'sgdc' | 'adam' | 'adamw';
@@ -92,7 +93,7 @@ export class Optimizer {
   constructor(options: OptimizerOptions) {
     const { optimizer } = options;
     if (!OPTIMIZERS.includes(optimizer)) {
-      throw new SmnError('SMN_OPTIM_UNKNOWN', `unknown optimizer '${String(optimizer)}'; expected one of ${OPTIMIZERS.join(', ')} (dl.optimizer)`, {
+      throw new SmnError(TrainErrorCode.OptimUnknown, `unknown optimizer '${String(optimizer)}'; expected one of ${OPTIMIZERS.join(', ')} (dl.optimizer)`, {
         kind: 'usage',
       });
     }
@@ -102,25 +103,25 @@ export class Optimizer {
     this.nesterov = options.nesterov ?? false;
     this.betas = options.betas ?? [0.9, 0.999];
     this.eps = options.eps ?? 1e-8;
-    if (this.momentum < 0) throw new SmnError('SMN_OPTIM_OPTION', `momentum must be >= 0, got ${this.momentum} (dl.momentum)`, { kind: 'usage' });
+    if (this.momentum < 0) throw new SmnError(TrainErrorCode.OptimOption, `momentum must be >= 0, got ${this.momentum} (dl.momentum)`, { kind: 'usage' });
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
-      throw new SmnError('SMN_OPTIM_OPTION', 'Nesterov momentum needs momentum > 0 and dampening 0', { kind: 'usage' });
+      throw new SmnError(TrainErrorCode.OptimOption, 'Nesterov momentum needs momentum > 0 and dampening 0', { kind: 'usage' });
     }
     this.groupList = [];
     const seenGroups = new Set<string>();
     for (const g of options.groups) {
-      if (seenGroups.has(g.name)) throw new SmnError('SMN_OPTIM_GROUP', `parameter group '${g.name}' is given twice`);
+      if (seenGroups.has(g.name)) throw new SmnError(TrainErrorCode.OptimGroup, `parameter group '${g.name}' is given twice`);
       seenGroups.add(g.name);
-      if (!Number.isFinite(g.lr) || g.lr < 0) throw new SmnError('SMN_OPTIM_OPTION', `group '${g.name}': lr must be a finite number >= 0, got ${g.lr}`, { kind: 'usage' });
-      if (!Number.isFinite(g.weightDecay)) throw new SmnError('SMN_OPTIM_OPTION', `group '${g.name}': weight decay must be finite, got ${g.weightDecay}`, { kind: 'usage' });
+      if (!Number.isFinite(g.lr) || g.lr < 0) throw new SmnError(TrainErrorCode.OptimOption, `group '${g.name}': lr must be a finite number >= 0, got ${g.lr}`, { kind: 'usage' });
+      if (!Number.isFinite(g.weightDecay)) throw new SmnError(TrainErrorCode.OptimOption, `group '${g.name}': weight decay must be finite, got ${g.weightDecay}`, { kind: 'usage' });
       const info: GroupInfo = { name: g.name, lr: g.lr, initialLr: g.lr, weightDecay: g.weightDecay, params: [] };
       for (const [name, variable] of entriesOf(g.params)) {
         const prev = this.params.get(name);
         if (prev) {
-          throw new SmnError('SMN_OPTIM_GROUP', `parameter '${name}' is in two groups ('${prev.group.name}' and '${g.name}'); torch refuses this too`);
+          throw new SmnError(TrainErrorCode.OptimGroup, `parameter '${name}' is in two groups ('${prev.group.name}' and '${g.name}'); torch refuses this too`);
         }
         if (variable.dtype !== 'float32') {
-          throw new SmnError('SMN_OPTIM_DTYPE', `parameter '${name}' has dtype ${variable.dtype}; the optimizer expects float32`);
+          throw new SmnError(TrainErrorCode.OptimDtype, `parameter '${name}' has dtype ${variable.dtype}; the optimizer expects float32`);
         }
         info.params.push(name);
         this.params.set(name, { name, variable, group: info, step: 0, slots: new Map() });
@@ -143,9 +144,9 @@ export class Optimizer {
   setLr(group: string | number, lr: number): void {
     const g = typeof group === 'number' ? this.groupList[group] : this.groupList.find((x) => x.name === group);
     if (!g) {
-      throw new SmnError('SMN_OPTIM_GROUP', `no parameter group ${JSON.stringify(group)}; groups: ${this.groupList.map((x) => x.name).join(', ')}`);
+      throw new SmnError(TrainErrorCode.OptimGroup, `no parameter group ${JSON.stringify(group)}; groups: ${this.groupList.map((x) => x.name).join(', ')}`);
     }
-    if (!Number.isFinite(lr) || lr < 0) throw new SmnError('SMN_OPTIM_OPTION', `group '${g.name}': lr must be a finite number >= 0, got ${lr}`);
+    if (!Number.isFinite(lr) || lr < 0) throw new SmnError(TrainErrorCode.OptimOption, `group '${g.name}': lr must be a finite number >= 0, got ${lr}`);
     g.lr = lr;
   }
 
@@ -158,10 +159,10 @@ export class Optimizer {
     for (const [name, g] of list) {
       const p = this.params.get(name);
       if (!p) {
-        throw new SmnError('SMN_OPTIM_UNKNOWN_PARAM', `gradient for '${name}', which is in no parameter group; known: ${[...this.params.keys()].slice(0, 8).join(', ')}${this.params.size > 8 ? ', …' : ''}`);
+        throw new SmnError(TrainErrorCode.OptimUnknownParam, `gradient for '${name}', which is in no parameter group; known: ${[...this.params.keys()].slice(0, 8).join(', ')}${this.params.size > 8 ? ', …' : ''}`);
       }
       if (!tf.util.arraysEqual(g.shape, p.variable.shape)) {
-        throw new SmnError('SMN_OPTIM_GRAD_SHAPE', `gradient for '${name}' has shape ${fmtShape(g.shape)} but the parameter has ${fmtShape(p.variable.shape)}`);
+        throw new SmnError(TrainErrorCode.OptimGradShape, `gradient for '${name}' has shape ${fmtShape(g.shape)} but the parameter has ${fmtShape(p.variable.shape)}`);
       }
     }
     for (const [name, g] of list) {
@@ -287,7 +288,7 @@ export class Optimizer {
     }
     for (const n of this.params.keys()) if (!(n in (state.params ?? {}))) problems.push(`state lacks parameter '${n}'`);
     if (problems.length) {
-      throw new SmnError('SMN_OPTIM_STATE_MISMATCH', `optimizer state does not fit this optimizer:\n  - ${problems.join('\n  - ')}`, {
+      throw new SmnError(TrainErrorCode.OptimStateMismatch, `optimizer state does not fit this optimizer:\n  - ${problems.join('\n  - ')}`, {
         details: { problems },
       });
     }

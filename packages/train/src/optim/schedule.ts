@@ -1,6 +1,7 @@
 import { SmnError } from '@smn/core';
+import { TrainErrorCode } from '../errors.js';
 
-/** The reference's `dl.scheduler` values (SPEC §4.2). */
+/** The reference's `dl.scheduler` values (docs/method.md#schedulers). */
 export type SchedulerName = 'none' | 'cosine' | 'cosine_warmup' | 'cosine_cooldown' | 'step';
 
 /** Options of {@link lrAt}; names follow `dl.*` (`warmup_epochs`, `eta_min`, `scheduler_step`, `scheduler_gamma`, `cooldown`). */
@@ -135,7 +136,7 @@ class ConstantLR extends Sched {
     if (this.lastEpoch > this.totalIters || this.lastEpoch !== this.totalIters) return this.g.lr;
     // torch raises ZeroDivisionError here when factor is 0; it happens at epoch E, one step after the last epoch.
     if (this.factor === 0) {
-      throw new SmnError('SMN_SCHEDULE_EPOCH', 'cosine_cooldown with dl.eta_min=0 has no lr past the last epoch (torch divides by zero there)');
+      throw new SmnError(TrainErrorCode.ScheduleEpoch, 'cosine_cooldown with dl.eta_min=0 has no lr past the last epoch (torch divides by zero there)');
     }
     return this.g.lr * (1 / this.factor);
   }
@@ -163,7 +164,7 @@ class SequentialLR {
 }
 
 function usage(message: string, details: Record<string, unknown>): SmnError {
-  return new SmnError('SMN_SCHEDULE_INVALID', message, { kind: 'usage', details });
+  return new SmnError(TrainErrorCode.ScheduleInvalid, message, { kind: 'usage', details });
 }
 
 function intAtLeast(name: string, v: number, min: number): void {
@@ -247,7 +248,7 @@ function simulate(opts: ScheduleOptions, upTo: number): number[] {
 
 /**
  * Learning rate in effect during `epoch` (0-based), as torch 1.13 schedulers stepped once per epoch give it
- * (Lightning's default), built the way the reference builds them (SPEC §4.2):
+ * (Lightning's default), built the way the reference builds them (volt/modules/classifier.py, ClassifierModule.configure_optimizers):
  * - `cosine`: CosineAnnealingLR(T_max = epochs, eta_min).
  * - `cosine_warmup`: SequentialLR[LambdaLR(e / W), CosineAnnealingLR(epochs − W, eta_min = 0)], milestone W:
  *   lr 0 in epoch 0, lr·e/W up to W, then cosine.
@@ -258,7 +259,7 @@ function simulate(opts: ScheduleOptions, upTo: number): number[] {
  */
 export function lrAt(epoch: number, opts: ScheduleOptions): number {
   if (!Number.isInteger(epoch) || epoch < 0) {
-    throw new SmnError('SMN_SCHEDULE_EPOCH', `epoch must be an integer >= 0, got ${epoch}`, { kind: 'usage' });
+    throw new SmnError(TrainErrorCode.ScheduleEpoch, `epoch must be an integer >= 0, got ${epoch}`, { kind: 'usage' });
   }
   return simulate(opts, epoch)[epoch]!;
 }
