@@ -97,15 +97,15 @@ async function supervisedRows(run: Runner, E: number): Promise<Row[] | null> {
     const tag = subset ? '10%' : '100%';
     const sub = subset ? [`main.dataset_subset=${subset}`] : [];
     const e = subset ? E * 4 : E;
-    // Linear probe of the frozen pretrained backbone (SPEC §5.D).
+    // Linear probe of the frozen pretrained backbone (docs/method.md#linear-probing).
     const lp = await run(`probe-${tag}`, 'baseline', ['main.train=0', 'main.probe=1', ...sub]);
     if (!lp) return null;
     rows.push(rowOf('linear probe', tag, lp, 'training/probe/accuracy', lp.summary.trainedBits, 4 * lp.summary.probeFloats));
-    // Supervised masking (SPEC §5.A), short schedule: cosine without warm-up.
+    // Supervised masking (docs/method.md#supervised-masking), short schedule: cosine without warm-up.
     const sm = await run(`submask-${tag}`, 'submask', [...sub, `dl.epochs=${e}`, 'dl.scheduler=cosine']);
     if (!sm) return null;
     rows.push(rowOf('supervised masking', tag, sm, 'training/test/accuracy', sm.summary.trainedBits, sm.summary.maskBytes));
-    // Full fine-tuning (SPEC §5.C).
+    // Full fine-tuning (docs/method.md#full-fine-tuning).
     const ft = await run(`finetune-${tag}`, 'baseline', [...sub, `dl.epochs=${e}`, 'dl.lr=0.05', 'dl.weight_decay=0.0005']);
     if (!ft) return null;
     rows.push(rowOf('full fine-tuning', tag, ft, 'training/test/accuracy', ft.summary.trainedBits, 4 * ft.summary.trainedFloats));
@@ -113,7 +113,7 @@ async function supervisedRows(run: Runner, E: number): Promise<Row[] | null> {
   return rows;
 }
 
-/** Self-supervised masking (SPEC §5.E) on all images without labels, then probes with all and with 10% of the labels. */
+/** Self-supervised masking (docs/method.md#self-supervised-masking) on all images without labels, then probes with all and with 10% of the labels. */
 async function selfMaskingRows(run: Runner, Essl: number): Promise<Row[] | null> {
   const ssl = await run('smn-ssl', 'submask_lin', [
     'model.pret.module=swav',
