@@ -80,6 +80,10 @@ export function progressEvents(ctx: CommandContext, label: string): RunEvents & 
       clear();
       err.write(`${label} ${line}\n`);
     },
+    onWarning(w) {
+      clear();
+      err.write(`smn: warning [${w.code}]: ${w.message}\n`);
+    },
     done() {
       clear();
       downloads.done();

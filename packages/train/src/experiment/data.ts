@@ -6,6 +6,7 @@ import {
   labelSubset,
   loadDataset,
   subsetIndices,
+  type DatasetWarning,
   type ImageDataset,
   type PresetSpec,
 } from '@smn/datasets';
@@ -48,7 +49,7 @@ function subsetOf(cfg: SmnConfig, train: ImageDataset): Int32Array | undefined {
 
 const all = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
 
-export async function loadRunData(cfg: SmnConfig, inputSize: number, swav: boolean): Promise<RunData> {
+export async function loadRunData(cfg: SmnConfig, inputSize: number, swav: boolean, opts: { onWarning?: (w: DatasetWarning) => void } = {}): Promise<RunData> {
   const full = cfg.main.dataset;
   const multicrop = full.startsWith('multicrop_');
   const name = multicrop ? full.slice('multicrop_'.length) : full;
@@ -60,7 +61,8 @@ export async function loadRunData(cfg: SmnConfig, inputSize: number, swav: boole
     );
   }
   const dataRoot = cfg.main.data_root;
-  const [train, test] = await Promise.all([loadDataset(name, { dataRoot, split: 'train' }), loadDataset(name, { dataRoot, split: 'test' })]);
+  const warn = opts.onWarning ? { onWarning: opts.onWarning } : {};
+  const [train, test] = await Promise.all([loadDataset(name, { dataRoot, split: 'train', ...warn }), loadDataset(name, { dataRoot, split: 'test', ...warn })]);
   const subset = subsetOf(cfg, train);
   // SMN+LP (Figure 3): the SwAV mask learns from every train image; only the probe sees the labelled subset.
   // Cascade experts (clusters file) are the exception: they train on their cluster.
@@ -102,7 +104,7 @@ export async function embedSplit(
   indices: Int32Array,
   preset: PresetSpec,
   fns: { features: (x: tf.Tensor4D) => tf.Tensor2D; logits?: (f: tf.Tensor2D) => tf.Tensor2D },
-  opts: { batchSize: number; workers: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void; onBadSample?: (e: SmnError) => void },
+  opts: { batchSize: number; workers: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void; onBadSample?: (e: SmnError) => void; onWarning?: (w: DatasetWarning) => void },
 ): Promise<Embedded> {
   const loader = createLoader(ds, {
     batchSize: opts.batchSize,
@@ -112,6 +114,7 @@ export async function embedSplit(
     workers: opts.workers,
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onBadSample ? { onBadSample: opts.onBadSample } : {}),
+    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
   });
   const featChunks: Float32Array[] = [];
   const logitChunks: Float32Array[] = [];

@@ -11,7 +11,7 @@ import type { Experiment, ModelPosition } from './setup.js';
 import type { RunContext } from './types.js';
 
 /** What evaluation needs of a run. */
-export type EvalContext = Pick<RunContext, 'exp' | 'workers' | 'signal' | 'events' | 'onBadSample'>;
+export type EvalContext = Pick<RunContext, 'exp' | 'workers' | 'signal' | 'events' | 'onBadSample' | 'onWarning'>;
 
 /** Mask statistics of the backbone and the head (the reference's SubmaskedModel.analyze, docs/method.md#masked-model), keyed `model_analysis/*`. */
 export function maskAnalysis(exp: Experiment, pos: ModelPosition): Record<string, number> {
@@ -31,7 +31,7 @@ export async function embedForEval(c: EvalContext, split: 'train' | 'test', indi
     indices,
     exp.data.evalPreset,
     { features: (x) => exp.features(x, false, pos), ...(withLogits && head ? { logits: (f: tf.Tensor2D) => head.apply(f) } : {}) },
-    { batchSize: Math.max(exp.cfg.dl.batch_size, 128), workers: c.workers, ...(c.signal ? { signal: c.signal } : {}), onProgress: (d, t) => c.events.onProgress?.(`embed ${split}`, d, t), onBadSample: c.onBadSample },
+    { batchSize: Math.max(exp.cfg.dl.batch_size, 128), workers: c.workers, ...(c.signal ? { signal: c.signal } : {}), onProgress: (d, t) => c.events.onProgress?.(`embed ${split}`, d, t), onBadSample: c.onBadSample, ...(c.onWarning ? { onWarning: c.onWarning } : {}) },
   );
 }
 
@@ -84,6 +84,7 @@ export async function forwardTrainSamples(c: EvalContext, epoch: number, pos: Lo
     indices: data.trainIndices,
     transform: data.trainPreset,
     onBadSample: c.onBadSample,
+    ...(c.onWarning ? { onWarning: c.onWarning } : {}),
   });
   for await (const batch of loader) {
     await forwardWithoutGradients(objective, batch, pos);
@@ -107,6 +108,7 @@ export async function recomputeBatchNorm(c: EvalContext, pos: ModelPosition): Pr
       ...(c.signal ? { signal: c.signal } : {}),
       onProgress: (d, t) => c.events.onProgress?.('update bn', d, t),
       onBadSample: c.onBadSample,
+      ...(c.onWarning ? { onWarning: c.onWarning } : {}),
     }),
   );
   return !c.signal?.aborted;

@@ -1,4 +1,4 @@
-import { createLoader, type Batch } from '@smn/datasets';
+import { createLoader, type Batch, type DatasetWarning } from '@smn/datasets';
 import type { SmnError } from '@smn/core';
 import { lrAt } from '../optim/index.js';
 import { MetricsLog } from '../metrics.js';
@@ -12,7 +12,7 @@ import { openResume, refuseExistingRun, runTarget, saveRunCheckpoint, startState
 import { lastMetrics, runSummary, writeEmbeddings, writeMasks, writeProbe, writeReportAndSummary } from './outputs.js';
 import { initialRunState } from './run-state.js';
 import { setUpExperiment, type Experiment, type ModelPosition } from './setup.js';
-import type { RunContext, RunOptions, RunResult } from './types.js';
+import type { RunContext, RunEvents, RunOptions, RunResult } from './types.js';
 
 export type { RunEvents, RunOptions, RunResult } from './types.js';
 
@@ -57,13 +57,19 @@ function lockLabel(resume: boolean): string {
   return `${resume ? 'resuming' : 'training'}: ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`;
 }
 
+/** `{ onWarning }` forwarding to `events.onWarning` when there is one (else the loaders' process warnings stay). */
+function warningsOf(events: RunEvents | undefined): { onWarning?: (w: DatasetWarning) => void } {
+  const on = events?.onWarning;
+  return on ? { onWarning: (w) => on.call(events, w) } : {};
+}
+
 /** The run inside its locked folder: set-up, training, evaluation and outputs. */
 async function runInFolder(opts: RunOptions, paths: RunPaths, resumeFrom: CheckpointData | undefined, r: { lost: AbortSignal; t0: number }): Promise<RunResult> {
   const onDownload = opts.events?.onDownload;
   const exp = await setUpExperiment(opts.config, {
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(onDownload ? { onProgress: (p) => onDownload(p) } : {}),
-  });
+  }, warningsOf(opts.events));
   try {
     const c = await openRun(exp, paths, opts, resumeFrom, r.lost);
     const trained = exp.cfg.main.train ? await trainEpochs(c) : true;
@@ -98,6 +104,7 @@ async function openRun(exp: Experiment, paths: RunPaths, opts: RunOptions, resum
     ...(opts.signal ? { signal: opts.signal } : {}),
     lost,
     events,
+    ...warningsOf(events),
     onBadSample: (e: SmnError) => {
       c.state.badSamples++;
       events.onLog?.(`skipped a bad sample: ${e.message}`);
@@ -120,7 +127,7 @@ async function trainEpochs(c: RunContext): Promise<boolean> {
     ...(c.signal ? { signal: c.signal } : {}),
     batchesInEpoch: () => Math.ceil(data.trainIndices.length / B),
     batches: (epoch, skip) =>
-      createLoader(data.train, { batchSize: B, shuffle: cfg.dl.shuffle, seed: cfg.main.seed, epoch, indices: data.trainIndices, transform: data.trainPreset, workers: c.workers, startBatch: skip, onBadSample: c.onBadSample }),
+      createLoader(data.train, { batchSize: B, shuffle: cfg.dl.shuffle, seed: cfg.main.seed, epoch, indices: data.trainIndices, transform: data.trainPreset, workers: c.workers, startBatch: skip, onBadSample: c.onBadSample, ...(c.onWarning ? { onWarning: c.onWarning } : {}) }),
     beginEpoch: (epoch) => {
       optimizer.setLr('backbone', lrAt(epoch, schedules.backbone));
       optimizer.setLr('head', lrAt(epoch, schedules.head));

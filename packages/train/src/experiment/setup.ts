@@ -3,7 +3,7 @@ import { SmnError, type Selection } from '@smn/core';
 import { createMaskedModel, progressiveK, type MaskedModel, type ScoresInit } from '@smn/subnetworks';
 import { clipPrompts, type ClipModel } from '@smn/models';
 import { createSwavHead, SwavQueue, type SwavHead } from '@smn/swav';
-import type { Batch } from '@smn/datasets';
+import type { Batch, DatasetWarning } from '@smn/datasets';
 import type { SmnConfig } from '../config/index.js';
 import { createOptimizer, groupHyperparams, optimizerOptionsFromConfig, scheduleOptionsFromConfig, type Optimizer, type ScheduleOptions } from '../optim/index.js';
 import type { LoopPosition } from '../loop.js';
@@ -150,13 +150,13 @@ function buildOptimizer(cfg: SmnConfig, vars: Experiment['vars'], trainSize: num
  * and queue), the optimizer with its two groups and their schedules, and the objective of a training step. The caller
  * disposes it. Throws usage errors for configs smn cannot run.
  */
-export async function setUpExperiment(cfg: SmnConfig, fetch: FetchInputsOptions = {}): Promise<Experiment> {
+export async function setUpExperiment(cfg: SmnConfig, fetch: FetchInputsOptions = {}, load: { onWarning?: (w: DatasetWarning) => void } = {}): Promise<Experiment> {
   const swav = cfg.model.pret.module === 'swav';
   await useFusedKernels();
   // Weights and a dataset named but not on disk are fetched first (main.download, model.pret.* without weights).
   await ensureDataset(cfg, fetch);
   const backbone = await loadBackbone(cfg, fetch);
-  const data = await loadRunData(cfg, backbone.inputSize, swav);
+  const data = await loadRunData(cfg, backbone.inputSize, swav, load);
   const masked = buildMasked(cfg, backbone);
   const head = swav ? null : await buildHead(cfg, backbone, data);
   const { swavHead, queue } = swav ? buildSwav(cfg, backbone) : { swavHead: null, queue: null };

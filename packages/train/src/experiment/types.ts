@@ -1,4 +1,5 @@
 import type { SmnError } from '@smn/core';
+import type { DatasetWarning } from '@smn/datasets';
 import type { FetchProgress } from '@smn/hub';
 import type { SmnConfig } from '../config/index.js';
 import type { LoopCallbacks } from '../loop.js';
@@ -13,6 +14,11 @@ export interface RunEvents extends LoopCallbacks {
   onPhase?(phase: string, total?: number): void;
   onProgress?(phase: string, done: number, total: number): void;
   onLog?(line: string): void;
+  /**
+   * A problem that does not stop the run, from the data loading (`SMN_DATA_WORKERS_CAPPED`, `SMN_DATA_NOT_REGULAR`
+   * for skipped folder entries). Without it they become Node process warnings.
+   */
+  onWarning?(w: DatasetWarning): void;
   /** Bytes of a weight file or dataset being fetched into the cache on first use (@smn/hub). */
   onDownload?(p: FetchProgress): void;
 }
@@ -69,4 +75,6 @@ export interface RunContext {
   events: RunEvents;
   /** Counts and reports a sample that could not be decoded. */
   onBadSample(e: SmnError): void;
+  /** `events.onWarning`, when the caller gave one (the data loaders take it). */
+  onWarning?: (w: DatasetWarning) => void;
 }
