@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SmnError } from '@smn/core';
 import { KnnErrorCode } from './errors.js';
-import { readLabels, viewMatrix } from './_matrix.js';
+import { readLabels, viewMatrix, type MatrixView } from './_matrix.js';
 import type { KnnOptions, KnnResult, LabelsInput, MatrixInput } from './types.js';
 
 /** Defaults of {@link knnPredict} (the reference's `knn_predict`: k = 200, T = 0.1). */
@@ -89,9 +89,72 @@ export async function knnPredict(
   bankLabels: LabelsInput,
   options: KnnOptions = {},
 ): Promise<KnnResult> {
-  const opts = { ...KNN_DEFAULTS, ...options };
+  const opts = resolveKnnOptions(options);
   const q = viewMatrix(queries, 'knn queries');
   const b = viewMatrix(bank, 'knn bank');
+  validateKnnInputs(q, b, opts, options);
+  const labels = await readLabels(bankLabels, b.rows, 'knn bankLabels', options.numClasses);
+  let numClasses = options.numClasses ?? 0;
+  if (options.numClasses === undefined) for (const l of labels) numClasses = Math.max(numClasses, l + 1);
+
+  const N = b.rows;
+  const Q = q.rows;
+  const k = Math.min(opts.k, N);
+  const predictions = new Int32Array(Q);
+  const scores = new Float32Array(Q * numClasses);
+  if (Q === 0) return { predictions, scores, numClasses, k };
+
+  const qStarts: number[] = [];
+  for (let s = 0; s < Q; s += opts.queryChunk) qStarts.push(s);
+  const state: KnnScan = {
+    q,
+    b,
+    opts,
+    N,
+    Q,
+    k,
+    qStarts,
+    // Running top-k per query chunk: similarities (descending) and the labels of those neighbours.
+    topVals: qStarts.map(() => null),
+    topLabs: qStarts.map(() => null),
+    qInvNorm: qStarts.map(() => null),
+    labelsT: tf.tensor1d(labels, 'int32'),
+  };
+  try {
+    for (let bs = 0; bs < N; bs += opts.bankChunk) await scanBankChunk(state, bs);
+    await collectVotes(state, numClasses, opts.temperature, predictions, scores);
+  } finally {
+    state.labelsT.dispose();
+    for (const t of state.topVals) t?.dispose();
+    for (const t of state.topLabs) t?.dispose();
+    for (const t of state.qInvNorm) t?.dispose();
+  }
+  return { predictions, scores, numClasses, k };
+}
+
+function resolveKnnOptions(options: KnnOptions) {
+  return { ...KNN_DEFAULTS, ...options };
+}
+
+type ResolvedKnnOptions = ReturnType<typeof resolveKnnOptions>;
+
+/** State of one {@link knnPredict} call: the inputs and, per query chunk, the running top-k. */
+interface KnnScan {
+  q: MatrixView;
+  b: MatrixView;
+  opts: ResolvedKnnOptions;
+  N: number;
+  Q: number;
+  k: number;
+  qStarts: number[];
+  topVals: (tf.Tensor2D | null)[];
+  topLabs: (tf.Tensor2D | null)[];
+  qInvNorm: (tf.Tensor2D | null)[];
+  labelsT: tf.Tensor1D;
+}
+
+/** The checks of {@link knnPredict} that need no labels: matching dimensions, a non-empty bank, the options. */
+function validateKnnInputs(q: MatrixView, b: MatrixView, opts: ResolvedKnnOptions, options: KnnOptions): void {
   if (q.dim !== b.dim) {
     throw new SmnError(
       KnnErrorCode.Shape,
@@ -113,97 +176,86 @@ export async function knnPredict(
     });
   }
   if (options.numClasses !== undefined) checkPositiveInt(options.numClasses, 'numClasses');
-  const labels = await readLabels(bankLabels, b.rows, 'knn bankLabels', options.numClasses);
-  let numClasses = options.numClasses ?? 0;
-  if (options.numClasses === undefined) for (const l of labels) numClasses = Math.max(numClasses, l + 1);
+}
 
-  const N = b.rows;
-  const Q = q.rows;
-  const k = Math.min(opts.k, N);
-  const T = opts.temperature;
-  const predictions = new Int32Array(Q);
-  const scores = new Float32Array(Q * numClasses);
-  if (Q === 0) return { predictions, scores, numClasses, k };
-
-  const qStarts: number[] = [];
-  for (let s = 0; s < Q; s += opts.queryChunk) qStarts.push(s);
-  // Running top-k per query chunk: similarities (descending) and the labels of those neighbours.
-  const topVals: (tf.Tensor2D | null)[] = qStarts.map(() => null);
-  const topLabs: (tf.Tensor2D | null)[] = qStarts.map(() => null);
-  const qInvNorm: (tf.Tensor2D | null)[] = qStarts.map(() => null);
-  const labelsT = tf.tensor1d(labels, 'int32');
-  try {
-    for (let bs = 0; bs < N; bs += opts.bankChunk) {
-      if (opts.signal?.aborted) {
-        throw new SmnError(KnnErrorCode.Aborted, 'knnPredict was aborted.', { cause: opts.signal.reason });
-      }
-      const be = Math.min(N, bs + opts.bankChunk);
-      const bankBlock = tf.tidy(() => {
-        const raw = b.block(bs, be);
-        return opts.normalize ? l2Rows(raw) : raw;
-      });
-      try {
-        for (let ci = 0; ci < qStarts.length; ci++) {
-          const qs = qStarts[ci]!;
-          const qe = Math.min(Q, qs + opts.queryChunk);
-          const prevV = topVals[ci] ?? null;
-          const prevL = topLabs[ci] ?? null;
-          const [nv, nl] = tf.tidy(() => {
-            const rawQ = q.block(qs, qe);
-            // Cosine similarity as (q · b̂) / ‖q‖: dividing a query's row by its positive norm does not change the
-            // order of its neighbours, so only the k kept values are scaled (the norms are computed once per chunk).
-            if (opts.normalize && qInvNorm[ci] === null) {
-              qInvNorm[ci] = tf.keep(invRowNorms(rawQ));
-            }
-            const sim = tf.matMul(rawQ, bankBlock, false, true); // [qc, nc]
-            const chunkTop = tf.topk(sim, Math.min(k, be - bs), true);
-            const chunkVals = opts.normalize ? (tf.mul(chunkTop.values, qInvNorm[ci]!) as tf.Tensor2D) : (chunkTop.values as tf.Tensor2D);
-            const chunkLabs = gatherRows1d(labelsT, chunkTop.indices as tf.Tensor2D, bs);
-            if (prevV === null || prevL === null) return [chunkVals, chunkLabs];
-            // Earlier (lower-index) neighbours first, so equal similarities keep the lower bank index.
-            const v = tf.concat([prevV, chunkVals], 1);
-            const l = tf.concat([prevL, chunkLabs], 1);
-            const merged = tf.topk(v, Math.min(k, v.shape[1]), true);
-            return [merged.values as tf.Tensor2D, gatherPerRow(l, merged.indices as tf.Tensor2D)];
-          });
-          prevV?.dispose();
-          prevL?.dispose();
-          topVals[ci] = nv;
-          topLabs[ci] = nl;
-        }
-        // Wait for the backend to finish this bank chunk before the next upload (bounds queued work on GPUs).
-        await topVals[qStarts.length - 1]!.data();
-      } finally {
-        bankBlock.dispose();
-      }
-      opts.onProgress?.(be, N);
-    }
-
-    const acc = new Float64Array(numClasses);
-    for (let ci = 0; ci < qStarts.length; ci++) {
-      const qs = qStarts[ci]!;
-      const vals = await topVals[ci]!.data();
-      const labs = await topLabs[ci]!.data();
-      const kk = topVals[ci]!.shape[1];
-      const rows = vals.length / kk;
-      for (let r = 0; r < rows; r++) {
-        acc.fill(0);
-        const best = vals[r * kk]!; // topk is sorted: the first is the largest similarity
-        for (let j = 0; j < kk; j++) acc[labs[r * kk + j]!]! += Math.exp((vals[r * kk + j]! - best) / T);
-        const scale = Math.exp(best / T);
-        let arg = 0;
-        for (let c = 0; c < numClasses; c++) {
-          scores[(qs + r) * numClasses + c] = acc[c]! * scale;
-          if (acc[c]! > acc[arg]!) arg = c;
-        }
-        predictions[qs + r] = arg;
-      }
-    }
-  } finally {
-    labelsT.dispose();
-    for (const t of topVals) t?.dispose();
-    for (const t of topLabs) t?.dispose();
-    for (const t of qInvNorm) t?.dispose();
+/** Uploads bank rows `[bs, bs + bankChunk)` once and merges their top-k into every query chunk's running top-k. */
+async function scanBankChunk(s: KnnScan, bs: number): Promise<void> {
+  const { opts, N } = s;
+  if (opts.signal?.aborted) {
+    throw new SmnError(KnnErrorCode.Aborted, 'knnPredict was aborted.', { cause: opts.signal.reason });
   }
-  return { predictions, scores, numClasses, k };
+  const be = Math.min(N, bs + opts.bankChunk);
+  const bankBlock = tf.tidy(() => {
+    const raw = s.b.block(bs, be);
+    return opts.normalize ? l2Rows(raw) : raw;
+  });
+  try {
+    for (let ci = 0; ci < s.qStarts.length; ci++) mergeQueryChunk(s, ci, bankBlock, bs, be);
+    // Wait for the backend to finish this bank chunk before the next upload (bounds queued work on GPUs).
+    await s.topVals[s.qStarts.length - 1]!.data();
+  } finally {
+    bankBlock.dispose();
+  }
+  opts.onProgress?.(be, N);
+}
+
+/** Query chunk `ci` against bank rows `[bs, be)`: its top-k there, merged with its running top-k. */
+function mergeQueryChunk(s: KnnScan, ci: number, bankBlock: tf.Tensor2D, bs: number, be: number): void {
+  const { opts, qInvNorm, k } = s;
+  const qs = s.qStarts[ci]!;
+  const qe = Math.min(s.Q, qs + opts.queryChunk);
+  const prevV = s.topVals[ci] ?? null;
+  const prevL = s.topLabs[ci] ?? null;
+  const [nv, nl] = tf.tidy(() => {
+    const rawQ = s.q.block(qs, qe);
+    // Cosine similarity as (q · b̂) / ‖q‖: dividing a query's row by its positive norm does not change the
+    // order of its neighbours, so only the k kept values are scaled (the norms are computed once per chunk).
+    if (opts.normalize && qInvNorm[ci] === null) {
+      qInvNorm[ci] = tf.keep(invRowNorms(rawQ));
+    }
+    const sim = tf.matMul(rawQ, bankBlock, false, true); // [qc, nc]
+    const chunkTop = tf.topk(sim, Math.min(k, be - bs), true);
+    const chunkVals = opts.normalize ? (tf.mul(chunkTop.values, qInvNorm[ci]!) as tf.Tensor2D) : (chunkTop.values as tf.Tensor2D);
+    const chunkLabs = gatherRows1d(s.labelsT, chunkTop.indices as tf.Tensor2D, bs);
+    if (prevV === null || prevL === null) return [chunkVals, chunkLabs];
+    // Earlier (lower-index) neighbours first, so equal similarities keep the lower bank index.
+    const v = tf.concat([prevV, chunkVals], 1);
+    const l = tf.concat([prevL, chunkLabs], 1);
+    const merged = tf.topk(v, Math.min(k, v.shape[1]), true);
+    return [merged.values as tf.Tensor2D, gatherPerRow(l, merged.indices as tf.Tensor2D)];
+  });
+  prevV?.dispose();
+  prevL?.dispose();
+  s.topVals[ci] = nv;
+  s.topLabs[ci] = nl;
+}
+
+/** The weighted vote of every query's final top-k: fills `scores` `[Q, C]` and `predictions` `[Q]`. */
+async function collectVotes(
+  s: KnnScan,
+  numClasses: number,
+  T: number,
+  predictions: Int32Array,
+  scores: Float32Array,
+): Promise<void> {
+  const acc = new Float64Array(numClasses);
+  for (let ci = 0; ci < s.qStarts.length; ci++) {
+    const qs = s.qStarts[ci]!;
+    const vals = await s.topVals[ci]!.data();
+    const labs = await s.topLabs[ci]!.data();
+    const kk = s.topVals[ci]!.shape[1];
+    const rows = vals.length / kk;
+    for (let r = 0; r < rows; r++) {
+      acc.fill(0);
+      const best = vals[r * kk]!; // topk is sorted: the first is the largest similarity
+      for (let j = 0; j < kk; j++) acc[labs[r * kk + j]!]! += Math.exp((vals[r * kk + j]! - best) / T);
+      const scale = Math.exp(best / T);
+      let arg = 0;
+      for (let c = 0; c < numClasses; c++) {
+        scores[(qs + r) * numClasses + c] = acc[c]! * scale;
+        if (acc[c]! > acc[arg]!) arg = c;
+      }
+      predictions[qs + r] = arg;
+    }
+  }
 }
