@@ -164,16 +164,14 @@ export function fitLinearProbe(X: DenseMatrix, labels: ArrayLike<number>, option
   const m = options.history ?? 10;
   const data = uploadProbeData(X, labels, C, options.chunkRows ?? 8192);
   const P = D * C + C;
-  let theta = new Float64Array(P);
+  let theta: Float64Array = new Float64Array(P);
   let iterations = 0;
   let converged = false;
   let cur: Evaluation;
   try {
     cur = evaluate(data, theta, lambda);
     const done = (e: Evaluation): boolean => e.gap <= tol * Math.abs(e.loss);
-    const S: Float64Array[] = [];
-    const Y: Float64Array[] = [];
-    const rho: number[] = [];
+    const memory: LbfgsMemory = { S: [], Y: [], rho: [] };
     for (let it = 1; it <= maxIter; it++) {
       throwIfAborted(options.signal, 'fitLinearProbe');
       const gn = norm(cur.grad);
@@ -181,63 +179,11 @@ export function fitLinearProbe(X: DenseMatrix, labels: ArrayLike<number>, option
         converged = true;
         break;
       }
-      // Two-loop recursion: d = −H·g.
-      const d = Float64Array.from(cur.grad);
-      const alpha = new Array<number>(S.length);
-      for (let i = S.length - 1; i >= 0; i--) {
-        alpha[i] = rho[i]! * dot(S[i]!, d);
-        axpy(-alpha[i]!, Y[i]!, d);
-      }
-      const last = S.length - 1;
-      const gamma = last >= 0 ? dot(S[last]!, Y[last]!) / dot(Y[last]!, Y[last]!) : 1 / gn;
-      for (let i = 0; i < d.length; i++) d[i] = d[i]! * (gamma);
-      for (let i = 0; i < S.length; i++) {
-        const beta = rho[i]! * dot(Y[i]!, d);
-        axpy(alpha[i]! - beta, S[i]!, d);
-      }
-      for (let i = 0; i < d.length; i++) d[i] = -d[i]!;
-      let slope = dot(cur.grad, d);
-      if (!(slope < 0)) {
-        // Not a descent direction (numerical trouble): restart from steepest descent.
-        S.length = 0;
-        Y.length = 0;
-        rho.length = 0;
-        for (let i = 0; i < d.length; i++) d[i] = -cur.grad[i]! / gn;
-        slope = dot(cur.grad, d);
-      }
-      // Backtracking line search (Armijo, c1 = 1e-4).
-      let step = 1;
-      let next: Evaluation | null = null;
-      let nextTheta = theta;
-      for (let ls = 0; ls < 30; ls++) {
-        nextTheta = Float64Array.from(theta);
-        axpy(step, d, nextTheta);
-        const cand = evaluate(data, nextTheta, lambda);
-        if (Number.isFinite(cand.loss) && cand.loss <= cur.loss + 1e-4 * step * slope) {
-          next = cand;
-          break;
-        }
-        step *= 0.5;
-      }
+      const { d, slope } = lbfgsDirection(cur.grad, gn, memory);
+      const { next, nextTheta } = backtrack(data, theta, d, cur, slope, lambda);
       iterations = it;
       if (next === null) break; // no decrease possible in float32: at the solution's precision
-      const s = new Float64Array(P);
-      const y = new Float64Array(P);
-      for (let i = 0; i < P; i++) {
-        s[i] = nextTheta[i]! - theta[i]!;
-        y[i] = next.grad[i]! - cur.grad[i]!;
-      }
-      const sy = dot(s, y);
-      if (sy > 1e-12 * norm(s) * norm(y)) {
-        S.push(s);
-        Y.push(y);
-        rho.push(1 / sy);
-        if (S.length > m) {
-          S.shift();
-          Y.shift();
-          rho.shift();
-        }
-      }
+      rememberStep(memory, theta, nextTheta, cur.grad, next.grad, m);
       const decrease = cur.loss - next.loss;
       theta = nextTheta;
       cur = next;
@@ -248,6 +194,113 @@ export function fitLinearProbe(X: DenseMatrix, labels: ArrayLike<number>, option
   } finally {
     data.dispose();
   }
+  return finishProbe(X, labels, C, theta, cur, iterations, converged);
+}
+
+/** L-BFGS's last `m` steps `s`, gradient changes `y` and `1 / (s·y)`, oldest first. */
+interface LbfgsMemory {
+  S: Float64Array[];
+  Y: Float64Array[];
+  rho: number[];
+}
+
+/** The search direction d = −H·g by the two-loop recursion, or steepest descent (and a cleared memory) if that is not a descent direction. */
+function lbfgsDirection(grad: Float64Array, gn: number, memory: LbfgsMemory): { d: Float64Array; slope: number } {
+  const { S, Y, rho } = memory;
+  // Two-loop recursion: d = −H·g.
+  const d = Float64Array.from(grad);
+  const alpha = new Array<number>(S.length);
+  for (let i = S.length - 1; i >= 0; i--) {
+    alpha[i] = rho[i]! * dot(S[i]!, d);
+    axpy(-alpha[i]!, Y[i]!, d);
+  }
+  const last = S.length - 1;
+  const gamma = last >= 0 ? dot(S[last]!, Y[last]!) / dot(Y[last]!, Y[last]!) : 1 / gn;
+  for (let i = 0; i < d.length; i++) d[i] = d[i]! * (gamma);
+  for (let i = 0; i < S.length; i++) {
+    const beta = rho[i]! * dot(Y[i]!, d);
+    axpy(alpha[i]! - beta, S[i]!, d);
+  }
+  for (let i = 0; i < d.length; i++) d[i] = -d[i]!;
+  let slope = dot(grad, d);
+  if (!(slope < 0)) {
+    // Not a descent direction (numerical trouble): restart from steepest descent.
+    S.length = 0;
+    Y.length = 0;
+    rho.length = 0;
+    for (let i = 0; i < d.length; i++) d[i] = -grad[i]! / gn;
+    slope = dot(grad, d);
+  }
+  return { d, slope };
+}
+
+/** Backtracking line search along `d` (Armijo, c1 = 1e-4, at most 30 halvings); `next` is null when no step decreases the loss. */
+function backtrack(
+  data: ProbeData,
+  theta: Float64Array,
+  d: Float64Array,
+  cur: Evaluation,
+  slope: number,
+  lambda: number,
+): { next: Evaluation | null; nextTheta: Float64Array } {
+  // Backtracking line search (Armijo, c1 = 1e-4).
+  let step = 1;
+  let next: Evaluation | null = null;
+  let nextTheta = theta;
+  for (let ls = 0; ls < 30; ls++) {
+    nextTheta = Float64Array.from(theta);
+    axpy(step, d, nextTheta);
+    const cand = evaluate(data, nextTheta, lambda);
+    if (Number.isFinite(cand.loss) && cand.loss <= cur.loss + 1e-4 * step * slope) {
+      next = cand;
+      break;
+    }
+    step *= 0.5;
+  }
+  return { next, nextTheta };
+}
+
+/** Adds the step (s, y) to the memory when its curvature s·y is positive, keeping the last `m`. */
+function rememberStep(
+  memory: LbfgsMemory,
+  theta: Float64Array,
+  nextTheta: Float64Array,
+  grad: Float64Array,
+  nextGrad: Float64Array,
+  m: number,
+): void {
+  const { S, Y, rho } = memory;
+  const P = theta.length;
+  const s = new Float64Array(P);
+  const y = new Float64Array(P);
+  for (let i = 0; i < P; i++) {
+    s[i] = nextTheta[i]! - theta[i]!;
+    y[i] = nextGrad[i]! - grad[i]!;
+  }
+  const sy = dot(s, y);
+  if (sy > 1e-12 * norm(s) * norm(y)) {
+    S.push(s);
+    Y.push(y);
+    rho.push(1 / sy);
+    if (S.length > m) {
+      S.shift();
+      Y.shift();
+      rho.shift();
+    }
+  }
+}
+
+/** The fitted probe from the final θ: float32 W and b, its predictors and its training accuracy. */
+function finishProbe(
+  X: DenseMatrix,
+  labels: ArrayLike<number>,
+  C: number,
+  theta: Float64Array,
+  cur: Evaluation,
+  iterations: number,
+  converged: boolean,
+): LinearProbe {
+  const { rows: N, cols: D } = X;
   const W: DenseMatrix = { rows: D, cols: C, data: Float32Array.from(theta.subarray(0, D * C)) };
   const b = Float32Array.from(theta.subarray(D * C));
   const decision = (Xq: DenseMatrix): DenseMatrix => probeLogits(Xq, W, b);
