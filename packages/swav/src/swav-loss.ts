@@ -57,6 +57,52 @@ export function swavLoss(options: SwavLossOptions): SwavLossResult {
   const { embeddings, batchSize: B, nmbCrops, cropsForAssign, temperature: T, queue } = o;
   const sinkOpts: SinkhornOptions = { epsilon: o.epsilon, iterations: o.iterations, domain: o.domain };
   const totalCrops = nmbCrops.reduce((a, b) => a + b, 0);
+  checkSwavLossOptions(o, totalCrops);
+  const feat = embeddings.shape[1];
+  let queueUsed = false;
+  let queuePushed = false;
+  const loss = tf.tidy(() => {
+    const p = o.scores ?? applyPrototypes(o.prototypes, embeddings);
+    if (p.rank !== 2 || p.shape[0] !== totalCrops * B) {
+      throw new SmnError(
+        SwavErrorCode.Shape,
+        `swavLoss prototype scores must be [${totalCrops * B}, K]; found ${fmtShape(p.shape)}.`,
+        { kind: 'usage' },
+      );
+    }
+    const K = p.shape[1];
+    const block = (t: tf.Tensor2D, c: number, width: number): tf.Tensor2D => tf.slice(t, [c * B, 0], [B, width]);
+    let total: tf.Tensor = tf.scalar(0);
+    cropsForAssign.forEach((cropId, i) => {
+      const out = block(p, cropId, K);
+      let queueScores: (() => tf.Tensor2D) | null = null;
+      if (queue && queue.filling) {
+        if (queue.shouldUse(i)) {
+          queueUsed = true;
+          const stored = queue.embeddings(i);
+          queueScores = () => applyPrototypes(o.prototypes, stored);
+        }
+      }
+      // Computed before the push, so it sees the queue as it was (the reference's order).
+      const q = assignNoGrad(out, queueScores, B, sinkOpts);
+      if (queue && queue.filling) {
+        queue.push(i, block(embeddings, cropId, feat));
+        queuePushed = true;
+      }
+      const subloss = swappedSubloss(p, q, cropId, totalCrops, block, K, T);
+      total = tf.add(total, tf.div(subloss, totalCrops - 1));
+    });
+    return tf.div(total, cropsForAssign.length) as tf.Scalar;
+  });
+  return { loss, queueUsed, queuePushed };
+}
+
+/** The checks of {@link swavLoss} on its options and on the embeddings' shape. */
+function checkSwavLossOptions(
+  o: SwavLossOptions & { nmbCrops: readonly number[]; cropsForAssign: readonly number[]; temperature: number },
+  totalCrops: number,
+): void {
+  const { embeddings, batchSize: B, nmbCrops, cropsForAssign, temperature: T, queue } = o;
   if (!Number.isInteger(B) || B < 1) {
     throw new SmnError(SwavErrorCode.Option, `swavLoss batchSize must be a positive integer; found ${B}.`, { kind: 'usage' });
   }
@@ -94,46 +140,23 @@ export function swavLoss(options: SwavLossOptions): SwavLossResult {
       { kind: 'usage' },
     );
   }
-  const feat = embeddings.shape[1];
-  let queueUsed = false;
-  let queuePushed = false;
-  const loss = tf.tidy(() => {
-    const p = o.scores ?? applyPrototypes(o.prototypes, embeddings);
-    if (p.rank !== 2 || p.shape[0] !== totalCrops * B) {
-      throw new SmnError(
-        SwavErrorCode.Shape,
-        `swavLoss prototype scores must be [${totalCrops * B}, K]; found ${fmtShape(p.shape)}.`,
-        { kind: 'usage' },
-      );
-    }
-    const K = p.shape[1];
-    const block = (t: tf.Tensor2D, c: number, width: number): tf.Tensor2D => tf.slice(t, [c * B, 0], [B, width]);
-    let total: tf.Tensor = tf.scalar(0);
-    cropsForAssign.forEach((cropId, i) => {
-      const out = block(p, cropId, K);
-      let queueScores: (() => tf.Tensor2D) | null = null;
-      if (queue && queue.filling) {
-        if (queue.shouldUse(i)) {
-          queueUsed = true;
-          const stored = queue.embeddings(i);
-          queueScores = () => applyPrototypes(o.prototypes, stored);
-        }
-      }
-      // Computed before the push, so it sees the queue as it was (the reference's order).
-      const q = assignNoGrad(out, queueScores, B, sinkOpts);
-      if (queue && queue.filling) {
-        queue.push(i, block(embeddings, cropId, feat));
-        queuePushed = true;
-      }
-      let subloss: tf.Tensor = tf.scalar(0);
-      for (let v = 0; v < totalCrops; v++) {
-        if (v === cropId) continue;
-        const logp = tf.logSoftmax(tf.div(block(p, v, K), T));
-        subloss = tf.sub(subloss, tf.mean(tf.sum(tf.mul(q, logp), 1)));
-      }
-      total = tf.add(total, tf.div(subloss, totalCrops - 1));
-    });
-    return tf.div(total, cropsForAssign.length) as tf.Scalar;
-  });
-  return { loss, queueUsed, queuePushed };
+}
+
+/** `Σ_{v ≠ cropId} −mean_b Σ_k q_bk · log_softmax(p_v / T)_bk`: the assignment `q` of crop `cropId` predicted from every other crop. */
+function swappedSubloss(
+  p: tf.Tensor2D,
+  q: tf.Tensor2D,
+  cropId: number,
+  totalCrops: number,
+  block: (t: tf.Tensor2D, c: number, width: number) => tf.Tensor2D,
+  K: number,
+  T: number,
+): tf.Tensor {
+  let subloss: tf.Tensor = tf.scalar(0);
+  for (let v = 0; v < totalCrops; v++) {
+    if (v === cropId) continue;
+    const logp = tf.logSoftmax(tf.div(block(p, v, K), T));
+    subloss = tf.sub(subloss, tf.mean(tf.sum(tf.mul(q, logp), 1)));
+  }
+  return subloss;
 }
