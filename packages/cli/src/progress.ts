@@ -150,6 +150,24 @@ export function interruptController(ctx: CommandContext, doing = 'saving a check
   };
 }
 
+/**
+ * Runs a command's work under an interrupt controller installed before anything else, so a signal during the set-up
+ * is an interruption too: the error an interruption makes a step throw becomes exit 130, any other error goes on to
+ * the CLI's error boundary.
+ */
+export async function interruptible(ctx: CommandContext, work: (intr: Interrupt) => Promise<number>): Promise<number> {
+  const intr = interruptController(ctx);
+  try {
+    return await work(intr);
+  } catch (err) {
+    const code = intr.exitCodeOf(err);
+    if (code !== undefined) return code;
+    throw err;
+  } finally {
+    intr.dispose();
+  }
+}
+
 /** 1234567 → "1.2 MB" (decimal units, as download sizes are usually given). */
 export function fmtBytes(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];

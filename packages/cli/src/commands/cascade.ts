@@ -3,7 +3,7 @@ import { docsUrl } from '@smn/core';
 import { CASCADE_FILES, readDispatcherConfig, runCascade, type CascadeProgress, type CascadeResult } from '@smn/train';
 import type { Command, CommandContext } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage, usageError } from '../flags.js';
-import { interruptController, progressEvents } from '../progress.js';
+import { interruptible, progressEvents } from '../progress.js';
 import { startBackend, WORKERS_FLAG } from '../shared.js';
 
 const SPEC = defineSpec({
@@ -80,10 +80,8 @@ const command: Command = {
   summary: 'run a self-masking cascade end to end from a dispatcher run',
   help: renderHelp(SPEC),
   usage: renderUsage(SPEC),
-  async run(ctx: CommandContext) {
-    // First, so that a signal during the set-up is an interruption too (exit 130).
-    const intr = interruptController(ctx);
-    try {
+  run: (ctx: CommandContext) =>
+    interruptible(ctx, async (intr) => {
       const { flags, overrides } = parseFlags(SPEC, ctx.argv);
       const disp = flags.dispatcher;
       if (!disp) throw usageError('smn cascade needs --dispatcher runs/<id> (a finished self-supervised run)');
@@ -108,14 +106,7 @@ const command: Command = {
       if (!r.completed) return 130;
       printResults(ctx, r, flags.clusters);
       return 0;
-    } catch (err) {
-      const code = intr.exitCodeOf(err);
-      if (code !== undefined) return code;
-      throw err;
-    } finally {
-      intr.dispose();
-    }
-  },
+    }),
 };
 
 export default command;

@@ -3,7 +3,7 @@ import { atomicWriteFile } from '@smn/core';
 import { readRunMetrics, renderReport, resolveConfig, RUN_FILES, runExperiment, runPaths, seriesOf, type ReportSection, type RunResult, type RunSummary } from '@smn/train';
 import type { Command, CommandContext } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage } from '../flags.js';
-import { interruptController, progressEvents, type Interrupt } from '../progress.js';
+import { interruptible, progressEvents, type Interrupt } from '../progress.js';
 import { startBackend, timestamp, WORKERS_FLAG } from '../shared.js';
 
 const SPEC = defineSpec({
@@ -172,12 +172,10 @@ const command: Command = {
   help: renderHelp(SPEC),
   usage: renderUsage(SPEC),
   async run(ctx: CommandContext) {
-    // First, so that a signal during the set-up is an interruption too (exit 130).
-    const intr = interruptController(ctx);
-    let rows: Row[];
-    let out: string;
+    let rows: Row[] = [];
+    let out = '';
     const results = new Map<string, RunResult>();
-    try {
+    const code = await interruptible(ctx, async (intr) => {
       const { epochs: E, 'ssl-epochs': Essl, workers, out: outFlag } = parseFlags(SPEC, ctx.argv).flags;
       out = outFlag ?? join('runs', `quickstart-${timestamp()}`);
       await startBackend(ctx, 'smn quickstart', `runs in ${out}`);
@@ -186,13 +184,9 @@ const command: Command = {
       const ssl = sup && (await selfMaskingRows(run, Essl));
       if (!sup || !ssl) return 130;
       rows = [...sup, ...ssl];
-    } catch (err) {
-      const code = intr.exitCodeOf(err);
-      if (code !== undefined) return code;
-      throw err;
-    } finally {
-      intr.dispose();
-    }
+      return 0;
+    });
+    if (code !== 0) return code;
     rows.sort((a, b) => (a.labels === b.labels ? 0 : a.labels === '10%' ? -1 : 1));
     ctx.out.write(`\n${table(rows)}\n\n`);
     ctx.out.write('kNN accuracy: test images against the unaugmented train set (k 200, T 0.1) with the backbone the method produced.\n');

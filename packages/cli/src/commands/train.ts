@@ -4,7 +4,7 @@ import { formatSweepStatus, launchSweep, LAUNCHERS, type SweepStatus } from '@sm
 import { fmtNum, ignoredReason, readRunConfig, resolveRuns, RUN_FILES, runExperiment, runFolderOf, type RunResult, type SmnConfig } from '@smn/train';
 import type { Command, CommandContext } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage, usageError, type FlagValues } from '../flags.js';
-import { interruptController, progressEvents, type Interrupt } from '../progress.js';
+import { interruptible, progressEvents, type Interrupt } from '../progress.js';
 import { CliErrorCode } from '../errors.js';
 import { HYDRA_FLAGS, MAX_RUNS_FLAG, startBackend, timestamp, WORKERS_FLAG } from '../shared.js';
 
@@ -190,21 +190,12 @@ const command: Command = {
   summary: 'train a run from a config (submask, baseline, submask_lin, ...)',
   help: renderHelp(SPEC),
   usage: renderUsage(SPEC),
-  async run(ctx) {
-    // First, so that a signal during the set-up is an interruption too (exit 130), not Node's default death.
-    const intr = interruptController(ctx);
-    try {
+  run: (ctx) =>
+    interruptible(ctx, async (intr) => {
       const { flags, overrides } = parseFlags(SPEC, ctx.argv);
       const jobs = flags.resume ? [await resumeJob(ctx, flags, overrides)] : newJobs(ctx, flags, overrides);
       if (flags.launcher !== 'basic' || flags.detach) return await launchJobs(ctx, jobs, flags, intr);
       return await runJobs(ctx, jobs, flags.workers, intr);
-    } catch (err) {
-      const code = intr.exitCodeOf(err);
-      if (code !== undefined) return code;
-      throw err;
-    } finally {
-      intr.dispose();
-    }
-  },
+    }),
 };
 export default command;
