@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SmnError, createRng, fmtShape, torchLinearInit } from '@smn/core';
+import { SmnError, createRng, fmtShape, torchLinearInit, type Rng } from '@smn/core';
 import { createMaskedModel, type MaskedModel } from '@smn/subnetworks';
 import { SwavErrorCode } from './errors.js';
 import { applyLinear, createLinear, type LinearLayer } from './_linear.js';
@@ -88,6 +88,79 @@ function createMaskedMap(
  */
 export function createSwavHead(options: SwavHeadOptions): SwavHead {
   const o = { ...SWAV_HEAD_DEFAULTS, ...options };
+  checkSwavHeadOptions(o);
+  const { inFeatures, featDim, nmbPrototypes: K } = o;
+  const rng = createRng(o.seed);
+  const fcRng = rng.fork();
+  const protoRng = rng.fork();
+  const s: HeadState = {
+    fcKind: o.fc,
+    prototypesKind: o.prototypes,
+    ...buildFc(o.fc, inFeatures, featDim, fcRng),
+    ...buildPrototypes(o.prototypes, featDim, K, protoRng),
+    disposed: false,
+  };
+
+  const head: SwavHead = {
+    inFeatures,
+    featDim,
+    nmbPrototypes: K,
+    fcKind: o.fc,
+    prototypesKind: o.prototypes,
+    project(features) {
+      live(s);
+      checkInput(features, inFeatures, 'project');
+      return s.fcLinear ? applyLinear(s.fcLinear, features) : (s.fcMasked!.masked.apply(features) as tf.Tensor2D);
+    },
+    prototypeScores(embeddings) {
+      live(s);
+      checkInput(embeddings, featDim, 'prototypeScores');
+      return s.protoLinear ? applyLinear(s.protoLinear, embeddings) : (s.protoMasked!.masked.apply(embeddings) as tf.Tensor2D);
+    },
+    apply(features) {
+      const embeddings = tf.tidy(() => {
+        const z = head.project(features);
+        return tf.div(z, tf.maximum(tf.norm(z, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D;
+      });
+      return { embeddings, scores: head.prototypeScores(embeddings) };
+    },
+    normalizePrototypes() {
+      live(s);
+      if (!s.protoLinear) return;
+      const w = s.protoLinear.weight;
+      tf.tidy(() => w.assign(tf.div(w, tf.maximum(tf.norm(w, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D));
+    },
+    variables() {
+      live(s);
+      return [...fcVars(s), ...protoVars(s)];
+    },
+    prototypeVariables() {
+      live(s);
+      return protoVars(s);
+    },
+    trainableVariables(step, freezePrototypesNiters) {
+      live(s);
+      return prototypesFrozen(step, freezePrototypesNiters) ? fcVars(s) : [...fcVars(s), ...protoVars(s)];
+    },
+    state: () => saveHeadState(s),
+    load: (state) => loadHeadState(s, state),
+    dispose: () => disposeHead(s),
+  };
+  return head;
+}
+
+/** The layers of one {@link SwavHead}: exactly one of each linear / masked pair is set. */
+interface HeadState {
+  fcKind: 'linear' | 'masked';
+  prototypesKind: 'linear' | 'masked';
+  fcLinear: LinearLayer | null;
+  fcMasked: ReturnType<typeof createMaskedMap> | null;
+  protoLinear: LinearLayer | null;
+  protoMasked: ReturnType<typeof createMaskedMap> | null;
+  disposed: boolean;
+}
+
+function checkSwavHeadOptions(o: { inFeatures: number; featDim: number; nmbPrototypes: number; fc: string; prototypes: string }): void {
   for (const [name, v] of [
     ['inFeatures', o.inFeatures],
     ['featDim', o.featDim],
@@ -109,14 +182,18 @@ export function createSwavHead(options: SwavHeadOptions): SwavHead {
       });
     }
   }
-  const { inFeatures, featDim, nmbPrototypes: K } = o;
-  const rng = createRng(o.seed);
-  const fcRng = rng.fork();
-  const protoRng = rng.fork();
+}
 
+/** The projection `fc` Linear(inFeatures → featDim) with bias, plain or masked. */
+function buildFc(
+  kind: 'linear' | 'masked',
+  inFeatures: number,
+  featDim: number,
+  fcRng: Rng,
+): Pick<HeadState, 'fcLinear' | 'fcMasked'> {
   let fcLinear: LinearLayer | null = null;
   let fcMasked: ReturnType<typeof createMaskedMap> | null = null;
-  if (o.fc === 'linear') {
+  if (kind === 'linear') {
     fcLinear = createLinear(inFeatures, featDim, true, fcRng);
   } else {
     // PyTorch [out, in] values, transposed to the [in, out] layout of @smn/subnetworks.
@@ -125,10 +202,19 @@ export function createSwavHead(options: SwavHeadOptions): SwavHead {
     wTorch.dispose();
     fcMasked = createMaskedMap(w, tf.tensor1d(torchLinearInit(fcRng, featDim, inFeatures)));
   }
+  return { fcLinear, fcMasked };
+}
 
+/** The `prototypes` Linear(featDim → K) without bias, plain or masked (rows L2-normalised once). */
+function buildPrototypes(
+  kind: 'linear' | 'masked',
+  featDim: number,
+  K: number,
+  protoRng: Rng,
+): Pick<HeadState, 'protoLinear' | 'protoMasked'> {
   let protoLinear: LinearLayer | null = null;
   let protoMasked: ReturnType<typeof createMaskedMap> | null = null;
-  if (o.prototypes === 'linear') {
+  if (kind === 'linear') {
     protoLinear = createLinear(featDim, K, false, protoRng);
   } else {
     const w = tf.tidy(() => {
@@ -138,122 +224,88 @@ export function createSwavHead(options: SwavHeadOptions): SwavHead {
     });
     protoMasked = createMaskedMap(w, null);
   }
+  return { protoLinear, protoMasked };
+}
 
-  let disposed = false;
-  const live = (): void => {
-    if (disposed) throw new SmnError(SwavErrorCode.Disposed, 'SwavHead was used after dispose().');
+function live(s: HeadState): void {
+  if (s.disposed) throw new SmnError(SwavErrorCode.Disposed, 'SwavHead was used after dispose().');
+}
+
+function checkInput(x: tf.Tensor, cols: number, what: string): void {
+  if (x.rank !== 2 || x.shape[1] !== cols) {
+    throw new SmnError(
+      SwavErrorCode.Shape,
+      `SwavHead.${what} expects [n, ${cols}]; found ${fmtShape(x.shape)}.`,
+      { kind: 'usage' },
+    );
+  }
+}
+
+function fcVars(s: HeadState): tf.Variable[] {
+  return s.fcLinear ? [s.fcLinear.weight, ...(s.fcLinear.bias ? [s.fcLinear.bias] : [])] : s.fcMasked!.masked.variables();
+}
+
+function protoVars(s: HeadState): tf.Variable[] {
+  return s.protoLinear ? [s.protoLinear.weight] : s.protoMasked!.masked.variables();
+}
+
+/** {@link SwavHead.state}. */
+async function saveHeadState(s: HeadState): Promise<Record<string, SavedArray>> {
+  live(s);
+  const out: Record<string, SavedArray> = {};
+  const add = async (key: string, t: tf.Tensor): Promise<void> => {
+    out[key] = { data: Float32Array.from(await t.data()), shape: [...t.shape] };
   };
-  const checkInput = (x: tf.Tensor, cols: number, what: string): void => {
-    if (x.rank !== 2 || x.shape[1] !== cols) {
+  if (s.fcLinear) {
+    await add('fc.weight', s.fcLinear.weight);
+    if (s.fcLinear.bias) await add('fc.bias', s.fcLinear.bias);
+  } else {
+    for (const [name, sc] of s.fcMasked!.masked.scores) await add(`fc.scores.${name}`, sc);
+  }
+  if (s.protoLinear) await add('prototypes.weight', s.protoLinear.weight);
+  else for (const [name, sc] of s.protoMasked!.masked.scores) await add(`prototypes.scores.${name}`, sc);
+  return out;
+}
+
+/** {@link SwavHead.load}: checks every key and shape before assigning any. */
+function loadHeadState(s: HeadState, state: Record<string, SavedArray>): void {
+  live(s);
+  const targets = new Map<string, tf.Variable>();
+  if (s.fcLinear) {
+    targets.set('fc.weight', s.fcLinear.weight);
+    if (s.fcLinear.bias) targets.set('fc.bias', s.fcLinear.bias);
+  } else for (const [name, sc] of s.fcMasked!.masked.scores) targets.set(`fc.scores.${name}`, sc);
+  if (s.protoLinear) targets.set('prototypes.weight', s.protoLinear.weight);
+  else for (const [name, sc] of s.protoMasked!.masked.scores) targets.set(`prototypes.scores.${name}`, sc);
+  const want = [...targets.keys()].sort();
+  const found = Object.keys(state).sort();
+  if (want.join(',') !== found.join(',')) {
+    throw new SmnError(
+      SwavErrorCode.State,
+      `saved SwAV head has keys [${found.join(', ')}] but this head (fc '${s.fcKind}', prototypes '${s.prototypesKind}') ` +
+        `needs [${want.join(', ')}]; was it saved with other swav.fc / swav.prototypes settings?`,
+      { details: { expected: want, found } },
+    );
+  }
+  for (const [key, v] of targets) {
+    const saved = state[key]!;
+    if (saved.shape.join(',') !== v.shape.join(',') || saved.data.length !== v.size) {
       throw new SmnError(
-        SwavErrorCode.Shape,
-        `SwavHead.${what} expects [n, ${cols}]; found ${fmtShape(x.shape)}.`,
-        { kind: 'usage' },
+        SwavErrorCode.State,
+        `saved SwAV head "${key}" has shape ${fmtShape(saved.shape)} but this head expects ${fmtShape(v.shape)}; ` +
+          'check swav.feat_dim, swav.nmb_prototypes and the backbone width.',
+        { details: { key, expected: v.shape, found: saved.shape } },
       );
     }
-  };
+  }
+  for (const [key, v] of targets) tf.tidy(() => v.assign(tf.tensor(state[key]!.data, v.shape)));
+}
 
-  const fcVars = (): tf.Variable[] =>
-    fcLinear ? [fcLinear.weight, ...(fcLinear.bias ? [fcLinear.bias] : [])] : fcMasked!.masked.variables();
-  const protoVars = (): tf.Variable[] => (protoLinear ? [protoLinear.weight] : protoMasked!.masked.variables());
-
-  const head: SwavHead = {
-    inFeatures,
-    featDim,
-    nmbPrototypes: K,
-    fcKind: o.fc,
-    prototypesKind: o.prototypes,
-    project(features) {
-      live();
-      checkInput(features, inFeatures, 'project');
-      return fcLinear ? applyLinear(fcLinear, features) : (fcMasked!.masked.apply(features) as tf.Tensor2D);
-    },
-    prototypeScores(embeddings) {
-      live();
-      checkInput(embeddings, featDim, 'prototypeScores');
-      return protoLinear ? applyLinear(protoLinear, embeddings) : (protoMasked!.masked.apply(embeddings) as tf.Tensor2D);
-    },
-    apply(features) {
-      const embeddings = tf.tidy(() => {
-        const z = head.project(features);
-        return tf.div(z, tf.maximum(tf.norm(z, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D;
-      });
-      return { embeddings, scores: head.prototypeScores(embeddings) };
-    },
-    normalizePrototypes() {
-      live();
-      if (!protoLinear) return;
-      const w = protoLinear.weight;
-      tf.tidy(() => w.assign(tf.div(w, tf.maximum(tf.norm(w, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D));
-    },
-    variables() {
-      live();
-      return [...fcVars(), ...protoVars()];
-    },
-    prototypeVariables() {
-      live();
-      return protoVars();
-    },
-    trainableVariables(step, freezePrototypesNiters) {
-      live();
-      return prototypesFrozen(step, freezePrototypesNiters) ? fcVars() : [...fcVars(), ...protoVars()];
-    },
-    async state() {
-      live();
-      const out: Record<string, SavedArray> = {};
-      const add = async (key: string, t: tf.Tensor): Promise<void> => {
-        out[key] = { data: Float32Array.from(await t.data()), shape: [...t.shape] };
-      };
-      if (fcLinear) {
-        await add('fc.weight', fcLinear.weight);
-        if (fcLinear.bias) await add('fc.bias', fcLinear.bias);
-      } else {
-        for (const [name, s] of fcMasked!.masked.scores) await add(`fc.scores.${name}`, s);
-      }
-      if (protoLinear) await add('prototypes.weight', protoLinear.weight);
-      else for (const [name, s] of protoMasked!.masked.scores) await add(`prototypes.scores.${name}`, s);
-      return out;
-    },
-    load(state) {
-      live();
-      const targets = new Map<string, tf.Variable>();
-      if (fcLinear) {
-        targets.set('fc.weight', fcLinear.weight);
-        if (fcLinear.bias) targets.set('fc.bias', fcLinear.bias);
-      } else for (const [name, s] of fcMasked!.masked.scores) targets.set(`fc.scores.${name}`, s);
-      if (protoLinear) targets.set('prototypes.weight', protoLinear.weight);
-      else for (const [name, s] of protoMasked!.masked.scores) targets.set(`prototypes.scores.${name}`, s);
-      const want = [...targets.keys()].sort();
-      const found = Object.keys(state).sort();
-      if (want.join(',') !== found.join(',')) {
-        throw new SmnError(
-          SwavErrorCode.State,
-          `saved SwAV head has keys [${found.join(', ')}] but this head (fc '${o.fc}', prototypes '${o.prototypes}') ` +
-            `needs [${want.join(', ')}]; was it saved with other swav.fc / swav.prototypes settings?`,
-          { details: { expected: want, found } },
-        );
-      }
-      for (const [key, v] of targets) {
-        const s = state[key]!;
-        if (s.shape.join(',') !== v.shape.join(',') || s.data.length !== v.size) {
-          throw new SmnError(
-            SwavErrorCode.State,
-            `saved SwAV head "${key}" has shape ${fmtShape(s.shape)} but this head expects ${fmtShape(v.shape)}; ` +
-              'check swav.feat_dim, swav.nmb_prototypes and the backbone width.',
-            { details: { key, expected: v.shape, found: s.shape } },
-          );
-        }
-      }
-      for (const [key, v] of targets) tf.tidy(() => v.assign(tf.tensor(state[key]!.data, v.shape)));
-    },
-    dispose() {
-      if (disposed) return;
-      disposed = true;
-      if (fcLinear) tf.dispose([fcLinear.weight, ...(fcLinear.bias ? [fcLinear.bias] : [])]);
-      if (fcMasked) (fcMasked.masked.dispose(), tf.dispose(fcMasked.frozen));
-      if (protoLinear) protoLinear.weight.dispose();
-      if (protoMasked) (protoMasked.masked.dispose(), tf.dispose(protoMasked.frozen));
-    },
-  };
-  return head;
+function disposeHead(s: HeadState): void {
+  if (s.disposed) return;
+  s.disposed = true;
+  if (s.fcLinear) tf.dispose([s.fcLinear.weight, ...(s.fcLinear.bias ? [s.fcLinear.bias] : [])]);
+  if (s.fcMasked) (s.fcMasked.masked.dispose(), tf.dispose(s.fcMasked.frozen));
+  if (s.protoLinear) s.protoLinear.weight.dispose();
+  if (s.protoMasked) (s.protoMasked.masked.dispose(), tf.dispose(s.protoMasked.frozen));
 }
