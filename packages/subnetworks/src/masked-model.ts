@@ -70,11 +70,53 @@ export function createMaskedModel<M extends FunctionalModel>(model: M, options: 
       kind: 'usage',
     });
   }
+  const { entries, toMask } = selectParams(model, options.select);
+  const { scores, trainable } = createVariables(model, entries, toMask, options.scoresInit ?? MASKED_MODEL_DEFAULTS.scoresInit, seed);
+  const s: MaskedState = { model, mode, kOpt, scale, entries, scores, trainable, disposed: false };
 
+  return {
+    model,
+    mode,
+    scale,
+    entries,
+    scores,
+    trainable,
+    variables: () => [...scores.values(), ...trainable.values()],
+    k: (ctx?: MaskContext) => kAt(s, ctx),
+    effectiveParams: (ctx?: MaskContext) => effectiveParams(s, ctx),
+    masks: (ctx?: MaskContext) => masks(s, ctx),
+    apply: (x: tf.Tensor, opts: MaskedApplyOptions = {}): tf.Tensor => applyMasked(s, x, opts),
+    analyze: (ctx?: MaskContext): MaskAnalysis => analyze(s, ctx),
+    dispose(): void {
+      if (s.disposed) return;
+      s.disposed = true;
+      for (const v of scores.values()) v.dispose();
+      for (const v of trainable.values()) v.dispose();
+    },
+  };
+}
+
+/** What one {@link createMaskedModel} call holds: the model, its options and its variables. */
+interface MaskedState {
+  model: FunctionalModel;
+  mode: MaskMode;
+  kOpt: Parameters<typeof resolveK>[0];
+  scale: boolean;
+  entries: MaskedEntry[];
+  scores: Map<string, tf.Variable>;
+  trainable: Map<string, tf.Variable>;
+  disposed: boolean;
+}
+
+/** Every parameter's selection, in the model's order, and the (float32) ones to mask. */
+function selectParams(
+  model: FunctionalModel,
+  select: MaskedModelOptions['select'],
+): { entries: MaskedEntry[]; toMask: [string, tf.Tensor][] } {
   const entries: MaskedEntry[] = [];
   const toMask: [string, tf.Tensor][] = [];
   for (const [name, param] of model.params) {
-    const { selection, slot } = parseSelection(name, options.select(name, param));
+    const { selection, slot } = parseSelection(name, select(name, param));
     if (selection === 'mask' && param.dtype !== 'float32') {
       throw new SmnError(
         SubnetErrorCode.BadOption,
@@ -85,10 +127,20 @@ export function createMaskedModel<M extends FunctionalModel>(model: M, options: 
     entries.push({ name, selection, slot, shape: [...param.shape] });
     if (selection === 'mask') toMask.push([name, param]);
   }
+  return { entries, toMask };
+}
 
+/** The scores of the masked parameters and a variable copy of each 'train' one. */
+function createVariables(
+  model: FunctionalModel,
+  entries: MaskedEntry[],
+  toMask: [string, tf.Tensor][],
+  scoresInit: NonNullable<MaskedModelOptions['scoresInit']>,
+  seed: number,
+): { scores: Map<string, tf.Variable>; trainable: Map<string, tf.Variable> } {
   const scores = new Map<string, tf.Variable>();
   const trainable = new Map<string, tf.Variable>();
-  const initial = initScores(options.scoresInit ?? MASKED_MODEL_DEFAULTS.scoresInit, toMask, seed);
+  const initial = initScores(scoresInit, toMask, seed);
   for (const [name, s] of initial) {
     scores.set(name, tf.variable(s, true));
     s.dispose();
@@ -96,82 +148,66 @@ export function createMaskedModel<M extends FunctionalModel>(model: M, options: 
   for (const e of entries) {
     if (e.selection === 'train') trainable.set(e.name, tf.variable(model.params.get(e.name)!, true));
   }
+  return { scores, trainable };
+}
 
-  let disposed = false;
-  const live = (): void => {
-    if (disposed) {
-      throw new SmnError(SubnetErrorCode.Disposed, 'this masked model was disposed; create a new one with createMaskedModel()');
-    }
-  };
-  const kAt = (ctx?: MaskContext): number => {
-    const k = resolveK(kOpt, ctx);
-    checkModeAndK(mode, k, `k(${JSON.stringify(ctx ?? {})})`);
-    return k;
-  };
+function live(s: MaskedState): void {
+  if (s.disposed) {
+    throw new SmnError(SubnetErrorCode.Disposed, 'this masked model was disposed; create a new one with createMaskedModel()');
+  }
+}
 
-  const effectiveParams = (ctx?: MaskContext): Map<string, tf.Tensor> => {
-    live();
-    const k = kAt(ctx);
-    const out = new Map<string, tf.Tensor>();
-    for (const e of entries) {
-      const base = model.params.get(e.name)!;
-      if (e.selection === 'mask') out.set(e.name, maskedWeight(base, scores.get(e.name)!, k, mode, scale, { weightGrad: false }));
-      else if (e.selection === 'train') out.set(e.name, tf.clone(trainable.get(e.name)!));
-      else out.set(e.name, tf.clone(base));
-    }
-    return out;
-  };
+function kAt(s: MaskedState, ctx?: MaskContext): number {
+  const k = resolveK(s.kOpt, ctx);
+  checkModeAndK(s.mode, k, `k(${JSON.stringify(ctx ?? {})})`);
+  return k;
+}
 
-  const masks = (ctx?: MaskContext): Map<string, tf.Tensor> => {
-    live();
-    const k = kAt(ctx);
-    const out = new Map<string, tf.Tensor>();
-    for (const [name, s] of scores) out.set(name, computeMask(s, k, mode));
-    return out;
-  };
+function effectiveParams(s: MaskedState, ctx?: MaskContext): Map<string, tf.Tensor> {
+  live(s);
+  const k = kAt(s, ctx);
+  const out = new Map<string, tf.Tensor>();
+  for (const e of s.entries) {
+    const base = s.model.params.get(e.name)!;
+    if (e.selection === 'mask') out.set(e.name, maskedWeight(base, s.scores.get(e.name)!, k, s.mode, s.scale, { weightGrad: false }));
+    else if (e.selection === 'train') out.set(e.name, tf.clone(s.trainable.get(e.name)!));
+    else out.set(e.name, tf.clone(base));
+  }
+  return out;
+}
 
-  return {
-    model,
-    mode,
-    scale,
-    entries,
-    scores,
-    trainable,
-    variables: () => [...scores.values(), ...trainable.values()],
-    k: kAt,
-    effectiveParams,
-    masks,
-    apply(x: tf.Tensor, opts: MaskedApplyOptions = {}): tf.Tensor {
-      const { epoch, step, training, ...rest } = opts;
-      const eff = effectiveParams({ epoch, step });
-      let y: tf.Tensor | undefined;
-      try {
-        y = model.apply(eff, x, { ...rest, training: training ?? false });
-        return y;
-      } finally {
-        // Safe under a gradient tape: ops keep their own clones of what backprop needs.
-        for (const t of eff.values()) if (t !== y) t.dispose();
-      }
-    },
-    analyze(ctx?: MaskContext): MaskAnalysis {
-      live();
-      if (scores.size === 0) return {};
-      const k = kAt(ctx);
-      const ms = masks(ctx);
-      try {
-        return analyzeMasks(
-          entries.filter((e) => e.selection === 'mask').map((e) => ({ mask: ms.get(e.name)!, scores: scores.get(e.name)!, slot: e.slot })),
-          k,
-        );
-      } finally {
-        for (const t of ms.values()) t.dispose();
-      }
-    },
-    dispose(): void {
-      if (disposed) return;
-      disposed = true;
-      for (const v of scores.values()) v.dispose();
-      for (const v of trainable.values()) v.dispose();
-    },
-  };
+function masks(s: MaskedState, ctx?: MaskContext): Map<string, tf.Tensor> {
+  live(s);
+  const k = kAt(s, ctx);
+  const out = new Map<string, tf.Tensor>();
+  for (const [name, sc] of s.scores) out.set(name, computeMask(sc, k, s.mode));
+  return out;
+}
+
+function applyMasked(s: MaskedState, x: tf.Tensor, opts: MaskedApplyOptions): tf.Tensor {
+  const { epoch, step, training, ...rest } = opts;
+  const eff = effectiveParams(s, { epoch, step });
+  let y: tf.Tensor | undefined;
+  try {
+    y = s.model.apply(eff, x, { ...rest, training: training ?? false });
+    return y;
+  } finally {
+    // Safe under a gradient tape: ops keep their own clones of what backprop needs.
+    for (const t of eff.values()) if (t !== y) t.dispose();
+  }
+}
+
+function analyze(s: MaskedState, ctx?: MaskContext): MaskAnalysis {
+  live(s);
+  if (s.scores.size === 0) return {};
+  const k = kAt(s, ctx);
+  const ms = masks(s, ctx);
+  try {
+    return analyzeMasks(
+      s.entries.filter((e) => e.selection === 'mask').map((e) => ({ mask: ms.get(e.name)!, scores: s.scores.get(e.name)!, slot: e.slot })),
+      k,
+    );
+  } finally {
+    for (const t of ms.values()) t.dispose();
+  }
 }
