@@ -211,21 +211,7 @@ function toRows(v: number[][] | tf.Tensor2D, what: string): number[][] {
 export function buildClip(cfg: ClipConfig, sd: StateDict, source = '<state dict>', strict = true): ClipModel {
   const specs = clipParamSpecs(cfg);
   const all = [...specs.vision, ...specs.text];
-  const hint = 'does config.json belong to this weight file?';
-  const missing = all.filter((s) => !sd.has(s.name)).map((s) => s.name);
-  if (missing.length) {
-    throw new SmnError(ModelErrorCode.WeightsMissing, `${source}: ${missing.length} CLIP tensor(s) are missing: ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ', ...' : ''} (${hint})`, {
-      details: { file: source, missing },
-    });
-  }
-  const known = new Set(all.map((s) => s.name));
-  const extra = [...sd.keys()].filter((k) => !known.has(k) && !k.endsWith('position_ids'));
-  if (strict && extra.length) {
-    throw new SmnError(ModelErrorCode.WeightsExtra, `${source}: ${extra.length} tensor(s) are not part of CLIP: ${extra.slice(0, 6).join(', ')} (${hint} To ignore them, load with strict: false)`, {
-      details: { file: source, extra },
-    });
-  }
-  for (const s of all) checkShape(s.name, s.shape, sd.get(s.name)!.shape, hint);
+  checkClipStateDict(all, sd, source, strict);
   const layout = (s: ParamSpec) => (s.role === 'conv' ? 'conv' : s.role === 'linear' ? 'linear' : 'plain');
   const params = new Map<string, tf.Tensor>();
   const textParams = new Map<string, tf.Tensor>();
@@ -244,66 +230,10 @@ export function buildClip(cfg: ClipConfig, sd: StateDict, source = '<state dict>
     textParams,
     apply(p, x, opts = {}) {
       const output = opts.output ?? model.output;
-      if (x.rank !== 4 || x.shape[1] !== v.imageSize || x.shape[2] !== v.imageSize || x.shape[3] !== v.numChannels) {
-        throw new SmnError(
-          ModelErrorCode.ModelInput,
-          `CLIP vision input must be NHWC [N,${v.imageSize},${v.imageSize},${v.numChannels}] float32, got ${fmtShape(x.shape)}`,
-          { kind: 'usage' },
-        );
-      }
-      return tf.tidy(() => {
-        const N = x.shape[0]!;
-        const patches = tf.reshape(conv(x, req(p, 'vision_model.embeddings.patch_embedding.weight'), v.patchSize, 0), [N, grid * grid, v.hiddenSize]);
-        const cls = tf.tile(tf.reshape(req(p, 'vision_model.embeddings.class_embedding'), [1, 1, v.hiddenSize]), [N, 1, 1]);
-        let h: tf.Tensor = tf.add(tf.concat([cls, patches], 1), tf.expandDims(req(p, 'vision_model.embeddings.position_embedding.weight'), 0));
-        h = layerNorm(h, req(p, 'vision_model.pre_layrnorm.weight'), req(p, 'vision_model.pre_layrnorm.bias'), v.layerNormEps);
-        h = encoder(p, 'vision_model', v, h, null);
-        const first = tf.reshape(tf.slice(h, [0, 0, 0], [N, 1, v.hiddenSize]), [N, v.hiddenSize]);
-        const pooled = layerNorm(first, req(p, 'vision_model.post_layernorm.weight'), req(p, 'vision_model.post_layernorm.bias'), v.layerNormEps);
-        if (output === 'pooled') return pooled;
-        return linear(pooled, req(p, 'visual_projection.weight'));
-      });
+      return clipVision(p, x, v, grid, output);
     },
     encodeText(idsIn, maskIn, opts = {}) {
-      const ids = toRows(idsIn, 'input ids');
-      const N = ids.length;
-      const L = ids[0]?.length ?? 0;
-      if (N === 0 || L === 0 || ids.some((r) => r.length !== L)) {
-        throw new SmnError(ModelErrorCode.ModelInput, `input ids must be a non-empty rectangular [N, L] array`, { kind: 'usage' });
-      }
-      if (L > t.maxPositions) {
-        throw new SmnError(ModelErrorCode.ModelInput, `text of ${L} tokens is longer than CLIP's ${t.maxPositions} positions`, { kind: 'usage' });
-      }
-      for (const r of ids) for (const id of r) if (!Number.isInteger(id) || id < 0 || id >= t.vocabSize) {
-        throw new SmnError(ModelErrorCode.ModelInput, `token id ${id} is outside the vocabulary [0, ${t.vocabSize})`, { kind: 'usage' });
-      }
-      const mask = maskIn === undefined ? null : toRows(maskIn, 'attention mask');
-      // pooled position per row (transformers' rule)
-      const pos = ids.map((r) => {
-        if (t.eosTokenId === 2) return r.indexOf(Math.max(...r));
-        const i = r.indexOf(t.eosTokenId);
-        return i < 0 ? L - 1 : i;
-      });
-      const tp = textParams;
-      return tf.tidy(() => {
-        const idT = tf.tensor2d(ids.flat(), [N, L], 'int32');
-        let h: tf.Tensor = tf.reshape(tf.gather(req(tp, 'text_model.embeddings.token_embedding.weight'), tf.reshape(idT, [-1])), [N, L, t.hiddenSize]);
-        h = tf.add(h, tf.expandDims(tf.slice(req(tp, 'text_model.embeddings.position_embedding.weight'), [0, 0], [L, t.hiddenSize]), 0));
-        const NEG = -1e9;
-        const causal = new Float32Array(L * L);
-        for (let i = 0; i < L; i++) for (let j = i + 1; j < L; j++) causal[i * L + j] = NEG;
-        let maskAdd: tf.Tensor = tf.tensor4d(causal, [1, 1, L, L]);
-        if (mask) {
-          const pad = new Float32Array(N * L);
-          mask.forEach((r, n) => r.forEach((m, j) => (pad[n * L + j] = m ? 0 : NEG)));
-          maskAdd = tf.add(maskAdd, tf.tensor4d(pad, [N, 1, 1, L]));
-        }
-        h = encoder(tp, 'text_model', t, h, maskAdd);
-        h = layerNorm(h, req(tp, 'text_model.final_layer_norm.weight'), req(tp, 'text_model.final_layer_norm.bias'), t.layerNormEps);
-        const pooled = tf.gather(tf.reshape(h, [N * L, t.hiddenSize]), tf.tensor1d(pos.map((p, n) => n * L + p), 'int32')) as tf.Tensor2D;
-        if ((opts.output ?? 'projected') === 'pooled') return pooled;
-        return linear(pooled, req(tp, 'text_projection.weight')) as tf.Tensor2D;
-      });
+      return clipEncodeText(textParams, t, idsIn, maskIn, opts);
     },
     logits(img, txt) {
       return tf.tidy(() => {
@@ -320,6 +250,96 @@ export function buildClip(cfg: ClipConfig, sd: StateDict, source = '<state dict>
     },
   };
   return model;
+}
+
+/** Every CLIP tensor present (and, when strict, no other), each of its expected shape. */
+function checkClipStateDict(all: ParamSpec[], sd: StateDict, source: string, strict: boolean): void {
+  const hint = 'does config.json belong to this weight file?';
+  const missing = all.filter((s) => !sd.has(s.name)).map((s) => s.name);
+  if (missing.length) {
+    throw new SmnError(ModelErrorCode.WeightsMissing, `${source}: ${missing.length} CLIP tensor(s) are missing: ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ', ...' : ''} (${hint})`, {
+      details: { file: source, missing },
+    });
+  }
+  const known = new Set(all.map((s) => s.name));
+  const extra = [...sd.keys()].filter((k) => !known.has(k) && !k.endsWith('position_ids'));
+  if (strict && extra.length) {
+    throw new SmnError(ModelErrorCode.WeightsExtra, `${source}: ${extra.length} tensor(s) are not part of CLIP: ${extra.slice(0, 6).join(', ')} (${hint} To ignore them, load with strict: false)`, {
+      details: { file: source, extra },
+    });
+  }
+  for (const s of all) checkShape(s.name, s.shape, sd.get(s.name)!.shape, hint);
+}
+
+/** The vision tower on NHWC images: pooled features, or projected when `output` is not 'pooled'. */
+function clipVision(p: Map<string, tf.Tensor>, x: tf.Tensor, v: ClipConfig['vision'], grid: number, output: string): tf.Tensor {
+  if (x.rank !== 4 || x.shape[1] !== v.imageSize || x.shape[2] !== v.imageSize || x.shape[3] !== v.numChannels) {
+    throw new SmnError(
+      ModelErrorCode.ModelInput,
+      `CLIP vision input must be NHWC [N,${v.imageSize},${v.imageSize},${v.numChannels}] float32, got ${fmtShape(x.shape)}`,
+      { kind: 'usage' },
+    );
+  }
+  return tf.tidy(() => {
+    const N = x.shape[0]!;
+    const patches = tf.reshape(conv(x, req(p, 'vision_model.embeddings.patch_embedding.weight'), v.patchSize, 0), [N, grid * grid, v.hiddenSize]);
+    const cls = tf.tile(tf.reshape(req(p, 'vision_model.embeddings.class_embedding'), [1, 1, v.hiddenSize]), [N, 1, 1]);
+    let h: tf.Tensor = tf.add(tf.concat([cls, patches], 1), tf.expandDims(req(p, 'vision_model.embeddings.position_embedding.weight'), 0));
+    h = layerNorm(h, req(p, 'vision_model.pre_layrnorm.weight'), req(p, 'vision_model.pre_layrnorm.bias'), v.layerNormEps);
+    h = encoder(p, 'vision_model', v, h, null);
+    const first = tf.reshape(tf.slice(h, [0, 0, 0], [N, 1, v.hiddenSize]), [N, v.hiddenSize]);
+    const pooled = layerNorm(first, req(p, 'vision_model.post_layernorm.weight'), req(p, 'vision_model.post_layernorm.bias'), v.layerNormEps);
+    if (output === 'pooled') return pooled;
+    return linear(pooled, req(p, 'visual_projection.weight'));
+  });
+}
+
+/** The text tower ({@link ClipModel.encodeText}): token ids `[N, L]` (and an optional attention mask) to pooled or projected features. */
+function clipEncodeText(
+  tp: Map<string, tf.Tensor>,
+  t: ClipConfig['text'],
+  idsIn: Parameters<ClipModel['encodeText']>[0],
+  maskIn: Parameters<ClipModel['encodeText']>[1],
+  opts: NonNullable<Parameters<ClipModel['encodeText']>[2]>,
+): tf.Tensor2D {
+  const ids = toRows(idsIn, 'input ids');
+  const N = ids.length;
+  const L = ids[0]?.length ?? 0;
+  if (N === 0 || L === 0 || ids.some((r) => r.length !== L)) {
+    throw new SmnError(ModelErrorCode.ModelInput, `input ids must be a non-empty rectangular [N, L] array`, { kind: 'usage' });
+  }
+  if (L > t.maxPositions) {
+    throw new SmnError(ModelErrorCode.ModelInput, `text of ${L} tokens is longer than CLIP's ${t.maxPositions} positions`, { kind: 'usage' });
+  }
+  for (const r of ids) for (const id of r) if (!Number.isInteger(id) || id < 0 || id >= t.vocabSize) {
+    throw new SmnError(ModelErrorCode.ModelInput, `token id ${id} is outside the vocabulary [0, ${t.vocabSize})`, { kind: 'usage' });
+  }
+  const mask = maskIn === undefined ? null : toRows(maskIn, 'attention mask');
+  // pooled position per row (transformers' rule)
+  const pos = ids.map((r) => {
+    if (t.eosTokenId === 2) return r.indexOf(Math.max(...r));
+    const i = r.indexOf(t.eosTokenId);
+    return i < 0 ? L - 1 : i;
+  });
+  return tf.tidy(() => {
+    const idT = tf.tensor2d(ids.flat(), [N, L], 'int32');
+    let h: tf.Tensor = tf.reshape(tf.gather(req(tp, 'text_model.embeddings.token_embedding.weight'), tf.reshape(idT, [-1])), [N, L, t.hiddenSize]);
+    h = tf.add(h, tf.expandDims(tf.slice(req(tp, 'text_model.embeddings.position_embedding.weight'), [0, 0], [L, t.hiddenSize]), 0));
+    const NEG = -1e9;
+    const causal = new Float32Array(L * L);
+    for (let i = 0; i < L; i++) for (let j = i + 1; j < L; j++) causal[i * L + j] = NEG;
+    let maskAdd: tf.Tensor = tf.tensor4d(causal, [1, 1, L, L]);
+    if (mask) {
+      const pad = new Float32Array(N * L);
+      mask.forEach((r, n) => r.forEach((m, j) => (pad[n * L + j] = m ? 0 : NEG)));
+      maskAdd = tf.add(maskAdd, tf.tensor4d(pad, [N, 1, 1, L]));
+    }
+    h = encoder(tp, 'text_model', t, h, maskAdd);
+    h = layerNorm(h, req(tp, 'text_model.final_layer_norm.weight'), req(tp, 'text_model.final_layer_norm.bias'), t.layerNormEps);
+    const pooled = tf.gather(tf.reshape(h, [N * L, t.hiddenSize]), tf.tensor1d(pos.map((p, n) => n * L + p), 'int32')) as tf.Tensor2D;
+    if ((opts.output ?? 'projected') === 'pooled') return pooled;
+    return linear(pooled, req(tp, 'text_projection.weight')) as tf.Tensor2D;
+  });
 }
 
 /** Creates CLIP from a Hugging Face config object with HF-style random init (normal(0, 0.02)), seeded. */
