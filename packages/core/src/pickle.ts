@@ -44,6 +44,7 @@ export function latin1Bytes(s: string): Uint8Array {
  * malformed or truncated stream, `SMN_PICKLE_UNSUPPORTED` for opcodes outside this reader (extension registry,
  * out-of-band buffers).
  */
+// Long by design: a dispatch loop over the pickle opcodes, where one switch is the clearest form of an interpreter.
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
   const source = options.source ?? '<buffer>';
   const encoding = options.encoding ?? 'latin1';
