@@ -270,62 +270,7 @@ export function createLoader(ds: ImageDataset, opts: LoaderOptions): DataLoader 
   const startBatch = opts.startBatch ?? 0;
   const prefetch = Math.max(1, opts.prefetch ?? 2);
   const count = { bad: 0 };
-
-  const items = (b: number): TaskItem[] => {
-    const out: TaskItem[] = [];
-    for (let p = b * B; p < Math.min(order.length, (b + 1) * B); p++) {
-      const index = order[p]!;
-      out.push({ index, ref: ds.ref(index) });
-    }
-    return out;
-  };
-  const withLabels = (batch: Batch): Batch => {
-    batch.labels = Int32Array.from(batch.indices, (i) => ds.labels[i]!);
-    return batch;
-  };
-  const checkAbort = () => {
-    if (opts.signal?.aborted) {
-      throw new SmnError(DatasetErrorCode.Aborted, `data loading of ${ds.source} was aborted`, { cause: opts.signal.reason });
-    }
-  };
-
-  async function* inProcess(): AsyncGenerator<Batch> {
-    for (let b = startBatch; b < numBatches; b++) {
-      checkAbort();
-      // Decodes run concurrently in sharp's thread pool; each transform uses its own (seed, epoch, index) RNG.
-      const results = await Promise.all(items(b).map((it) => runSample(it, fn, seed, epoch, ds.source)));
-      const batch = assemble(results, opts.onBadSample, count);
-      if (batch) yield withLabels(batch);
-    }
-  }
-
-  async function* threaded(): AsyncGenerator<Batch> {
-    const own = !opts.pool;
-    const pool = (opts.pool as Pool | undefined) ?? new Pool(workers);
-    const chunk = Math.max(1, Math.ceil(B / workers));
-    const launch = (b: number): Promise<TaskResult[]> => {
-      const its = items(b);
-      const parts: Promise<TaskResult[]>[] = [];
-      for (let s = 0; s < its.length; s += chunk) parts.push(pool.run(its.slice(s, s + chunk), spec!, seed, epoch, ds.source));
-      return Promise.all(parts).then((r) => r.flat());
-    };
-    const queue: Promise<TaskResult[]>[] = [];
-    let next = startBatch;
-    try {
-      while (next < numBatches && queue.length < prefetch) queue.push(launch(next++));
-      while (queue.length > 0) {
-        checkAbort();
-        const results = await queue.shift()!;
-        if (next < numBatches) queue.push(launch(next++));
-        const batch = assemble(results, opts.onBadSample, count);
-        if (batch) yield withLabels(batch);
-      }
-    } finally {
-      for (const q of queue) q.catch(() => undefined);
-      if (own) await pool.close();
-      else await Promise.allSettled(queue);
-    }
-  }
+  const run: LoaderRun = { ds, opts, B, workers, spec, fn, seed, epoch, order, numBatches, startBatch, prefetch, count };
 
   return {
     numBatches,
@@ -333,6 +278,85 @@ export function createLoader(ds: ImageDataset, opts: LoaderOptions): DataLoader 
     get badSamples() {
       return count.bad;
     },
-    [Symbol.asyncIterator]: () => (workers > 0 ? threaded() : inProcess()),
+    [Symbol.asyncIterator]: () => (workers > 0 ? threaded(run) : inProcess(run)),
   };
+}
+
+/** One loader's epoch: its dataset, options and sample order, and the count of bad samples skipped. */
+interface LoaderRun {
+  ds: ImageDataset;
+  opts: LoaderOptions;
+  B: number;
+  workers: number;
+  spec: ReturnType<typeof loaderThreads>['spec'];
+  fn: ReturnType<typeof loaderThreads>['fn'];
+  seed: number;
+  epoch: number;
+  order: ReturnType<typeof epochOrder>;
+  numBatches: number;
+  startBatch: number;
+  prefetch: number;
+  count: { bad: number };
+}
+
+/** The samples of batch `b`. */
+function batchItems(r: LoaderRun, b: number): TaskItem[] {
+  const out: TaskItem[] = [];
+  for (let p = b * r.B; p < Math.min(r.order.length, (b + 1) * r.B); p++) {
+    const index = r.order[p]!;
+    out.push({ index, ref: r.ds.ref(index) });
+  }
+  return out;
+}
+
+function withLabels(r: LoaderRun, batch: Batch): Batch {
+  batch.labels = Int32Array.from(batch.indices, (i) => r.ds.labels[i]!);
+  return batch;
+}
+
+function checkAbort(r: LoaderRun): void {
+  if (r.opts.signal?.aborted) {
+    throw new SmnError(DatasetErrorCode.Aborted, `data loading of ${r.ds.source} was aborted`, { cause: r.opts.signal.reason });
+  }
+}
+
+/** The batches decoded and transformed in this thread (`workers: 0`). */
+async function* inProcess(r: LoaderRun): AsyncGenerator<Batch> {
+  for (let b = r.startBatch; b < r.numBatches; b++) {
+    checkAbort(r);
+    // Decodes run concurrently in sharp's thread pool; each transform uses its own (seed, epoch, index) RNG.
+    const results = await Promise.all(batchItems(r, b).map((it) => runSample(it, r.fn, r.seed, r.epoch, r.ds.source)));
+    const batch = assemble(results, r.opts.onBadSample, r.count);
+    if (batch) yield withLabels(r, batch);
+  }
+}
+
+/** The batches made by worker threads, `prefetch` batches ahead; an own pool is closed at the end. */
+async function* threaded(r: LoaderRun): AsyncGenerator<Batch> {
+  const { opts, workers, numBatches, prefetch } = r;
+  const own = !opts.pool;
+  const pool = (opts.pool as Pool | undefined) ?? new Pool(workers);
+  const chunk = Math.max(1, Math.ceil(r.B / workers));
+  const launch = (b: number): Promise<TaskResult[]> => {
+    const its = batchItems(r, b);
+    const parts: Promise<TaskResult[]>[] = [];
+    for (let s = 0; s < its.length; s += chunk) parts.push(pool.run(its.slice(s, s + chunk), r.spec!, r.seed, r.epoch, r.ds.source));
+    return Promise.all(parts).then((res) => res.flat());
+  };
+  const queue: Promise<TaskResult[]>[] = [];
+  let next = r.startBatch;
+  try {
+    while (next < numBatches && queue.length < prefetch) queue.push(launch(next++));
+    while (queue.length > 0) {
+      checkAbort(r);
+      const results = await queue.shift()!;
+      if (next < numBatches) queue.push(launch(next++));
+      const batch = assemble(results, opts.onBadSample, r.count);
+      if (batch) yield withLabels(r, batch);
+    }
+  } finally {
+    for (const q of queue) q.catch(() => undefined);
+    if (own) await pool.close();
+    else await Promise.allSettled(queue);
+  }
 }
