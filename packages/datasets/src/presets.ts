@@ -98,83 +98,92 @@ function checkProb(name: string, p: number): number {
 
 /** Compiles a preset to a transform function (float32 HWC views, normalised). */
 export function compilePreset(spec: PresetSpec): TransformFn {
-  if (spec.preset === 'eval') {
-    const size = spec.size ?? 224;
-    const rsz = spec.resize ?? size;
-    const interp = spec.interpolation ?? 'bilinear';
-    const stats = normStats(spec.norm ?? 'clip');
-    return (img: RawImage): TransformOutput => {
-      // Resize(shorter = rsz) then CenterCrop(size), done as one resampling of the matching source box.
-      const [rh, rw] = shorterSideSize(img.height, img.width, rsz);
-      const cb = centerCropBox(rh, rw, size, size);
-      const sy = img.height / rh;
-      const sx = img.width / rw;
-      const out = resampleBox(
-        img,
-        { top: cb.top * sy, left: cb.left * sx, height: size * sy, width: size * sx },
-        size,
-        size,
-        interp,
-      );
-      return { view: normalize(out, stats), size: [size, size] };
-    };
-  }
-  if (spec.preset === 'supervised') {
-    const size = spec.size ?? 224;
-    const scale = spec.scale ?? [1, 1];
-    const ratio = spec.ratio ?? DEFAULT_RATIO;
-    const interp = spec.interpolation ?? 'bicubic';
-    const jitter = spec.jitter ?? { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.4 };
-    const jp = checkProb('jitterP', spec.jitterP ?? 0.8);
-    const gp = checkProb('grayscaleP', spec.grayscaleP ?? 0.2);
-    const sp = checkProb('solarizeP', spec.solarizeP ?? 0.2);
-    const fp = checkProb('flipP', spec.flipP ?? 0.5);
-    const stats = normStats(spec.norm ?? 'clip');
-    return (img: RawImage, rng: Rng): TransformOutput => {
-      const box = randomResizedCropBox(img.height, img.width, scale, ratio, rng);
-      let x = resampleBox(img, box, size, size, interp, true);
-      if (rng.next() < jp) x = colorJitter(x, jitter, rng);
-      if (rng.next() < gp) x = grayscale(x);
-      if (rng.next() < sp) x = solarize(x, 128);
-      if (rng.next() < fp) x = hflip(x);
-      return { view: normalize(x, stats), size: [size, size] };
-    };
-  }
-  if (spec.preset === 'multicrop') {
-    const groups = multicropGroups(spec);
-    const ratio = spec.ratio ?? DEFAULT_RATIO;
-    const interp = spec.interpolation ?? 'bilinear';
-    const jitter = spec.jitter ?? { brightness: 0.8, contrast: 0.8, saturation: 0.8, hue: 0.2 };
-    const jp = checkProb('jitterP', spec.jitterP ?? 0.8);
-    const gp = checkProb('grayscaleP', spec.grayscaleP ?? 0.2);
-    const bp = checkProb('blurP', spec.blurP ?? 0.5);
-    const br = spec.blurRadius ?? [0.1, 2.0];
-    const fp = checkProb('flipP', spec.flipP ?? 0.5);
-    const stats = normStats(spec.norm ?? 'imagenet');
-    for (const g of groups) {
-      if (!(g.count >= 1 && g.size >= 1 && g.scale[0] > 0 && g.scale[0] <= g.scale[1])) {
-        throw new SmnError(DatasetErrorCode.Usage, `multicrop group ${JSON.stringify(g)} is invalid: need count ≥ 1, size ≥ 1, 0 < scale[0] ≤ scale[1]`, {
-          kind: 'usage',
-        });
-      }
-    }
-    return (img: RawImage, rng: Rng): TransformOutput => {
-      const crops: { data: Float32Array; size: [number, number] }[] = [];
-      for (const g of groups) {
-        for (let c = 0; c < g.count; c++) {
-          const box = randomResizedCropBox(img.height, img.width, g.scale, ratio, rng);
-          let x = resampleBox(img, box, g.size, g.size, interp, true);
-          if (rng.next() < fp) x = hflip(x);
-          if (rng.next() < jp) x = colorJitter(x, jitter, rng);
-          if (rng.next() < gp) x = grayscale(x);
-          if (rng.next() < bp) x = gaussianBlur(x, rng.uniform(br[0], br[1]));
-          crops.push({ data: normalize(x, stats), size: [g.size, g.size] });
-        }
-      }
-      return { crops };
-    };
-  }
+  if (spec.preset === 'eval') return compileEval(spec);
+  if (spec.preset === 'supervised') return compileSupervised(spec);
+  if (spec.preset === 'multicrop') return compileMulticrop(spec);
   throw new SmnError(DatasetErrorCode.Usage, `unknown preset ${JSON.stringify((spec as { preset: unknown }).preset)}`, {
     kind: 'usage',
   });
+}
+
+/** The 'eval' preset: Resize(shorter side) then CenterCrop, normalised. */
+function compileEval(spec: Extract<PresetSpec, { preset: 'eval' }>): TransformFn {
+  const size = spec.size ?? 224;
+  const rsz = spec.resize ?? size;
+  const interp = spec.interpolation ?? 'bilinear';
+  const stats = normStats(spec.norm ?? 'clip');
+  return (img: RawImage): TransformOutput => {
+    // Resize(shorter = rsz) then CenterCrop(size), done as one resampling of the matching source box.
+    const [rh, rw] = shorterSideSize(img.height, img.width, rsz);
+    const cb = centerCropBox(rh, rw, size, size);
+    const sy = img.height / rh;
+    const sx = img.width / rw;
+    const out = resampleBox(
+      img,
+      { top: cb.top * sy, left: cb.left * sx, height: size * sy, width: size * sx },
+      size,
+      size,
+      interp,
+    );
+    return { view: normalize(out, stats), size: [size, size] };
+  };
+}
+
+/** The 'supervised' preset: RandomResizedCrop, colour jitter, grayscale, solarize and flip, normalised. */
+function compileSupervised(spec: Extract<PresetSpec, { preset: 'supervised' }>): TransformFn {
+  const size = spec.size ?? 224;
+  const scale = spec.scale ?? [1, 1];
+  const ratio = spec.ratio ?? DEFAULT_RATIO;
+  const interp = spec.interpolation ?? 'bicubic';
+  const jitter = spec.jitter ?? { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.4 };
+  const jp = checkProb('jitterP', spec.jitterP ?? 0.8);
+  const gp = checkProb('grayscaleP', spec.grayscaleP ?? 0.2);
+  const sp = checkProb('solarizeP', spec.solarizeP ?? 0.2);
+  const fp = checkProb('flipP', spec.flipP ?? 0.5);
+  const stats = normStats(spec.norm ?? 'clip');
+  return (img: RawImage, rng: Rng): TransformOutput => {
+    const box = randomResizedCropBox(img.height, img.width, scale, ratio, rng);
+    let x = resampleBox(img, box, size, size, interp, true);
+    if (rng.next() < jp) x = colorJitter(x, jitter, rng);
+    if (rng.next() < gp) x = grayscale(x);
+    if (rng.next() < sp) x = solarize(x, 128);
+    if (rng.next() < fp) x = hflip(x);
+    return { view: normalize(x, stats), size: [size, size] };
+  };
+}
+
+/** The 'multicrop' preset: The multicrop groups, each crop RandomResizedCrop, flip, colour jitter, grayscale and blur, normalised. */
+function compileMulticrop(spec: Extract<PresetSpec, { preset: 'multicrop' }>): TransformFn {
+  const groups = multicropGroups(spec);
+  const ratio = spec.ratio ?? DEFAULT_RATIO;
+  const interp = spec.interpolation ?? 'bilinear';
+  const jitter = spec.jitter ?? { brightness: 0.8, contrast: 0.8, saturation: 0.8, hue: 0.2 };
+  const jp = checkProb('jitterP', spec.jitterP ?? 0.8);
+  const gp = checkProb('grayscaleP', spec.grayscaleP ?? 0.2);
+  const bp = checkProb('blurP', spec.blurP ?? 0.5);
+  const br = spec.blurRadius ?? [0.1, 2.0];
+  const fp = checkProb('flipP', spec.flipP ?? 0.5);
+  const stats = normStats(spec.norm ?? 'imagenet');
+  for (const g of groups) {
+    if (!(g.count >= 1 && g.size >= 1 && g.scale[0] > 0 && g.scale[0] <= g.scale[1])) {
+      throw new SmnError(DatasetErrorCode.Usage, `multicrop group ${JSON.stringify(g)} is invalid: need count ≥ 1, size ≥ 1, 0 < scale[0] ≤ scale[1]`, {
+        kind: 'usage',
+      });
+    }
+  }
+  return (img: RawImage, rng: Rng): TransformOutput => {
+    const crops: { data: Float32Array; size: [number, number] }[] = [];
+    for (const g of groups) {
+      for (let c = 0; c < g.count; c++) {
+        const box = randomResizedCropBox(img.height, img.width, g.scale, ratio, rng);
+        let x = resampleBox(img, box, g.size, g.size, interp, true);
+        if (rng.next() < fp) x = hflip(x);
+        if (rng.next() < jp) x = colorJitter(x, jitter, rng);
+        if (rng.next() < gp) x = grayscale(x);
+        if (rng.next() < bp) x = gaussianBlur(x, rng.uniform(br[0], br[1]));
+        crops.push({ data: normalize(x, stats), size: [g.size, g.size] });
+      }
+    }
+    return { crops };
+  };
 }
