@@ -63,38 +63,11 @@ const command: Command = {
   help: renderHelp(SPEC),
   usage: renderUsage(SPEC),
   async run(ctx: CommandContext): Promise<number> {
-    const v = parseFlags(SPEC, ctx.argv).flags;
+    const v = parseClusterFlags(ctx.argv);
     if ((v.run === undefined) === (v.embeddings === undefined)) throw usageError('smn cluster: give exactly one of --run DIR or --embeddings FILE.npy');
     const { method, clusters, components, niter, seed, epochs, 'epochs-scale': scale, 'schedule-base': base } = v;
 
-    let X: DenseMatrix;
-    let labels: Int32Array | undefined;
-    let test: DenseMatrix | undefined;
-    let testLabels: Int32Array | undefined;
-    let source: string;
-    let outDir: string;
-    if (v.run !== undefined) {
-      const e = await readRunEmbeddings(v.run, ['trainNorm'], ['trainLabels', 'testNorm', 'testLabels']);
-      X = e.trainNorm;
-      labels = v.labels ? await readLabelsNpy(v.labels) : e.trainLabels;
-      test = v.test ? await readMatrixNpy(v.test) : e.testNorm;
-      testLabels = v.test ? undefined : e.testLabels;
-      source = join(v.run, 'embeddings', 'train_norm.npy');
-      outDir = v.out ?? join(v.run, 'clusters');
-    } else {
-      X = await readMatrixNpy(v.embeddings!);
-      labels = v.labels ? await readLabelsNpy(v.labels) : undefined;
-      test = v.test ? await readMatrixNpy(v.test) : undefined;
-      source = v.embeddings!;
-      outDir = v.out ?? join(dirname(v.embeddings!), 'clusters');
-    }
-    if (v.normalize) {
-      X = l2NormalizeRows(X);
-      if (test) test = l2NormalizeRows(test);
-    }
-    if (test && test.cols !== X.cols) {
-      throw usageError(`--test rows have ${test.cols} columns but the clustered embeddings have ${X.cols}; give test rows of the same model`);
-    }
+    const { X, labels, test, testLabels, source, outDir } = await readClusterInputs(v);
     await useBackend(ctx.backend);
     const t0 = performance.now();
     const c = clusterEmbeddings(X, {
@@ -118,30 +91,93 @@ const command: Command = {
       );
       return 0;
     }
-    const lines = [
-      `clustered ${X.rows} × ${X.cols} rows of ${source}: PCA to ${components} whitened dims, ${method === 'gmm' ? 'Gaussian mixture' : 'k-means'} with ${clusters} clusters (seed ${seed}) in ${seconds.toFixed(1)} s`,
-      `cluster sizes: ${sizes.join(' / ')}`,
-    ];
-    if (c.diagnostics) {
-      lines.push(`Mean (largest-cluster share per class): ${c.diagnostics.meanLargestShare.toFixed(4)}`);
-      lines.push(`AMI (ADJ): ${c.diagnostics.ami.toFixed(4)}   ARI: ${c.diagnostics.ari.toFixed(4)}`);
-    } else {
-      lines.push('no labels given: Mean and AMI skipped (pass --labels FILE.npy)');
-    }
-    if (c.testClusters) {
-      const ts = new Array<number>(clusters).fill(0);
-      for (const id of c.testClusters) ts[id]! += 1;
-      lines.push(`test rows routed: ${ts.join(' / ')}${c.testDiagnostics ? ` (test AMI ${c.testDiagnostics.ami.toFixed(4)})` : ''}`);
-    }
-    if (method === 'gmm') {
-      const gm = c.model.toJSON() as { converged: boolean; nIter: number; lowerBound: number };
-      lines.push(`EM: ${gm.converged ? 'converged' : 'did NOT converge'} after ${gm.nIter} iterations, lower bound ${gm.lowerBound.toFixed(4)}`);
-    }
-    lines.push(`expert schedule (E = round(${base}/D × ${epochs} × ${scale}), queue start round(E/5)):`);
-    schedule.forEach((s, k) => lines.push(`  cluster ${k}: ${sizes[k]} rows → ${s ? `${s.epochs} epochs, queue from ${s.queueStart}` : 'empty (no expert)'}`));
-    lines.push(`wrote ${outDir}/{${Object.values(CLUSTERING_FILES).filter((f) => f !== (method === 'gmm' ? 'kmeans.json' : 'gmm.json') && (c.testClusters || f !== 'test_clusters.npy')).join(',')}}`);
+    const lines = reportLines(v, X, source, outDir, seconds, c, schedule);
     ctx.out.write(`${lines.join('\n')}\n`);
     return 0;
   },
 };
 export default command;
+
+function parseClusterFlags(argv: CommandContext['argv']) {
+  return parseFlags(SPEC, argv).flags;
+}
+
+type ClusterFlags = ReturnType<typeof parseClusterFlags>;
+
+/** The rows to cluster (and the optional labels and test rows) from --run or --embeddings, normalised when asked. */
+async function readClusterInputs(v: ClusterFlags): Promise<{
+  X: DenseMatrix;
+  labels: Int32Array | undefined;
+  test: DenseMatrix | undefined;
+  testLabels: Int32Array | undefined;
+  source: string;
+  outDir: string;
+}> {
+  let X: DenseMatrix;
+  let labels: Int32Array | undefined;
+  let test: DenseMatrix | undefined;
+  let testLabels: Int32Array | undefined;
+  let source: string;
+  let outDir: string;
+  if (v.run !== undefined) {
+    const e = await readRunEmbeddings(v.run, ['trainNorm'], ['trainLabels', 'testNorm', 'testLabels']);
+    X = e.trainNorm;
+    labels = v.labels ? await readLabelsNpy(v.labels) : e.trainLabels;
+    test = v.test ? await readMatrixNpy(v.test) : e.testNorm;
+    testLabels = v.test ? undefined : e.testLabels;
+    source = join(v.run, 'embeddings', 'train_norm.npy');
+    outDir = v.out ?? join(v.run, 'clusters');
+  } else {
+    X = await readMatrixNpy(v.embeddings!);
+    labels = v.labels ? await readLabelsNpy(v.labels) : undefined;
+    test = v.test ? await readMatrixNpy(v.test) : undefined;
+    source = v.embeddings!;
+    outDir = v.out ?? join(dirname(v.embeddings!), 'clusters');
+  }
+  if (v.normalize) {
+    X = l2NormalizeRows(X);
+    if (test) test = l2NormalizeRows(test);
+  }
+  if (test && test.cols !== X.cols) {
+    throw usageError(`--test rows have ${test.cols} columns but the clustered embeddings have ${X.cols}; give test rows of the same model`);
+  }
+  return { X, labels, test, testLabels, source, outDir };
+}
+
+/** The text report: sizes, diagnostics, the EM summary, the expert schedule and the files written. */
+function reportLines(
+  v: ClusterFlags,
+  X: DenseMatrix,
+  source: string,
+  outDir: string,
+  seconds: number,
+  c: ReturnType<typeof clusterEmbeddings>,
+  schedule: (ReturnType<typeof expertEpochs> | null)[],
+): string[] {
+  const { method, clusters, components, seed, epochs, 'epochs-scale': scale, 'schedule-base': base } = v;
+  const sizes = c.info.sizes;
+  const lines = [
+    `clustered ${X.rows} × ${X.cols} rows of ${source}: PCA to ${components} whitened dims, ${method === 'gmm' ? 'Gaussian mixture' : 'k-means'} with ${clusters} clusters (seed ${seed}) in ${seconds.toFixed(1)} s`,
+    `cluster sizes: ${sizes.join(' / ')}`,
+  ];
+  if (c.diagnostics) {
+    lines.push(`Mean (largest-cluster share per class): ${c.diagnostics.meanLargestShare.toFixed(4)}`);
+    lines.push(`AMI (ADJ): ${c.diagnostics.ami.toFixed(4)}   ARI: ${c.diagnostics.ari.toFixed(4)}`);
+  } else {
+    lines.push('no labels given: Mean and AMI skipped (pass --labels FILE.npy)');
+  }
+  if (c.testClusters) {
+    const ts = new Array<number>(clusters).fill(0);
+    for (const id of c.testClusters) ts[id]! += 1;
+    lines.push(`test rows routed: ${ts.join(' / ')}${c.testDiagnostics ? ` (test AMI ${c.testDiagnostics.ami.toFixed(4)})` : ''}`);
+  }
+  if (method === 'gmm') {
+    const gm = c.model.toJSON() as { converged: boolean; nIter: number; lowerBound: number };
+    lines.push(`EM: ${gm.converged ? 'converged' : 'did NOT converge'} after ${gm.nIter} iterations, lower bound ${gm.lowerBound.toFixed(4)}`);
+  }
+  lines.push(`expert schedule (E = round(${base}/D × ${epochs} × ${scale}), queue start round(E/5)):`);
+  schedule.forEach((s, k) => lines.push(`  cluster ${k}: ${sizes[k]} rows → ${s ? `${s.epochs} epochs, queue from ${s.queueStart}` : 'empty (no expert)'}`));
+  lines.push(`wrote ${outDir}/{${Object.values(CLUSTERING_FILES).filter((f) => f !== (method === 'gmm' ? 'kmeans.json' : 'gmm.json') && (c.testClusters || f !== 'test_clusters.npy')).join(',')}}`);
+  return lines;
+}
+
