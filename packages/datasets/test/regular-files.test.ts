@@ -6,20 +6,18 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { SmnError } from '@smn/core';
 import { createLoader, loadDataset, readIdx, type Batch, type DatasetWarning } from '../src/index.js';
 import { idxBytes, tempDir, writeCifar10Bin, writeIdxPair } from './helpers.js';
 import { caughtAsync } from '../../core/test/_smn-error.js';
+import { writeSolidPng } from './_images.js';
 
 const mkfifo = (file: string): void => {
   execFileSync('mkfifo', [file]);
 };
 
-async function writePng(file: string, v: number): Promise<void> {
-  await sharp(Buffer.alloc(4 * 4 * 3, v), { raw: { width: 4, height: 4, channels: 3 } }).png().toFile(file);
-}
+const writePng = (file: string, v: number): Promise<void> => writeSolidPng(file, v);
 
 async function collect(it: AsyncIterable<Batch>): Promise<Batch[]> {
   const out: Batch[] = [];
