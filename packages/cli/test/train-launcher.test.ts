@@ -46,6 +46,25 @@ describe('smn train --multirun --launcher', () => {
     expect(r.err).toContain('--max-runs 2');
   });
 
+  it('hydra/launcher=NAME is --launcher NAME; an unknown name or a contradiction is a usage error', async () => {
+    const env = process.env.SMN_REDIS_URL;
+    delete process.env.SMN_REDIS_URL;
+    try {
+      // queue without Redis refuses before anything runs: the override chose the queue launcher.
+      const q = await runCli([...sweep(join(root, 'hq')), 'hydra/launcher=queue']);
+      expect(q.code).toBe(2);
+      expect(q.err).toContain('SMN_LAUNCH_REDIS_URL');
+    } finally {
+      if (env !== undefined) process.env.SMN_REDIS_URL = env;
+    }
+    const bad = await runCli([...sweep(join(root, 'hb')), 'hydra/launcher=joblib']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/hydra\/launcher=joblib: smn has no launcher 'joblib'; expected one of basic, local, queue.*that is local/);
+    const both = await runCli([...sweep(join(root, 'hc')), 'hydra/launcher=local', '--launcher', 'queue']);
+    expect(both.code).toBe(2);
+    expect(both.err).toContain('name two launchers');
+  });
+
   it('--launcher takes only the launchers there are', async () => {
     const r = await runCli([...sweep(join(root, 'bad')), '--launcher', 'slurm']);
     expect(r.code).toBe(2);

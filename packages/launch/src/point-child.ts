@@ -3,13 +3,14 @@
  * progress and result. SIGTERM/SIGINT stop the run with a checkpoint, as in `smn train`.
  */
 import { SmnError } from '@smn/core';
+import { TrainErrorCode } from '@smn/train';
 import { pointFromJobData } from './point-data.js';
 import { runPoint } from './run-point.js';
 import { errorText } from './sweep-state.js';
 import type { ChildMessage, ParentMessage } from './_child-protocol.js';
 
 const ac = new AbortController();
-const stop = (sig: NodeJS.Signals) => ac.abort(new SmnError('SMN_INTERRUPTED', `interrupted by ${sig}`, { details: { signal: sig } }));
+const stop = (sig: NodeJS.Signals) => ac.abort(new SmnError(TrainErrorCode.Interrupted, `interrupted by ${sig}`, { details: { signal: sig } }));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 

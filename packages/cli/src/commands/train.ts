@@ -48,7 +48,7 @@ main.task=summary does nothing, as the reference.`,
       value: 'NAME',
       choices: LAUNCHERS,
       default: 'basic',
-      description: `how the runs go: basic (one after the other here), local (--jobs N processes here), queue (BullMQ jobs
+      description: `how the runs go (hydra/launcher=NAME says the same): basic (one after the other here), local (--jobs N processes here), queue (BullMQ jobs
 on Redis for smn worker on any machine; ${docsUrl('distributed.md')})`,
     },
     jobs: { type: 'number', value: 'N', integer: true, min: 1, default: 1, description: 'with --launcher local: runs at a time' },
@@ -185,6 +185,24 @@ async function launchJobs(ctx: CommandContext, jobs: Job[], flags: Flags, intr: 
   return res.interrupted ? 130 : res.ok ? 0 : 1;
 }
 
+/**
+ * `hydra/launcher=NAME` (the reference's way of choosing Hydra's launcher) is `--launcher NAME`: it is taken out of
+ * the overrides; a name smn has no launcher for, or one that contradicts `--launcher`, is a usage error.
+ */
+function withHydraLauncher(flags: Flags, overrides: string[], argv: readonly string[]): { flags: Flags; overrides: string[] } {
+  const re = /^\+{0,2}hydra\/launcher=(.*)$/;
+  const given = overrides.filter((o) => re.test(o));
+  if (given.length === 0) return { flags, overrides };
+  const name = re.exec(given[given.length - 1]!)![1]!;
+  if (!(LAUNCHERS as readonly string[]).includes(name)) {
+    const hint = name === 'joblib' ? " (Hydra's joblib launcher runs processes on this machine: that is local)" : '';
+    throw usageError(`hydra/launcher=${name}: smn has no launcher '${name}'; expected one of ${LAUNCHERS.join(', ')}${hint}`);
+  }
+  const explicit = argv.some((a) => a === '--launcher' || a.startsWith('--launcher='));
+  if (explicit && flags.launcher !== name) throw usageError(`hydra/launcher=${name} and --launcher ${flags.launcher} name two launchers; give one`);
+  return { flags: { ...flags, launcher: name as Flags['launcher'] }, overrides: overrides.filter((o) => !re.test(o)) };
+}
+
 const command: Command = {
   name: 'train',
   summary: 'train a run from a config (submask, baseline, submask_lin, ...)',
@@ -192,7 +210,8 @@ const command: Command = {
   usage: renderUsage(SPEC),
   run: (ctx) =>
     interruptible(ctx, async (intr) => {
-      const { flags, overrides } = parseFlags(SPEC, ctx.argv);
+      const parsed = parseFlags(SPEC, ctx.argv);
+      const { flags, overrides } = withHydraLauncher(parsed.flags, parsed.overrides, ctx.argv);
       const jobs = flags.resume ? [await resumeJob(ctx, flags, overrides)] : newJobs(ctx, flags, overrides);
       if (flags.launcher !== 'basic' || flags.detach) return await launchJobs(ctx, jobs, flags, intr);
       return await runJobs(ctx, jobs, flags.workers, intr);
