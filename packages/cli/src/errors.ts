@@ -37,6 +37,8 @@ export const CliErrorCode = {
   ParseJson: 'SMN_PARSE_JSON',
   /** A YAML file that does not parse (an alias bomb included). Usage (exit 2): YAML files are configs. */
   ParseYaml: 'SMN_PARSE_YAML',
+  /** `smn web export`: the built web page is not there and cannot be built (a tarball packed without it). Runtime (exit 1). */
+  WebPageMissing: 'SMN_WEB_PAGE_MISSING',
 } as const;
 
 export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];

@@ -98,6 +98,11 @@ export const TrainErrorCode = {
   TrainInternal: 'SMN_TRAIN_INTERNAL',
   /** `pretrain`: no training images of the classes asked for. */
   PretrainEmpty: 'SMN_PRETRAIN_EMPTY',
+
+  /** `web export`: runs trained on different base weights (their weight files or mask hashes differ). Usage (exit 2). */
+  WebBaseMismatch: 'SMN_WEB_BASE_MISMATCH',
+  /** `web export`: a run the page cannot run as a task (fine-tuned, CLIP, no mask or head to export), or no manifest. Usage (exit 2). */
+  WebRunUnsupported: 'SMN_WEB_RUN_UNSUPPORTED',
 } as const;
 
 export type TrainErrorCode = (typeof TrainErrorCode)[keyof typeof TrainErrorCode];

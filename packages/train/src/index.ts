@@ -36,3 +36,4 @@ export { embedSplit, classificationMetrics, l2normalizeRows, loadRunData, type E
 export { runCascade, readDispatcherConfig, CASCADE_FILES, CASCADE_METHODS, type CascadeOptions, type CascadeResult, type CascadeEvents, type CascadeProgress } from './run-cascade.js';
 export { pretrainEmbedded, type PretrainOptions, type PretrainResult } from './pretrain.js';
 export { useFusedKernels } from './fused-ops.js';
+export { exportWeb, readWebManifest, webTaskId, WEB_FILES, type WebExportOptions, type WebExportResult, type WebManifest, type WebTask, type WebLayerStats } from './web-export.js';
