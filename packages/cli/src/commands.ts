@@ -18,7 +18,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<{ d
   cluster: { summary: 'cluster a run\'s embeddings (PCA + Gaussian mixture or k-means)', load: () => import('./commands/cluster.js') },
   ensemble: { summary: 'evaluate an ensemble of runs (cascade step 4)', load: () => import('./commands/ensemble.js') },
   cascade: { summary: 'run a self-masking cascade end to end from a dispatcher run', load: () => import('./commands/cascade.js') },
-  worker: { summary: 'run queued sweep points from Redis (smn train --launcher queue) on this machine', load: () => import('./commands/worker.js') },
+  worker: { summary: 'run queued sweep points and cascade runs from Redis (--launcher queue) on this machine', load: () => import('./commands/worker.js') },
   web: { summary: 'export runs sharing one backbone to a web page that switches task masks, and serve it', load: () => import('./commands/web.js') },
-  sweep: { summary: 'the status of a queued sweep, from any machine', load: () => import('./commands/sweep.js') },
+  sweep: { summary: 'the status or HTML report of a sweep, from any machine', load: () => import('./commands/sweep.js') },
 };

@@ -10,6 +10,8 @@ export const LAUNCH_ERRORS = {
   unknownSweep: 'SMN_LAUNCH_UNKNOWN_SWEEP',
   /** A `local` child exited without a result. */
   childDied: 'SMN_LAUNCH_CHILD_DIED',
+  /** `smn sweep report --run-dir DIR` finds no DIR-<k> run folders. */
+  noPoints: 'SMN_LAUNCH_NO_POINTS',
   /** `--jobs` or `--concurrency` below 1. */
   badCount: 'SMN_LAUNCH_BAD_COUNT',
 } as const;

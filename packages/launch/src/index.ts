@@ -1,5 +1,6 @@
 export { launchSweep, sweepStatus } from './launch.js';
 export { runBasic } from './basic.js';
+export { launchCascade, enqueueCascade, CASCADE_JOB, type CascadeLaunchResult } from './cascade.js';
 export { runLocal } from './local.js';
 export { enqueueSweep, readSweepStatus, sweepEnded, jobIdOf } from './queue.js';
 export { runWorker, type WorkerOptions, type WorkerSummary } from './worker.js';
@@ -7,6 +8,7 @@ export { runPoint, type RunPointOptions } from './run-point.js';
 export { pointJobData, pointFromJobData, newSweepId } from './point-data.js';
 export { connectRedis, redisUrlOf, redactUrl, QUEUE_NAME, SWEEP_KEY_PREFIX } from './redis.js';
 export { formatSweepStatus, headlineMetric } from './format.js';
+export { renderSweepReport, reportPointsOf, reportPointsFromRunDirs, accuracyOf, storedBytesOf, type SweepReportPoint } from './report.js';
 export { LAUNCH_ERRORS } from './errors.js';
 export {
   LAUNCHERS,
@@ -18,6 +20,7 @@ export {
   type PointStatus,
   type PointResult,
   type SweepStatus,
+  type CascadeJobData,
   type LaunchOptions,
   type LaunchResult,
 } from './types.js';

@@ -35,7 +35,7 @@ export async function launchSweep(points: readonly SweepPoint[], opts: LaunchOpt
 }
 
 /** Reads the sweep's status every `pollMs` (reporting changes) until every point ended or `signal` aborts. */
-async function followSweep(connection: Awaited<ReturnType<typeof connectRedis>>, sweepId: string, opts: LaunchOptions): Promise<SweepStatus> {
+export async function followSweep(connection: Awaited<ReturnType<typeof connectRedis>>, sweepId: string, opts: Pick<LaunchOptions, 'onStatus' | 'signal' | 'pollMs'>): Promise<SweepStatus> {
   let last = '';
   for (;;) {
     const status = await readSweepStatus(connection, sweepId);

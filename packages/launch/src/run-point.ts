@@ -18,7 +18,7 @@ export interface RunPointOptions {
 let activeBackend = '';
 
 /** Starts the backend the config asks for (main.backend, main.device), once per process until another is asked for. */
-async function backendFor(config: SmnConfig, fallback: BackendName | undefined, onLog?: (l: string) => void): Promise<void> {
+export async function backendFor(config: SmnConfig, fallback: BackendName | undefined, onLog?: (l: string) => void): Promise<void> {
   const name = (config.main.backend ?? fallback) as BackendName | undefined;
   const device = config.main.device ?? undefined;
   const want = `${name ?? ''}/${device ?? ''}`;

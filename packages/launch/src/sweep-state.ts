@@ -7,7 +7,7 @@ export class SweepState {
   constructor(
     sweepId: string,
     launcher: LauncherName,
-    points: readonly SweepPoint[],
+    points: readonly Pick<SweepPoint, 'runDir' | 'overrides'>[],
     private readonly onStatus?: (s: SweepStatus) => void,
   ) {
     this.status = { sweepId, launcher, points: points.map((p, index) => ({ index, runDir: p.runDir, overrides: [...p.overrides], state: 'queued' })) };

@@ -1,5 +1,5 @@
 import type { BackendName } from '@smn/backend';
-import type { RunEvents, SmnConfig } from '@smn/train';
+import type { CascadeResult, RunEvents, SmnConfig } from '@smn/train';
 
 /** The launchers of a sweep (`smn train --multirun --launcher NAME`). */
 export const LAUNCHERS = ['basic', 'local', 'queue'] as const;
@@ -69,6 +69,29 @@ export interface PointResult {
   completed: boolean;
   metrics: Record<string, number>;
   seconds: number;
+  /** The ensemble step of a cascade: its results (also in cascade.json). */
+  cascade?: CascadeResult;
+}
+
+/**
+ * The data of a cascade's ensemble job (launchCascade with `queue`): runCascade's options, paths absolute. `runDir`
+ * (the cascade folder) and `overrides` (none) make it read like a point in a sweep's status.
+ */
+export interface CascadeJobData {
+  sweepId: string;
+  index: number;
+  runDir: string;
+  overrides: string[];
+  cascade: {
+    dispatcher: string;
+    out: string;
+    clusters: number;
+    method: 'gmm' | 'kmeans';
+    epochsScale: number;
+    base: number;
+    probe: boolean;
+    overrides: string[];
+  };
 }
 
 /** Options of {@link launchSweep}. */

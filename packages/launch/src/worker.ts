@@ -6,8 +6,9 @@ import { LAUNCH_ERRORS } from './errors.js';
 import { pointFromJobData } from './point-data.js';
 import { connectRedis, QUEUE_NAME, redactUrl, redisUrlOf } from './redis.js';
 import { runPoint } from './run-point.js';
+import { CASCADE_JOB, cascadeFromJobData, runCascadeJob } from './cascade.js';
 import { errorText } from './sweep-state.js';
-import type { PointJobData, PointResult } from './types.js';
+import type { CascadeJobData, PointJobData, PointResult } from './types.js';
 
 export interface WorkerOptions {
   /** redis:// or rediss:// URL (default SMN_REDIS_URL). */
@@ -57,7 +58,7 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerSummary
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new SmnError(LAUNCH_ERRORS.badCount, `--concurrency must be a whole number ≥ 1, found ${concurrency}`, { kind: 'usage' });
   const summary: WorkerSummary = { done: 0, failed: 0, givenBack: 0 };
   const active = new Map<string, AbortController>();
-  const worker = new Worker<PointJobData, PointResult>(QUEUE_NAME, (job, token) => processJob(job, token, active, summary, opts), {
+  const worker = new Worker<PointJobData | CascadeJobData, PointResult>(QUEUE_NAME, (job, token) => processJob(job, token, active, summary, opts), {
     connection,
     concurrency,
     lockDuration: opts.lockDurationMs ?? 120_000,
@@ -79,11 +80,27 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerSummary
   return summary;
 }
 
+/** What a job runs: a point of a sweep (or an expert / embedding run of a cascade), or a cascade's ensemble step. */
+type Task = { label: string; run(signal: AbortSignal): Promise<PointResult> };
+
+function taskOf(job: Job<PointJobData | CascadeJobData, PointResult>, opts: WorkerOptions): Task {
+  const common = { ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.workers !== undefined ? { workers: opts.workers } : {}), onLog: (line: string) => opts.onLog?.(`job ${job.id}: ${line}`) };
+  if (job.name === CASCADE_JOB) {
+    const data = cascadeFromJobData(job.data);
+    return { label: `ensembles of the cascade ${data.cascade.out}`, run: (signal) => runCascadeJob(data, { signal, ...common }) };
+  }
+  const point = pointFromJobData(job.data);
+  return {
+    label: `${point.job.runDir}${point.job.overrides.length ? ` (${point.job.overrides.join(' ')})` : ''}`,
+    run: (signal) => runPoint(point.job, point.config, { signal, ...common, onProgress: (p) => void job.updateProgress(p as unknown as object).catch(() => {}) }),
+  };
+}
+
 /** One job: validate, run (resuming when the folder holds a checkpoint), report; give back on abort. */
-async function processJob(job: Job<PointJobData, PointResult>, token: string | undefined, active: Map<string, AbortController>, summary: WorkerSummary, opts: WorkerOptions): Promise<PointResult> {
-  let point: ReturnType<typeof pointFromJobData>;
+async function processJob(job: Job<PointJobData | CascadeJobData, PointResult>, token: string | undefined, active: Map<string, AbortController>, summary: WorkerSummary, opts: WorkerOptions): Promise<PointResult> {
+  let task: Task;
   try {
-    point = pointFromJobData(job.data);
+    task = taskOf(job, opts);
   } catch (err) {
     summary.failed++;
     // Unrecoverable: a config that fails the schema fails again anywhere.
@@ -97,15 +114,9 @@ async function processJob(job: Job<PointJobData, PointResult>, token: string | u
     opts.onLog?.(`job ${job.id}: stopped with a checkpoint; back in the queue`);
     throw new WaitingError();
   };
-  opts.onLog?.(`job ${job.id}: ${point.job.runDir}${point.job.overrides.length ? ` (${point.job.overrides.join(' ')})` : ''}`);
+  opts.onLog?.(`job ${job.id}: ${task.label}`);
   try {
-    const result = await runPoint(point.job, point.config, {
-      signal: ac.signal,
-      ...(opts.backend ? { backend: opts.backend } : {}),
-      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
-      onProgress: (p) => void job.updateProgress(p as unknown as object).catch(() => {}),
-      onLog: (line) => opts.onLog?.(`job ${job.id}: ${line}`),
-    });
+    const result = await task.run(ac.signal);
     if (!result.completed) return await giveBack();
     summary.done++;
     return result;
@@ -114,7 +125,7 @@ async function processJob(job: Job<PointJobData, PointResult>, token: string | u
     if (ac.signal.aborted && isAbortError(err, ac.signal)) return await giveBack();
     if (isSmnError(err) && err.code === LOCK_ERRORS.held) {
       // The folder's last holder is not yet judged gone (another host, heartbeat younger than staleMs): wait.
-      opts.onLog?.(`job ${job.id}: ${point.job.runDir} is still locked; retrying later`);
+      opts.onLog?.(`job ${job.id}: its folder is still locked; retrying later`);
       await job.moveToDelayed(Date.now() + (opts.lockedRetryMs ?? 10_000), token);
       throw new DelayedError();
     }

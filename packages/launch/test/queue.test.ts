@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configToYaml } from '@smn/train';
-import { connectRedis, enqueueSweep, launchSweep, readSweepStatus, sweepStatus, type SweepPoint } from '../src/index.js';
+import { connectRedis, enqueueSweep, launchSweep, readSweepStatus, renderSweepReport, reportPointsOf, sweepStatus, type SweepPoint } from '../src/index.js';
 import { exited, redisMissing, startRedis, startWorker, sweepPoints, tinyWeights, until } from './_helpers.js';
 
 const missing = redisMissing();
@@ -46,6 +46,14 @@ describe.skipIf(missing !== undefined)('queue launcher with real Redis and worke
       // Any machine reads the same status by id.
       expect((await sweepStatus(res.sweepId, { redis: redis.url })).points.map((p) => p.state)).toEqual(states);
       expect(workers.every((w) => w.log().includes('job '))).toBe(true);
+      // The sweep report of the same status: a row per point (the failed one with its error), a marker per finished one.
+      const html = renderSweepReport(`sweep ${res.sweepId}`, await reportPointsOf(res.status));
+      const firstTable = html.match(/<table>[\s\S]*?<\/table>/)![0];
+      const rows = [...firstTable.matchAll(/<tr><td>(\d+)<\/td><td>(\w+)<\/td>/g)].map((m) => `${m[1]} ${m[2]}`);
+      expect(rows).toEqual(['0 done', '1 done', '2 done', '3 done', '4 failed']);
+      expect(firstTable).toContain('SMN_CONFIG_INVALID');
+      const svg = Buffer.from(/base64,([^"]+)"/.exec(html)![1]!, 'base64').toString('utf8');
+      expect(svg.match(/<circle /g)).toHaveLength(4);
     } finally {
       workers.forEach((w) => w.kill('SIGTERM'));
       await Promise.all(workers.map(exited));

@@ -33,7 +33,7 @@ export { createTrainStep, forwardWithoutGradients, classificationObjective, type
 export { loadBackbone, EMBEDDED_BACKBONE, type Backbone } from './experiment/backbone.js';
 export { fetchBackboneWeights, ensureDataset, type FetchInputsOptions, type BackboneWeightsPath, type EnsureDatasetResult } from './experiment/fetch-inputs.js';
 export { embedSplit, classificationMetrics, l2normalizeRows, loadRunData, type Embedded, type RunData } from './experiment/data.js';
-export { runCascade, readDispatcherConfig, CASCADE_FILES, CASCADE_METHODS, type CascadeOptions, type CascadeResult, type CascadeEvents, type CascadeProgress } from './run-cascade.js';
+export { runCascade, planCascade, readDispatcherConfig, CASCADE_FILES, CASCADE_METHODS, type CascadeOptions, type CascadeResult, type CascadeEvents, type CascadeProgress, type CascadePlan, type CascadeRun, type CascadeExpertRun } from './run-cascade.js';
 export { pretrainEmbedded, type PretrainOptions, type PretrainResult } from './pretrain.js';
 export { useFusedKernels } from './fused-ops.js';
 export { exportWeb, readWebManifest, webTaskId, WEB_FILES, type WebExportOptions, type WebExportResult, type WebManifest, type WebTask, type WebLayerStats } from './web-export.js';

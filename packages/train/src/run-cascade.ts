@@ -101,6 +101,82 @@ export interface CascadeResult {
 
 type Settings = Required<Omit<CascadeOptions, 'signal' | 'events' | 'out'>> & { out: string; signal?: AbortSignal; events: CascadeEvents };
 
+/** One expert or embedding run of a cascade, laid out ahead by {@link planCascade}: what `smn train` would run. */
+export interface CascadeRun {
+  /** `expert-k` or `embed-k` (CASCADE_FILES). */
+  name: string;
+  k: number;
+  runDir: string;
+  config: SmnConfig;
+  overrides: string[];
+  /** Continue from the folder's last.ckpt (an expert stopped before). */
+  resume: boolean;
+  /** Finished before (summary.json): nothing to run. */
+  reused: boolean;
+}
+
+/** An expert run, with the numbers of its epoch formula. */
+export interface CascadeExpertRun extends CascadeRun {
+  images: number;
+  epochs: number;
+  queueStart: number;
+}
+
+/** Step 1 done, steps 2 and 3 laid out: what a launcher runs in parallel before {@link runCascade} ends the cascade. */
+export interface CascadePlan {
+  out: string;
+  clusters: ClusteringInfo;
+  /** Expert k trains on cluster k, from the dispatcher's checkpoint. */
+  experts: CascadeExpertRun[];
+  /** Embedding run k reads expert k's checkpoint: it starts once expert k has finished. */
+  embeds: CascadeRun[];
+}
+
+function cascadeSettings(options: CascadeOptions): Settings {
+  const s: Settings = { clusters: 5, method: 'gmm', epochsScale: 1, base: 50000, probe: true, overrides: [], workers: 1, ...definedOnly(options), dispatcher: options.dispatcher, out: options.out ?? join(options.dispatcher, 'cascade'), events: options.events ?? {} };
+  if (!Number.isInteger(s.clusters) || s.clusters < 1) throw new SmnError(CascadeErrorCode.Option, `runCascade: clusters must be an integer ≥ 1, got ${s.clusters}`, { kind: 'usage' });
+  return s;
+}
+
+/** Runs `work` holding the cascade folder's lock (one cascade process per folder; released on return or error). */
+async function inCascadeFolder<T>(s: Settings, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  // A second process on the folder is refused with SMN_LOCK_HELD before it writes anything.
+  const folder = await openOwnedFolder(s.out, { create: true, lockName: CASCADE_FILES.lock, label: `cascade of ${s.dispatcher}`, tempDirs: [CASCADE_FILES.clusters], what: 'cascade folder' });
+  let finished = false;
+  try {
+    const signal = s.signal ? AbortSignal.any([s.signal, folder.lost]) : folder.lost;
+    const r = await work(signal);
+    if (folder.lost.aborted) throw folder.lost.reason;
+    finished = true;
+    return r;
+  } finally {
+    await folder.close({ discard: !finished });
+  }
+}
+
+/**
+ * Step 1 of a cascade (the clustering, reused when saved) and the layout of steps 2 and 3: every expert and embedding
+ * run with its resolved config, for a launcher that runs them in parallel (`@smn/launch`'s launchCascade). Holds the
+ * cascade folder's lock only while it works; {@link runCascade} with the same options then finds every finished run
+ * and only evaluates the ensembles (step 4).
+ */
+export async function planCascade(options: CascadeOptions): Promise<CascadePlan> {
+  const s = cascadeSettings(options);
+  const dcfg = await readDispatcherConfig(s.dispatcher);
+  return inCascadeFolder(s, async (signal) => {
+    const st = { ...s, signal };
+    const clustering = await clusterStep(st, dcfg);
+    const clustersFile = await clustersByDatasetIndex(st, dcfg, clustering);
+    const experts: CascadeExpertRun[] = [];
+    const embeds: CascadeRun[] = [];
+    for (let k = 0; k < s.clusters; k++) {
+      experts.push(await expertRun(st, dcfg, k, clustering.info.sizes, clustersFile));
+      embeds.push(await embedRun(st, dcfg, k));
+    }
+    return { out: s.out, clusters: clustering.info, experts, embeds };
+  });
+}
+
 /**
  * A self-masking cascade (paper §3.4, Table 3; docs/method.md#cascades) from a finished self-supervised dispatcher run: 1. cluster its
  * normalised train embeddings (PCA-20 whitening + GMM or k-means), 2. train one expert per cluster from the
@@ -111,22 +187,10 @@ type Settings = Required<Omit<CascadeOptions, 'signal' | 'events' | 'out'>> & { 
  */
 export async function runCascade(options: CascadeOptions): Promise<CascadeResult> {
   const t0 = Date.now();
-  const s: Settings = { clusters: 5, method: 'gmm', epochsScale: 1, base: 50000, probe: true, overrides: [], workers: 1, ...definedOnly(options), dispatcher: options.dispatcher, out: options.out ?? join(options.dispatcher, 'cascade'), events: options.events ?? {} };
-  if (!Number.isInteger(s.clusters) || s.clusters < 1) throw new SmnError(CascadeErrorCode.Option, `runCascade: clusters must be an integer ≥ 1, got ${s.clusters}`, { kind: 'usage' });
+  const s = cascadeSettings(options);
   const dcfg = await readDispatcherConfig(s.dispatcher);
   const maskedWeights = (await readRunSummary(s.dispatcher)).maskedWeights;
-  // One cascade per folder: a second one on it is refused with SMN_LOCK_HELD before it writes anything.
-  const folder = await openOwnedFolder(s.out, { create: true, lockName: CASCADE_FILES.lock, label: `cascade of ${s.dispatcher}`, tempDirs: [CASCADE_FILES.clusters], what: 'cascade folder' });
-  let finished = false;
-  try {
-    const signal = s.signal ? AbortSignal.any([s.signal, folder.lost]) : folder.lost;
-    const r = await cascadeSteps({ ...s, signal }, dcfg, maskedWeights, t0);
-    if (folder.lost.aborted) throw folder.lost.reason;
-    finished = true;
-    return r;
-  } finally {
-    await folder.close({ discard: !finished });
-  }
+  return inCascadeFolder(s, (signal) => cascadeSteps({ ...s, signal }, dcfg, maskedWeights, t0));
 }
 
 /** Steps 1 to 4 in the locked cascade folder. */
@@ -192,41 +256,49 @@ async function runOne(s: Settings, name: string, opts: { config: SmnConfig; runD
   return r.completed;
 }
 
+/** Expert k's run: its folder, its config (its own config.yaml when resuming) and the overrides that make it. */
+async function expertRun(s: Settings, dcfg: SmnConfig, k: number, sizes: number[], clustersFile: string): Promise<CascadeExpertRun> {
+  const { epochs, queueStart } = expertEpochs(sizes[k]!, { base: s.base, epochs: dcfg.dl.epochs, scale: s.epochsScale });
+  const runDir = join(s.out, CASCADE_FILES.expert(k));
+  const reused = isRunComplete(runDir);
+  const resume = !reused && hasCheckpoint(runDir);
+  const overrides = [
+    `main.dataset_subset_clusters_file=${clustersFile}`,
+    `main.dataset_subset_cluster=${k}`,
+    "main.dataset_subset=''",
+    `dl.epochs=${epochs}`,
+    `swav.epoch_queue_starts=${queueStart}`,
+    `main.load_checkpoint=${runPaths(s.dispatcher).checkpoint}`,
+    'main.strict_load_checkpoint=0',
+    'main.probe=0',
+    ...s.overrides,
+  ];
+  const config = resume ? await readRunConfig(runDir, { code: TrainErrorCode.CascadeRun, doing: 'resume the expert' }) : await applyOverrides(dcfg, overrides, s.out);
+  return { name: CASCADE_FILES.expert(k), k, runDir, config, overrides, resume, reused, images: sizes[k]!, epochs, queueStart };
+}
+
+/** Embedding run k: the full train and test sets through expert k's checkpoint (main.train=0). */
+async function embedRun(s: Settings, dcfg: SmnConfig, k: number): Promise<CascadeRun> {
+  const runDir = join(s.out, CASCADE_FILES.embed(k));
+  const overrides = ['main.train=0', 'main.probe=0', "main.dataset_subset_clusters_file=''", `main.load_checkpoint=${runPaths(join(s.out, CASCADE_FILES.expert(k))).checkpoint}`, 'main.strict_load_checkpoint=1'];
+  return { name: CASCADE_FILES.embed(k), k, runDir, config: await applyOverrides(dcfg, overrides, s.out), overrides, resume: false, reused: isRunComplete(runDir) };
+}
+
+const runOptions = (r: CascadeRun) => ({ config: r.config, runDir: r.runDir, overrides: r.overrides, resume: r.resume });
+
 /** Steps 2 and 3: train each cluster's expert, then embed the full sets with it. */
 async function expertSteps(s: Settings, dcfg: SmnConfig, sizes: number[], clustersFile: string): Promise<{ completed: boolean; experts: string[]; embeds: string[] }> {
   const experts: string[] = [];
   const embeds: string[] = [];
-  const dispCkpt = runPaths(s.dispatcher).checkpoint;
   for (let k = 0; k < s.clusters; k++) {
-    const { epochs, queueStart } = expertEpochs(sizes[k]!, { base: s.base, epochs: dcfg.dl.epochs, scale: s.epochsScale });
-    const expertDir = join(s.out, CASCADE_FILES.expert(k));
-    experts.push(expertDir);
-    const reused = isRunComplete(expertDir);
-    const resume = !reused && hasCheckpoint(expertDir);
-    s.events.onProgress?.({ step: 'expert', k, dir: expertDir, reused, resuming: resume, images: sizes[k]!, epochs, queueStart });
-    if (!reused) {
-      const over = [
-        `main.dataset_subset_clusters_file=${clustersFile}`,
-        `main.dataset_subset_cluster=${k}`,
-        "main.dataset_subset=''",
-        `dl.epochs=${epochs}`,
-        `swav.epoch_queue_starts=${queueStart}`,
-        `main.load_checkpoint=${dispCkpt}`,
-        'main.strict_load_checkpoint=0',
-        'main.probe=0',
-        ...s.overrides,
-      ];
-      const config = resume ? await readRunConfig(expertDir, { code: TrainErrorCode.CascadeRun, doing: 'resume the expert' }) : await applyOverrides(dcfg, over, s.out);
-      if (!(await runOne(s, CASCADE_FILES.expert(k), { config, runDir: expertDir, overrides: over, resume }))) return { completed: false, experts, embeds };
-    }
-    const embedDir = join(s.out, CASCADE_FILES.embed(k));
-    embeds.push(embedDir);
-    const embedded = isRunComplete(embedDir);
-    s.events.onProgress?.({ step: 'embed', k, dir: embedDir, reused: embedded });
-    if (!embedded) {
-      const over = ['main.train=0', 'main.probe=0', "main.dataset_subset_clusters_file=''", `main.load_checkpoint=${runPaths(expertDir).checkpoint}`, 'main.strict_load_checkpoint=1'];
-      if (!(await runOne(s, CASCADE_FILES.embed(k), { config: await applyOverrides(dcfg, over, s.out), runDir: embedDir, overrides: over }))) return { completed: false, experts, embeds };
-    }
+    const ex = await expertRun(s, dcfg, k, sizes, clustersFile);
+    experts.push(ex.runDir);
+    s.events.onProgress?.({ step: 'expert', k, dir: ex.runDir, reused: ex.reused, resuming: ex.resume, images: ex.images, epochs: ex.epochs, queueStart: ex.queueStart });
+    if (!ex.reused && !(await runOne(s, ex.name, runOptions(ex)))) return { completed: false, experts, embeds };
+    const em = await embedRun(s, dcfg, k);
+    embeds.push(em.runDir);
+    s.events.onProgress?.({ step: 'embed', k, dir: em.runDir, reused: em.reused });
+    if (!em.reused && !(await runOne(s, em.name, runOptions(em)))) return { completed: false, experts, embeds };
   }
   return { completed: true, experts, embeds };
 }

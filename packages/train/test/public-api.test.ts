@@ -73,6 +73,7 @@ it('src/index.ts exports these names', async () => {
       "parseOverride",
       "parsePrimitive",
       "parseValue",
+      "planCascade",
       "pretrainEmbedded",
       "readDispatcherConfig",
       "readMetrics",

@@ -1,16 +1,19 @@
 import { join } from 'node:path';
 import { docsUrl } from '@smn/core';
+import { launchCascade, LAUNCHERS } from '@smn/launch';
 import { CASCADE_FILES, readDispatcherConfig, runCascade, type CascadeProgress, type CascadeResult } from '@smn/train';
 import type { Command, CommandContext } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage, usageError } from '../flags.js';
 import { interruptible, progressEvents } from '../progress.js';
 import { startBackend, WORKERS_FLAG } from '../shared.js';
+import { sweepTable } from '../live-table.js';
 
 const SPEC = defineSpec({
   name: 'cascade',
   usage: [
     'smn cascade --dispatcher runs/<id> [--clusters 5] [--method gmm|kmeans] [--epochs-scale 1]',
-    '            [--base 50000] [--out DIR] [--workers N] [OVERRIDES...]',
+    '            [--base 50000] [--out DIR] [--workers N] [--launcher basic|local|queue [--jobs N] [--redis URL]]',
+    '            [OVERRIDES...]',
   ],
   description: `A self-masking cascade (paper §3.4, Table 3) in one command, from a finished self-supervised dispatcher run
 (smn train --config-name submask_lin model.pret.module=swav main.dataset=multicrop_X ...):
@@ -25,7 +28,12 @@ const SPEC = defineSpec({
                kNN (k 200, T 0.1) and linear-probe accuracy, and the storage of the masks (Table 3's 6β/32)
 
 Each step's output is reused when present: a killed cascade continues where it stopped (an interrupted expert
-resumes from its last checkpoint). Overrides apply to the expert runs (e.g. dl.batch_size=32).`,
+resumes from its last checkpoint). Overrides apply to the expert runs (e.g. dl.batch_size=32).
+
+--launcher local (--jobs N processes here) or queue (smn worker on any machine, through Redis) clusters here, then
+trains the experts in parallel, embeds with each expert once it is done and evaluates the ensembles once every
+embedding is: on the queue, one BullMQ flow (the ensembles the parent of the embeddings, each the parent of its
+expert); smn sweep status ID follows it from any machine (${docsUrl('distributed.md')}).`,
   overrides: true,
   flags: {
     dispatcher: { type: 'string', value: 'DIR', description: 'the dispatcher run folder (a finished run: summary.json, last.ckpt, embeddings/)' },
@@ -36,6 +44,9 @@ resumes from its last checkpoint). Overrides apply to the expert runs (e.g. dl.b
     out: { type: 'string', value: 'DIR', description: 'cascade folder', defaultText: 'DIR-of-dispatcher/cascade' },
     'no-probe': { type: 'boolean', description: 'skip the linear probes of step 4' },
     workers: WORKERS_FLAG,
+    launcher: { type: 'string', value: 'NAME', choices: LAUNCHERS, default: 'basic', description: 'basic (one run after the other here), local (--jobs N processes here) or queue (smn worker on any machine)' },
+    jobs: { type: 'number', value: 'N', integer: true, min: 1, default: 1, description: 'with --launcher local: runs at a time' },
+    redis: { type: 'string', value: 'URL', description: 'with --launcher queue: redis://[user:password@]host[:port][/db], or rediss:// (TLS)', defaultText: '$SMN_REDIS_URL' },
   },
 });
 
@@ -90,7 +101,7 @@ const command: Command = {
       const dcfg = await readDispatcherConfig(disp);
       await startBackend(ctx, 'smn cascade', `folder ${out}`, dcfg);
       if (intr.interrupted()) return 130;
-      const r = await runCascade({
+      const options = {
         dispatcher: disp,
         out,
         clusters: flags.clusters,
@@ -101,10 +112,32 @@ const command: Command = {
         overrides,
         workers: flags.workers,
         signal: intr.signal,
-        events: { onProgress: (p) => printProgress(ctx, p), runEvents: (name) => progressEvents(ctx, `[${name}]`) },
-      });
-      if (!r.completed) return 130;
-      printResults(ctx, r, flags.clusters);
+      };
+      if (flags.launcher === 'basic') {
+        const r = await runCascade({ ...options, events: { onProgress: (p) => printProgress(ctx, p), runEvents: (name) => progressEvents(ctx, `[${name}]`) } });
+        if (!r.completed) return 130;
+        printResults(ctx, r, flags.clusters);
+        return 0;
+      }
+      const table = sweepTable(ctx);
+      const res = await launchCascade(
+        { ...options, events: { onProgress: (p) => printProgress(ctx, p) } },
+        {
+          launcher: flags.launcher,
+          jobs: flags.jobs,
+          ...(flags.redis ? { redis: flags.redis } : {}),
+          backend: ctx.backendFlag ?? ctx.backend,
+          workers: flags.workers,
+          signal: intr.signal,
+          onLog: (line) => table.log(`smn cascade: ${line}`),
+          onStatus: table.onStatus,
+        },
+      );
+      ctx.out.write(`cascade ${res.sweepId}\n`);
+      if (res.status) table.done(res.status);
+      if (res.interrupted) return 130;
+      if (!res.ok || !res.cascade) return 1;
+      printResults(ctx, res.cascade, flags.clusters);
       return 0;
     }),
 };

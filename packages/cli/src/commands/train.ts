@@ -1,11 +1,12 @@
 import { basename, join, resolve } from 'node:path';
 import { docsUrl } from '@smn/core';
-import { formatSweepStatus, launchSweep, LAUNCHERS, type SweepStatus } from '@smn/launch';
+import { launchSweep, LAUNCHERS } from '@smn/launch';
 import { fmtNum, ignoredReason, readRunConfig, resolveRuns, RUN_FILES, runExperiment, runFolderOf, type RunResult, type SmnConfig } from '@smn/train';
 import type { Command, CommandContext } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage, usageError, type FlagValues } from '../flags.js';
 import { interruptible, progressEvents, type Interrupt } from '../progress.js';
 import { CliErrorCode } from '../errors.js';
+import { sweepTable } from '../live-table.js';
 import { HYDRA_FLAGS, MAX_RUNS_FLAG, startBackend, timestamp, WORKERS_FLAG } from '../shared.js';
 
 const SPEC = defineSpec({
@@ -155,19 +156,12 @@ async function runJobs(ctx: CommandContext, jobs: Job[], workers: number | undef
 }
 
 /**
- * The jobs through @smn/launch: `local` child processes or `queue` workers on any machine. Prints the sweep's table
- * when a point changes state (at most every 10 s otherwise); exit 0 when every point succeeded, 1 otherwise.
+ * The jobs through @smn/launch: `local` child processes or `queue` workers on any machine, followed with the sweep's
+ * table (live-table.ts: redrawn in place on a terminal, plain tables otherwise); exit 0 when every point succeeded, 1
+ * otherwise.
  */
 async function launchJobs(ctx: CommandContext, jobs: Job[], flags: Flags, intr: Interrupt): Promise<number> {
-  let lastStates = '';
-  let lastTime = 0;
-  const show = (s: SweepStatus) => {
-    const states = s.points.map((p) => p.state).join();
-    if (states === lastStates && Date.now() - lastTime < 10_000) return;
-    lastStates = states;
-    lastTime = Date.now();
-    ctx.err.write(formatSweepStatus(s));
-  };
+  const table = sweepTable(ctx);
   const res = await launchSweep(jobs, {
     launcher: flags.launcher,
     jobs: flags.jobs,
@@ -176,12 +170,12 @@ async function launchJobs(ctx: CommandContext, jobs: Job[], flags: Flags, intr: 
     backend: ctx.backendFlag ?? ctx.backend,
     workers: flags.workers,
     signal: intr.signal,
-    onLog: (line) => ctx.err.write(`smn: ${line}\n`),
-    onStatus: show,
+    onLog: (line) => table.log(`smn: ${line}`),
+    onStatus: table.onStatus,
   });
   ctx.out.write(`sweep ${res.sweepId}\n`);
   if (flags.detach) return 0;
-  ctx.err.write(formatSweepStatus(res.status));
+  table.done(res.status);
   return res.interrupted ? 130 : res.ok ? 0 : 1;
 }
 

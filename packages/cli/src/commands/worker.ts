@@ -8,8 +8,9 @@ import { WORKERS_FLAG } from '../shared.js';
 const SPEC = defineSpec({
   name: 'worker',
   usage: ['smn worker --redis URL [--concurrency N]'],
-  description: `Takes the runs of queued sweeps (smn train --multirun --launcher queue) from Redis and runs them with the
-same code as smn train, until Ctrl-C or SIGTERM; start one on every machine that should train. Each job carries a
+  description: `Takes the runs of queued sweeps and cascades (smn train --multirun --launcher queue, smn cascade --launcher
+queue) from Redis and runs them with the same code as smn train (a cascade's last job: its ensembles, as smn cascade),
+until Ctrl-C or SIGTERM; start one on every machine that should train. Each job carries a
 resolved config and its run folder (an absolute path: put run folders on a filesystem every worker mounts at the
 same path). A config that fails smn train's checks fails alone, its message on the job (smn sweep status ID).
 Progress (epoch, step, latest metrics) goes to the job. Ctrl-C/SIGTERM saves the running point's checkpoint and puts
@@ -25,7 +26,7 @@ after about two minutes, and that worker continues from the run folder's last.ck
 
 const command: Command = {
   name: 'worker',
-  summary: 'run queued sweep points from Redis (smn train --launcher queue) on this machine',
+  summary: 'run queued sweep points and cascade runs from Redis (--launcher queue) on this machine',
   help: renderHelp(SPEC),
   usage: renderUsage(SPEC),
   async run(ctx) {
