@@ -193,6 +193,10 @@ const command: Command = {
     ctx.out.write(`trained bits: 1 per masked weight, 32 per trained float; stored bytes: ${RUN_FILES.masks} (gzip) or float32 weights.\n`);
     const reportPath = await writeReport(out, rows, results);
     ctx.out.write(`report: ${reportPath}\n`);
+    // The masked runs share the embedded backbone, one page switches between them (docs/web.md); the 10% self-masking
+    // row is a probe run that keeps no checkpoint, so its mask is the 100% run's.
+    const tasks = rows.filter((r) => r.method === 'supervised masking' || (r.method === 'self-masking + probe' && r.labels === '100%')).map((r) => JSON.stringify(r.runDir));
+    ctx.out.write(`in a browser: smn web export ${tasks.join(' ')} --out ${join(out, 'web')} && smn web serve ${join(out, 'web')}\n`);
     return 0;
   },
 };

@@ -1,0 +1,212 @@
+// The page in a real browser: tiny runs on the embedded data and backbone (trained once for this file), exported by
+// `smn web export`, served by the same server code as `smn web serve`, driven in headless chromium. The page's
+// predictions on the 1,000 embedded test images must be the runs' own: argmax of their saved test features
+// (embeddings/, computed in Node by the run's final test) times the exported head; only near-ties may differ.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useBackend } from '@smn/backend';
+import { readNpy } from '@smn/core';
+import { createResNet, encodeSafetensors, parseSafetensors } from '@smn/models';
+import { encodeMasks } from '@smn/subnetworks';
+import { EMBEDDED_BACKBONE, resolveConfig, runExperiment, runPaths, WEB_FILES, type WebManifest } from '@smn/train';
+import type { Browser, Page } from 'playwright-core';
+import { runCli } from '../../../packages/cli/test/_cli.js';
+import { startWebServer, type WebServer } from '../../../packages/cli/src/web-server.js';
+import { findChromium, launch, NO_CHROMIUM, openDemo, type PageSmn } from './_browser.js';
+
+const CHROMIUM = findChromium();
+const COMMON = ['main.dataset=embedded', 'model.pret.name=embedded', 'main.dataset_subset=10p', 'main.update_bn=1', 'dl.batch_size=50'];
+/** A Node top-2 logit gap below this is a float tie: another backend's rounding may pick the other class. */
+const TIE = 1e-3;
+
+let tmp = '';
+let web = '';
+let server: WebServer | undefined;
+let browser: Browser | undefined;
+const runs: Record<'a' | 'b' | 'probe', string> = { a: '', b: '', probe: '' };
+
+async function train(name: string, configName: string, overrides: string[]): Promise<string> {
+  const r = resolveConfig({ configName, overrides: [...COMMON, ...overrides] });
+  const runDir = join(tmp, name);
+  const res = await runExperiment({ config: r.config, runDir, overrides: r.overrides });
+  expect(res.completed).toBe(true);
+  return runDir;
+}
+
+/** The run's own predictions: its saved test features (Node, the run's final test) through the exported head, and each row's top-2 gap. */
+async function nodePredictions(runDir: string, headFile: string): Promise<{ predictions: number[]; gaps: number[]; labels: number[] }> {
+  const f = await readNpy(runPaths(runDir).embeddings.testRaw);
+  const labels = Array.from((await readNpy(runPaths(runDir).embeddings.testLabels)).data as Int32Array);
+  const head = parseSafetensors(readFileSync(headFile)).tensors;
+  const W = head.get('head.weight')!;
+  const b = head.get('head.bias')!;
+  const [N, D] = f.shape as [number, number];
+  const C = b.shape[0]!;
+  const x = f.data as Float32Array;
+  const predictions: number[] = [];
+  const gaps: number[] = [];
+  for (let i = 0; i < N; i++) {
+    const l = Array.from({ length: C }, (_, c) => {
+      let s = b.data[c] as number;
+      for (let d = 0; d < D; d++) s += x[i * D + d]! * (W.data[d * C + c] as number);
+      return s;
+    });
+    const order = l.map((v, c) => [v, c] as const).sort((p, q) => q[0] - p[0]);
+    predictions.push(order[0]![1]);
+    gaps.push(order[0]![0] - order[1]![0]);
+  }
+  return { predictions, gaps, labels };
+}
+
+const smn = (page: Page) => ({
+  pick: (id: string) => page.evaluate((t) => (globalThis as unknown as { smn: PageSmn }).smn.pick(t), id),
+  classifyAll: () => page.evaluate(async () => Array.from((await (globalThis as unknown as { smn: PageSmn }).smn.classifyAll()).predictions)),
+  active: () => page.evaluate(() => (globalThis as unknown as { smn: PageSmn }).smn.demo.active?.id ?? null),
+  backend: () => page.evaluate(() => (globalThis as unknown as { smn: PageSmn }).smn.demo.backend.name),
+});
+
+describe('smn web in headless chromium', () => {
+  if (!CHROMIUM) {
+    console.log(`web page tests skipped: ${NO_CHROMIUM}`);
+    it.skip(`the page classifies as Node does (skipped: ${NO_CHROMIUM})`, () => {});
+    return;
+  }
+
+  beforeAll(async () => {
+    // wasm, not cpu: the three tiny runs train in seconds instead of minutes on 2 shared cores.
+    await useBackend('wasm');
+    tmp = mkdtempSync(join(tmpdir(), 'smn-web-'));
+    web = join(tmp, 'web');
+    // Two supervised masks on the same base (different seeds and learning rates: different classifiers), and the
+    // linear probe of the unmasked backbone (a task with no mask; main.update_bn=0 keeps the base statistics).
+    runs.a = await train('mask-a', 'submask', ['dl.epochs=1', 'dl.scheduler=cosine', 'main.seed=0']);
+    runs.b = await train('mask-b', 'submask', ['dl.epochs=1', 'dl.scheduler=cosine', 'main.seed=1', 'dl.lr=20']);
+    runs.probe = await train('probe', 'baseline', ['main.train=0', 'main.probe=1', 'main.update_bn=0']);
+    const r = await runCli(['--backend', 'wasm', 'web', 'export', runs.a, runs.b, runs.probe, '--out', web]);
+    expect(r.err).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    server = await startWebServer({ dir: web });
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('exports the base once and a mask, head and BatchNorm statistics per run', () => {
+    const m = JSON.parse(readFileSync(join(web, WEB_FILES.manifest), 'utf8')) as WebManifest;
+    expect(m.tasks.map((t) => [t.id, t.method, t.headKind])).toEqual([
+      ['mask-a', 'supervised masking', 'masked'],
+      ['mask-b', 'supervised masking', 'masked'],
+      ['probe', 'linear probe', 'probe'],
+    ]);
+    expect(m.base.bytes).toBe(readFileSync(join(web, WEB_FILES.base)).length);
+    for (const t of m.tasks.slice(0, 2)) {
+      expect(readFileSync(join(web, t.masks!.file))).toEqual(readFileSync(runPaths(t.run === 'mask-a' ? runs.a : runs.b).masks));
+      expect(t.masks!.layers.length).toBeGreaterThan(0);
+      expect(t.head.bnTensors.length).toBeGreaterThan(0); // main.update_bn=1: the run's own statistics
+    }
+    expect(m.tasks[2]!.masks).toBeNull();
+    expect(m.tasks[2]!.head.bnTensors).toEqual([]);
+    expect(m.gallery!.count).toBe(1000);
+    expect(readFileSync(join(web, 'index.html'), 'utf8')).toContain('<script type="module"');
+  });
+
+  it('classifies the 1,000 test images of every task as the run does in Node; switching tasks changes predictions', async () => {
+    const { page, problems } = await openDemo(browser!, `${server!.url}?backend=wasm`);
+    const s = smn(page);
+    expect(await s.backend()).toBe('wasm');
+    const m = JSON.parse(readFileSync(join(web, WEB_FILES.manifest), 'utf8')) as WebManifest;
+    const got: Record<string, number[]> = {};
+    for (const t of m.tasks) {
+      const picked = await s.pick(t.id);
+      expect(picked.ok, picked.error).toBe(true);
+      got[t.id] = await s.classifyAll();
+      const node = await nodePredictions(runs[t.id === 'mask-a' ? 'a' : t.id === 'mask-b' ? 'b' : 'probe'], join(web, t.head.file));
+      const differ = got[t.id]!.map((p, i) => i).filter((i) => got[t.id]![i] !== node.predictions[i]);
+      const ties = node.gaps.filter((g) => g < TIE).length;
+      console.log(`${t.id}: ${differ.length} of 1000 predictions differ from Node's; ${ties} Node near-ties (top-2 gap < ${TIE})`);
+      for (const i of differ) expect(node.gaps[i], `image ${i}: browser ${got[t.id]![i]}, Node ${node.predictions[i]}`).toBeLessThan(TIE);
+      // The run's reported accuracy, recomputed from the page's predictions (up to the near-ties).
+      const correct = got[t.id]!.filter((p, i) => p === node.labels[i]).length;
+      expect(Math.abs(correct / 1000 - t.accuracy)).toBeLessThanOrEqual(differ.length / 1000 + 1e-9);
+    }
+    const changed = got['mask-a']!.filter((p, i) => p !== got['mask-b']![i]).length;
+    console.log(`switching mask-a → mask-b changes ${changed} of 1000 predictions`);
+    expect(changed).toBeGreaterThan(0);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('shows an error for a corrupt or foreign mask and keeps the current task working', async () => {
+    const m = JSON.parse(readFileSync(join(web, WEB_FILES.manifest), 'utf8')) as WebManifest;
+    const a = m.tasks[0]!;
+    // A corrupt copy of mask-a's file (one payload byte flipped), and masks of the same shapes made for other weights.
+    const bytes = new Uint8Array(readFileSync(join(web, a.masks!.file)));
+    bytes[bytes.length - 5]! ^= 0xff;
+    cpSync(join(web, 'tasks', a.id), join(web, 'tasks', 'corrupt'), { recursive: true });
+    writeFileSync(join(web, 'tasks', 'corrupt', WEB_FILES.taskMasks), bytes);
+    const other = createResNet({ depth: 18, width: 16, stem: 'imagenet', numClasses: 0, seed: 7 });
+    const ones = new Map(a.masks!.layers.map((l) => [l.name, { shape: other.params.get(l.name)!.shape, values: new Uint8Array(l.total).fill(1) }]));
+    const foreign = (await encodeMasks(ones, { baseParams: new Map(a.masks!.layers.map((l) => [l.name, other.params.get(l.name)!])), compress: 'gzip' })).bytes;
+    other.dispose();
+    cpSync(join(web, 'tasks', a.id), join(web, 'tasks', 'foreign'), { recursive: true });
+    writeFileSync(join(web, 'tasks', 'foreign', WEB_FILES.taskMasks), foreign);
+    const retarget = (id: string) => ({ ...a, id, masks: { ...a.masks!, file: `tasks/${id}/${WEB_FILES.taskMasks}` }, head: { ...a.head, file: `tasks/${id}/${WEB_FILES.taskHead}` } });
+    writeFileSync(join(web, WEB_FILES.manifest), JSON.stringify({ ...m, tasks: [...m.tasks, retarget('corrupt'), retarget('foreign')] }));
+
+    const { page } = await openDemo(browser!, `${server!.url}?backend=wasm`);
+    const s = smn(page);
+    expect(await s.active()).toBe('mask-a');
+    const before = await s.classifyAll();
+    for (const [id, says] of [
+      ['corrupt', /checksum|corrupt/i],
+      ['foreign', /other base weights/],
+    ] as const) {
+      const r = await s.pick(id);
+      expect(r.ok).toBe(false);
+      const shown = await page.locator('#error').innerText();
+      expect(shown).toMatch(says);
+      expect(shown).toContain('Still using mask-a');
+      expect(await s.active()).toBe('mask-a');
+      expect(await s.classifyAll()).toEqual(before);
+    }
+    // A good task still switches after the failures.
+    expect((await s.pick('mask-b')).ok).toBe(true);
+    expect(await page.locator('#error').isHidden()).toBe(true);
+    await page.close();
+  });
+
+  it('smn web export refuses runs of different bases, naming both runs and hashes (exit 2)', async () => {
+    // A run whose config names other weights: the embedded backbone with one weight changed.
+    const sd = parseSafetensors(readFileSync(EMBEDDED_BACKBONE)).tensors;
+    const w = sd.get('conv1.weight')!;
+    const data = Float32Array.from(w.data as Float32Array);
+    data[0]! += 1;
+    sd.set('conv1.weight', { ...w, data });
+    const otherWeights = join(tmp, 'other.safetensors');
+    writeFileSync(otherWeights, encodeSafetensors(sd));
+    const moved = join(tmp, 'mask-other');
+    cpSync(runs.b, moved, { recursive: true });
+    const cfg = readFileSync(join(moved, 'config.yaml'), 'utf8');
+    writeFileSync(join(moved, 'config.yaml'), cfg.replace(/^(\s+)weights: .*$/m, `$1weights: ${otherWeights}`));
+    expect(readFileSync(join(moved, 'config.yaml'), 'utf8')).toContain(otherWeights);
+    const r = await runCli(['--backend', 'wasm', 'web', 'export', runs.a, moved, '--out', join(tmp, 'refused')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('SMN_WEB_BASE_MISMATCH');
+    expect(r.err).toContain(runs.a);
+    expect(r.err).toContain(moved);
+    expect(r.err.match(/sha256:[0-9a-f]{64}/g)?.length).toBeGreaterThanOrEqual(2);
+
+    // A fine-tuned run is not a task of the shared base.
+    const ft = join(tmp, 'finetuned');
+    cpSync(runs.a, ft, { recursive: true });
+    writeFileSync(join(ft, 'config.yaml'), readFileSync(join(ft, 'config.yaml'), 'utf8').replace(/^(\s+)backbone: mask$/m, '$1backbone: train'));
+    const f = await runCli(['--backend', 'wasm', 'web', 'export', ft, '--out', join(tmp, 'refused')]);
+    expect(f.code).toBe(2);
+    expect(f.err).toContain('SMN_WEB_RUN_UNSUPPORTED');
+  });
+});
