@@ -1,8 +1,9 @@
 # PyTorch reference for tools/bench/datasets.ts: the same pipelines with torchvision/PIL and torch's DataLoader on the
-# same files (a JPEG folder, CIFAR-10 binary batches), workers 0 and 2, one epoch per repetition; images/s.
-# Argument: JSON {"reps": R, "cases": [{"name", "source": "jpeg"|"cifar", "root", "n", "batch", "preset", "size",
-# "groups": [[count, size, smin, smax], ...]}]}. Prints {"results": [{"name", "workers", "rates"}]}.
-import glob, json, os, random, sys, time
+# same files (a JPEG folder, CIFAR-10 binary batches), one epoch per repetition and worker count; images/s.
+# Argument: JSON {"reps": R, "workers": [0, 1, 2], "cases": [{"name", "source": "jpeg"|"cifar", "root", "n", "batch",
+# "preset", "size", "groups": [[count, size, smin, smax], ...]}]}. Prints {"results": [{"name", "workers", "rates", "cpu_ms_per_image"}]} (CPU time of all processes per image;
+# a worker's start-up is in it).
+import glob, json, os, random, resource, sys, time
 import numpy as np
 import torch
 from PIL import Image, ImageFilter
@@ -78,6 +79,11 @@ class Cifar(torch.utils.data.Dataset):
         return self.tf(Image.fromarray(self.images[i])), int(self.labels[i])
 
 
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 results = []
 for c in cfg["cases"]:
     tf = supervised(c["size"]) if c["preset"] == "supervised" else multicrop(c["groups"])
@@ -86,15 +92,19 @@ for c in cfg["cases"]:
         ds = Files(paths, tf)
     else:
         ds = Cifar(c["root"], c["n"], tf)
-    for workers in (0, 2):
-        rates = []
+    for workers in cfg.get("workers", [0, 2]):
+        rates, cpu = [], []
         for _ in range(cfg["reps"]):
             loader = torch.utils.data.DataLoader(ds, batch_size=c["batch"], num_workers=workers, shuffle=False)
+            # CPU time of this process and of the worker processes (counted once they exit, at the end of the epoch).
+            c0 = time.process_time() + children_cpu()
             it = iter(loader)  # workers start here, as smn's pool is started before its timing
             t = time.perf_counter()
             count = 0
             for x, _ in it:
                 count += len(x[0]) if isinstance(x, list) else len(x)
             rates.append(count / (time.perf_counter() - t))
-        results.append({"name": c["name"], "workers": workers, "rates": rates})
+            del it, loader
+            cpu.append((time.process_time() + children_cpu() - c0) * 1000 / count)
+        results.append({"name": c["name"], "workers": workers, "rates": rates, "cpu_ms_per_image": cpu})
 print(json.dumps({"results": results}))

@@ -56,6 +56,9 @@ export {
 } from './transforms.js';
 export {
   compilePreset,
+  compileSampleTransform,
+  RESAMPLE_MODES,
+  type SampleTransform,
   presetSpec,
   presetViewSizes,
   multicropGroups,

@@ -4,20 +4,30 @@
  */
 import { SmnError, createRng, type Rng } from '@smn/core';
 import {
+  applyJitter,
   centerCropBox,
-  colorJitter,
   gaussianBlur,
   grayscale,
   hflip,
+  jitterParams,
   normalize,
   normStats,
   randomResizedCropBox,
   resampleBox,
   shorterSideSize,
   solarize,
+  type CropBox,
+  type JitterParams,
 } from './transforms.js';
-import type { CropGroup, PresetSpec, RawImage, TransformFn, TransformOutput } from './types.js';
+import { NATIVE_MIN_BLUR, NATIVE_MIN_SIZE, nativeBlur, nativeResizeCrop, nativeResizedCrop } from './native.js';
+import type { CropGroup, Interpolation, PresetSpec, RawImage, TransformFn, TransformOutput } from './types.js';
 import { DatasetErrorCode } from './errors.js';
+
+/** A compiled preset as the loader runs it: the fast path returns a promise (its resampling runs in libvips). */
+export type SampleTransform = (img: RawImage, rng: Rng) => TransformOutput | Promise<TransformOutput>;
+
+/** Resampling implementations a preset spec may ask for (`resample`); `fast` is the default. */
+export const RESAMPLE_MODES = ['fast', 'pil'] as const;
 
 const DEFAULT_RATIO: [number, number] = [3 / 4, 4 / 3];
 
@@ -96,8 +106,22 @@ function checkProb(name: string, p: number): number {
   return p;
 }
 
-/** Compiles a preset to a transform function (float32 HWC views, normalised). */
+function checkResample(spec: PresetSpec): 'fast' | 'pil' {
+  const r = spec.resample ?? 'fast';
+  if (!(RESAMPLE_MODES as readonly string[]).includes(r)) {
+    throw new SmnError(DatasetErrorCode.Usage, `resample must be one of ${RESAMPLE_MODES.join(', ')}, got ${JSON.stringify(r)} (preset ${spec.preset})`, {
+      kind: 'usage',
+    });
+  }
+  return r;
+}
+
+/**
+ * Compiles a preset to a synchronous transform function (float32 HWC views, normalised) that resamples in
+ * JavaScript, PIL-exactly, whatever `spec.resample` says: the reference for `compileSampleTransform`'s fast path.
+ */
 export function compilePreset(spec: PresetSpec): TransformFn {
+  checkResample(spec);
   if (spec.preset === 'eval') return compileEval(spec);
   if (spec.preset === 'supervised') return compileSupervised(spec);
   if (spec.preset === 'multicrop') return compileMulticrop(spec);
@@ -106,12 +130,47 @@ export function compilePreset(spec: PresetSpec): TransformFn {
   });
 }
 
+/**
+ * Compiles a preset as the loader runs it. `resample: 'pil'` gives `compilePreset`'s function; `'fast'` (the default)
+ * crops and shrinks in libvips (`native.ts`, within interpolation error of PIL: docs/experiments.md) when the output
+ * is at least 128 px (`NATIVE_MIN_SIZE`) and the crop is at least as large as the output, resamples in JavaScript otherwise (upsampling,
+ * e.g. CIFAR → 224, resamples only the crop box, PIL-exactly), blurs multicrop crops of ≥ 128 px with radius ≥ 0.3 in
+ * libvips (a true Gaussian of that standard deviation, where PIL approximates it with three box blurs), and runs the
+ * other pixel steps after the resize in place.
+ * Both paths make the same random draws from `rng`, so crop boxes, flips and jitter factors are the same.
+ */
+export function compileSampleTransform(spec: PresetSpec): SampleTransform {
+  if (checkResample(spec) === 'pil') return compilePreset(spec);
+  if (spec.preset === 'eval') return fastEval(spec);
+  if (spec.preset === 'supervised') return fastSupervised(spec);
+  if (spec.preset === 'multicrop') return fastMulticrop(spec);
+  return compilePreset(spec);
+}
+
+/** `resized_crop` of an integer box on the fast path: libvips when shrinking to ≥ 128 px, else JavaScript. */
+function fastResizedCrop(img: RawImage, box: CropBox, size: number, interp: Interpolation): RawImage | Promise<RawImage> {
+  if (size >= NATIVE_MIN_SIZE && box.width >= size && box.height >= size) return nativeResizedCrop(img, box, size, size, interp);
+  return resampleBox(img, box, size, size, interp, true);
+}
+
 /** The 'eval' preset: Resize(shorter side) then CenterCrop, normalised. */
-function compileEval(spec: Extract<PresetSpec, { preset: 'eval' }>): TransformFn {
+function evalSettings(spec: Extract<PresetSpec, { preset: 'eval' }>) {
   const size = spec.size ?? 224;
-  const rsz = spec.resize ?? size;
-  const interp = spec.interpolation ?? 'bilinear';
-  const stats = normStats(spec.norm ?? 'clip');
+  return { size, rsz: spec.resize ?? size, interp: spec.interpolation ?? 'bilinear', stats: normStats(spec.norm ?? 'clip') };
+}
+
+function fastEval(spec: Extract<PresetSpec, { preset: 'eval' }>): SampleTransform {
+  const pil = compileEval(spec);
+  const { size, rsz, interp, stats } = evalSettings(spec);
+  return (img: RawImage, rng: Rng) => {
+    const [rh, rw] = shorterSideSize(img.height, img.width, rsz);
+    if (size < NATIVE_MIN_SIZE || rh > img.height || rw > img.width || size > rh || size > rw) return pil(img, rng);
+    return nativeResizeCrop(img, rh, rw, centerCropBox(rh, rw, size, size), interp).then((x) => ({ view: normalize(x, stats), size: [size, size] }));
+  };
+}
+
+function compileEval(spec: Extract<PresetSpec, { preset: 'eval' }>): TransformFn {
+  const { size, rsz, interp, stats } = evalSettings(spec);
   return (img: RawImage): TransformOutput => {
     // Resize(shorter = rsz) then CenterCrop(size), done as one resampling of the matching source box.
     const [rh, rw] = shorterSideSize(img.height, img.width, rsz);
@@ -130,40 +189,68 @@ function compileEval(spec: Extract<PresetSpec, { preset: 'eval' }>): TransformFn
 }
 
 /** The 'supervised' preset: RandomResizedCrop, colour jitter, grayscale, solarize and flip, normalised. */
+function supervisedSettings(spec: Extract<PresetSpec, { preset: 'supervised' }>) {
+  return {
+    size: spec.size ?? 224,
+    scale: spec.scale ?? ([1, 1] as [number, number]),
+    ratio: spec.ratio ?? DEFAULT_RATIO,
+    interp: spec.interpolation ?? 'bicubic',
+    jitter: spec.jitter ?? { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.4 },
+    jp: checkProb('jitterP', spec.jitterP ?? 0.8),
+    gp: checkProb('grayscaleP', spec.grayscaleP ?? 0.2),
+    sp: checkProb('solarizeP', spec.solarizeP ?? 0.2),
+    fp: checkProb('flipP', spec.flipP ?? 0.5),
+    stats: normStats(spec.norm ?? 'clip'),
+  };
+}
+
+/** The random draws of one supervised sample after its crop box, in the order the reference makes them. */
+interface SupervisedPlan {
+  jitter?: JitterParams;
+  gray: boolean;
+  solarize: boolean;
+  flip: boolean;
+}
+
+function planSupervised(s: ReturnType<typeof supervisedSettings>, rng: Rng): SupervisedPlan {
+  const jitter = rng.next() < s.jp ? jitterParams(s.jitter, rng) : undefined;
+  const gray = rng.next() < s.gp;
+  const sol = rng.next() < s.sp;
+  const flip = rng.next() < s.fp;
+  return { ...(jitter ? { jitter } : {}), gray, solarize: sol, flip };
+}
+
 function compileSupervised(spec: Extract<PresetSpec, { preset: 'supervised' }>): TransformFn {
-  const size = spec.size ?? 224;
-  const scale = spec.scale ?? [1, 1];
-  const ratio = spec.ratio ?? DEFAULT_RATIO;
-  const interp = spec.interpolation ?? 'bicubic';
-  const jitter = spec.jitter ?? { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.4 };
-  const jp = checkProb('jitterP', spec.jitterP ?? 0.8);
-  const gp = checkProb('grayscaleP', spec.grayscaleP ?? 0.2);
-  const sp = checkProb('solarizeP', spec.solarizeP ?? 0.2);
-  const fp = checkProb('flipP', spec.flipP ?? 0.5);
-  const stats = normStats(spec.norm ?? 'clip');
+  const s = supervisedSettings(spec);
   return (img: RawImage, rng: Rng): TransformOutput => {
-    const box = randomResizedCropBox(img.height, img.width, scale, ratio, rng);
-    let x = resampleBox(img, box, size, size, interp, true);
-    if (rng.next() < jp) x = colorJitter(x, jitter, rng);
-    if (rng.next() < gp) x = grayscale(x);
-    if (rng.next() < sp) x = solarize(x, 128);
-    if (rng.next() < fp) x = hflip(x);
-    return { view: normalize(x, stats), size: [size, size] };
+    const box = randomResizedCropBox(img.height, img.width, s.scale, s.ratio, rng);
+    let x = resampleBox(img, box, s.size, s.size, s.interp, true);
+    const p = planSupervised(s, rng);
+    if (p.jitter) x = applyJitter(x, p.jitter);
+    if (p.gray) x = grayscale(x);
+    if (p.solarize) x = solarize(x, 128);
+    if (p.flip) x = hflip(x);
+    return { view: normalize(x, s.stats), size: [s.size, s.size] };
+  };
+}
+
+function fastSupervised(spec: Extract<PresetSpec, { preset: 'supervised' }>): SampleTransform {
+  const s = supervisedSettings(spec);
+  return async (img: RawImage, rng: Rng): Promise<TransformOutput> => {
+    const box = randomResizedCropBox(img.height, img.width, s.scale, s.ratio, rng);
+    const p = planSupervised(s, rng);
+    // The resized crop is a new array: the steps below overwrite it, and the flip happens while normalising.
+    const x = await fastResizedCrop(img, box, s.size, s.interp);
+    if (p.jitter) applyJitter(x, p.jitter, true);
+    if (p.gray) grayscale(x, x.data);
+    if (p.solarize) solarize(x, 128, x.data);
+    return { view: normalize(x, s.stats, undefined, 0, p.flip), size: [s.size, s.size] };
   };
 }
 
 /** The 'multicrop' preset: The multicrop groups, each crop RandomResizedCrop, flip, colour jitter, grayscale and blur, normalised. */
-function compileMulticrop(spec: Extract<PresetSpec, { preset: 'multicrop' }>): TransformFn {
+function multicropSettings(spec: Extract<PresetSpec, { preset: 'multicrop' }>) {
   const groups = multicropGroups(spec);
-  const ratio = spec.ratio ?? DEFAULT_RATIO;
-  const interp = spec.interpolation ?? 'bilinear';
-  const jitter = spec.jitter ?? { brightness: 0.8, contrast: 0.8, saturation: 0.8, hue: 0.2 };
-  const jp = checkProb('jitterP', spec.jitterP ?? 0.8);
-  const gp = checkProb('grayscaleP', spec.grayscaleP ?? 0.2);
-  const bp = checkProb('blurP', spec.blurP ?? 0.5);
-  const br = spec.blurRadius ?? [0.1, 2.0];
-  const fp = checkProb('flipP', spec.flipP ?? 0.5);
-  const stats = normStats(spec.norm ?? 'imagenet');
   for (const g of groups) {
     if (!(g.count >= 1 && g.size >= 1 && g.scale[0] > 0 && g.scale[0] <= g.scale[1])) {
       throw new SmnError(DatasetErrorCode.Usage, `multicrop group ${JSON.stringify(g)} is invalid: need count ≥ 1, size ≥ 1, 0 < scale[0] ≤ scale[1]`, {
@@ -171,18 +258,76 @@ function compileMulticrop(spec: Extract<PresetSpec, { preset: 'multicrop' }>): T
       });
     }
   }
+  return {
+    groups,
+    ratio: spec.ratio ?? DEFAULT_RATIO,
+    interp: spec.interpolation ?? 'bilinear',
+    jitter: spec.jitter ?? { brightness: 0.8, contrast: 0.8, saturation: 0.8, hue: 0.2 },
+    jp: checkProb('jitterP', spec.jitterP ?? 0.8),
+    gp: checkProb('grayscaleP', spec.grayscaleP ?? 0.2),
+    bp: checkProb('blurP', spec.blurP ?? 0.5),
+    br: spec.blurRadius ?? ([0.1, 2.0] as [number, number]),
+    fp: checkProb('flipP', spec.flipP ?? 0.5),
+    stats: normStats(spec.norm ?? 'imagenet'),
+  };
+}
+
+/** The random draws of one crop, in the reference's order: box, flip, jitter, grayscale, blur. */
+interface CropPlan {
+  size: number;
+  box: CropBox;
+  flip: boolean;
+  jitter?: JitterParams;
+  gray: boolean;
+  blur?: number;
+}
+
+function planMulticrop(s: ReturnType<typeof multicropSettings>, img: RawImage, rng: Rng): CropPlan[] {
+  const plans: CropPlan[] = [];
+  for (const g of s.groups) {
+    for (let c = 0; c < g.count; c++) {
+      const box = randomResizedCropBox(img.height, img.width, g.scale, s.ratio, rng);
+      const flip = rng.next() < s.fp;
+      const jitter = rng.next() < s.jp ? jitterParams(s.jitter, rng) : undefined;
+      const gray = rng.next() < s.gp;
+      const blur = rng.next() < s.bp ? rng.uniform(s.br[0], s.br[1]) : undefined;
+      plans.push({ size: g.size, box, flip, gray, ...(jitter ? { jitter } : {}), ...(blur !== undefined ? { blur } : {}) });
+    }
+  }
+  return plans;
+}
+
+function compileMulticrop(spec: Extract<PresetSpec, { preset: 'multicrop' }>): TransformFn {
+  const s = multicropSettings(spec);
   return (img: RawImage, rng: Rng): TransformOutput => {
+    const crops = planMulticrop(s, img, rng).map((p) => {
+      let x = resampleBox(img, p.box, p.size, p.size, s.interp, true);
+      if (p.flip) x = hflip(x);
+      if (p.jitter) x = applyJitter(x, p.jitter);
+      if (p.gray) x = grayscale(x);
+      if (p.blur !== undefined) x = gaussianBlur(x, p.blur);
+      return { data: normalize(x, s.stats), size: [p.size, p.size] as [number, number] };
+    });
+    return { crops };
+  };
+}
+
+function fastMulticrop(spec: Extract<PresetSpec, { preset: 'multicrop' }>): SampleTransform {
+  const s = multicropSettings(spec);
+  return async (img: RawImage, rng: Rng): Promise<TransformOutput> => {
+    const plans = planMulticrop(s, img, rng);
+    // Every crop's resampling is started at once (libvips runs them on the thread pool), then finished in order.
+    const resized = plans.map((p) => fastResizedCrop(img, p.box, p.size, s.interp));
     const crops: { data: Float32Array; size: [number, number] }[] = [];
-    for (const g of groups) {
-      for (let c = 0; c < g.count; c++) {
-        const box = randomResizedCropBox(img.height, img.width, g.scale, ratio, rng);
-        let x = resampleBox(img, box, g.size, g.size, interp, true);
-        if (rng.next() < fp) x = hflip(x);
-        if (rng.next() < jp) x = colorJitter(x, jitter, rng);
-        if (rng.next() < gp) x = grayscale(x);
-        if (rng.next() < bp) x = gaussianBlur(x, rng.uniform(br[0], br[1]));
-        crops.push({ data: normalize(x, stats), size: [g.size, g.size] });
-      }
+    for (let k = 0; k < plans.length; k++) {
+      const p = plans[k]!;
+      const x = await resized[k]!;
+      // The flip comes first in the reference; every later step is per pixel (jitter's contrast mean and the blur
+      // are mirror-symmetric), so flipping while normalising gives the same pixels.
+      if (p.jitter) applyJitter(x, p.jitter, true);
+      if (p.gray) grayscale(x, x.data);
+      const y = p.blur === undefined ? x : p.size >= NATIVE_MIN_SIZE && p.blur >= NATIVE_MIN_BLUR ? await nativeBlur(x, p.blur) : gaussianBlur(x, p.blur);
+      crops.push({ data: normalize(y, s.stats, undefined, 0, p.flip), size: [p.size, p.size] });
     }
     return { crops };
   };

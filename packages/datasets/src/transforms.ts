@@ -37,9 +37,9 @@ function checkImage(img: RawImage, what: string): void {
 /** Round half up and clip to [0, 255] ((v + 0.5) | 0 = Math.round(v) for v ≥ 0, and faster). */
 const clamp8 = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : (v + 0.5) | 0);
 
-function applyLut(img: RawImage, lut: Uint8Array): RawImage {
+/** `lut[v]` for every byte, into `out` (a new array by default; `img.data` itself for in place). */
+function applyLut(img: RawImage, lut: Uint8Array, out: Uint8Array = new Uint8Array(img.data.length)): RawImage {
   const d = img.data;
-  const out = new Uint8Array(d.length);
   for (let i = 0; i < d.length; i++) out[i] = lut[d[i]!]!;
   return { data: out, height: img.height, width: img.width };
 }
@@ -165,6 +165,31 @@ export function resampleBox(
     const f0 = cy.first[y]! - r0;
     const n = cy.count[y]!;
     const wo = y * cy.kmax;
+    const orow = y * rowLen;
+    // Two and four taps (bilinear and bicubic upsampling, the CIFAR → 224 case): the same float64 sums in the same
+    // order as the general loop below, without the accumulator row.
+    if (n === 2) {
+      const w0 = cy.w[wo]!;
+      const w1 = cy.w[wo + 1]!;
+      const b0 = f0 * rowLen;
+      const b1 = b0 + rowLen;
+      for (let x = 0; x < rowLen; x++) out[orow + x] = clamp8(tmp[b0 + x]! * w0 + tmp[b1 + x]! * w1);
+      continue;
+    }
+    if (n === 4) {
+      const w0 = cy.w[wo]!;
+      const w1 = cy.w[wo + 1]!;
+      const w2 = cy.w[wo + 2]!;
+      const w3 = cy.w[wo + 3]!;
+      const b0 = f0 * rowLen;
+      const b1 = b0 + rowLen;
+      const b2 = b1 + rowLen;
+      const b3 = b2 + rowLen;
+      for (let x = 0; x < rowLen; x++) {
+        out[orow + x] = clamp8(tmp[b0 + x]! * w0 + tmp[b1 + x]! * w1 + tmp[b2 + x]! * w2 + tmp[b3 + x]! * w3);
+      }
+      continue;
+    }
     // Accumulate whole source rows (contiguous reads) into the output row.
     acc.fill(0);
     for (let k = 0; k < n; k++) {
@@ -172,7 +197,6 @@ export function resampleBox(
       const base = (f0 + k) * rowLen;
       for (let x = 0; x < rowLen; x++) acc[x]! += tmp[base + x]! * w;
     }
-    const orow = y * rowLen;
     for (let x = 0; x < rowLen; x++) out[orow + x] = clamp8(acc[x]!);
   }
   return { data: out, height: outH, width: outW };
@@ -303,48 +327,52 @@ export function luma(img: RawImage): Uint8Array {
 }
 
 /** Grayscale with 3 equal channels (torchvision `RandomGrayscale` output). */
-export function grayscale(img: RawImage): RawImage {
+export function grayscale(img: RawImage, out: Uint8Array = new Uint8Array(img.data.length)): RawImage {
   checkImage(img, 'grayscale');
   const l = luma(img);
-  const out = new Uint8Array(img.data.length);
   for (let i = 0, p = 0; i < l.length; i++, p += 3) out[p] = out[p + 1] = out[p + 2] = l[i]!;
   return { data: out, height: img.height, width: img.width };
 }
 
 /** PIL `ImageOps.solarize`: values ≥ threshold become 255 − v. */
-export function solarize(img: RawImage, threshold = 128): RawImage {
+export function solarize(img: RawImage, threshold = 128, out?: Uint8Array): RawImage {
   const lut = new Uint8Array(256);
   for (let v = 0; v < 256; v++) lut[v] = v >= threshold ? 255 - v : v;
-  return applyLut(img, lut);
+  return applyLut(img, lut, out);
 }
 
 /** Brightness: v·f, clamped (PIL `ImageEnhance.Brightness`). */
-export function adjustBrightness(img: RawImage, f: number): RawImage {
+export function adjustBrightness(img: RawImage, f: number, out?: Uint8Array): RawImage {
   const lut = new Uint8Array(256);
   for (let v = 0; v < 256; v++) lut[v] = clamp8(v * f);
-  return applyLut(img, lut);
+  return applyLut(img, lut, out);
 }
 
 /** Contrast: m + f·(v − m) with m the rounded mean luma (PIL `ImageEnhance.Contrast`). */
-export function adjustContrast(img: RawImage, f: number): RawImage {
-  const l = luma(img);
+export function adjustContrast(img: RawImage, f: number, out?: Uint8Array): RawImage {
+  const { data } = img;
+  const n = img.height * img.width;
+  // Sum of the rounded lumas (as luma()), without its array.
   let s = 0;
-  for (let i = 0; i < l.length; i++) s += l[i]!;
-  const m = Math.trunc(s / Math.max(1, l.length) + 0.5);
+  for (let i = 0, p = 0; i < n; i++, p += 3) s += (0.299 * data[p]! + 0.587 * data[p + 1]! + 0.114 * data[p + 2]! + 0.5) | 0;
+  const m = Math.trunc(s / Math.max(1, n) + 0.5);
   const lut = new Uint8Array(256);
   for (let v = 0; v < 256; v++) lut[v] = clamp8(m + f * (v - m));
-  return applyLut(img, lut);
+  return applyLut(img, lut, out);
 }
 
 /** Saturation: L + f·(v − L) per pixel (PIL `ImageEnhance.Color`). */
-export function adjustSaturation(img: RawImage, f: number): RawImage {
-  const l = luma(img);
-  const out = new Uint8Array(img.data.length);
-  for (let i = 0, p = 0; i < l.length; i++, p += 3) {
-    const g = l[i]!;
-    out[p] = clamp8(g + f * (img.data[p]! - g));
-    out[p + 1] = clamp8(g + f * (img.data[p + 1]! - g));
-    out[p + 2] = clamp8(g + f * (img.data[p + 2]! - g));
+export function adjustSaturation(img: RawImage, f: number, out: Uint8Array = new Uint8Array(img.data.length)): RawImage {
+  const d = img.data;
+  const n = img.height * img.width;
+  for (let i = 0, p = 0; i < n; i++, p += 3) {
+    const r = d[p]!;
+    const gg = d[p + 1]!;
+    const b = d[p + 2]!;
+    const g = (0.299 * r + 0.587 * gg + 0.114 * b + 0.5) | 0;
+    out[p] = clamp8(g + f * (r - g));
+    out[p + 1] = clamp8(g + f * (gg - g));
+    out[p + 2] = clamp8(g + f * (b - g));
   }
   return { data: out, height: img.height, width: img.width };
 }
@@ -353,9 +381,8 @@ export function adjustSaturation(img: RawImage, f: number): RawImage {
  * Hue shift by `h` ∈ [−0.5, 0.5] of a turn, as torchvision's `adjust_hue` on PIL images: RGB → PIL's 8-bit HSV,
  * `H += uint8(h·255)` with wrap-around, HSV → RGB (PIL's integer conversions, so results match to ±1).
  */
-export function adjustHue(img: RawImage, h: number): RawImage {
+export function adjustHue(img: RawImage, h: number, out: Uint8Array = new Uint8Array(img.data.length)): RawImage {
   const { data } = img;
-  const out = new Uint8Array(data.length);
   const shift = ((Math.trunc(h * 255) % 256) + 256) % 256;
   for (let p = 0; p < data.length; p += 3) {
     const r = data[p]!;
@@ -414,17 +441,38 @@ export function adjustHue(img: RawImage, h: number): RawImage {
  * [−h, h]), then applied in the order of a random permutation of the four.
  */
 export function colorJitter(img: RawImage, opts: JitterOptions, rng: Rng): RawImage {
-  const order = rng.permutation(4);
-  const bf = opts.brightness > 0 ? rng.uniform(Math.max(0, 1 - opts.brightness), 1 + opts.brightness) : undefined;
-  const cf = opts.contrast > 0 ? rng.uniform(Math.max(0, 1 - opts.contrast), 1 + opts.contrast) : undefined;
-  const sf = opts.saturation > 0 ? rng.uniform(Math.max(0, 1 - opts.saturation), 1 + opts.saturation) : undefined;
-  const hf = opts.hue > 0 ? rng.uniform(-opts.hue, opts.hue) : undefined;
+  return applyJitter(img, jitterParams(opts, rng));
+}
+
+/** The draws of one `colorJitter` (the order of the four adjustments, then their factors), without the pixels. */
+export interface JitterParams {
+  order: number[];
+  brightness?: number;
+  contrast?: number;
+  saturation?: number;
+  hue?: number;
+}
+
+/** Draws the parameters of `colorJitter` from `rng`: exactly the draws `colorJitter` makes. */
+export function jitterParams(opts: JitterOptions, rng: Rng): JitterParams {
+  const order = Array.from(rng.permutation(4));
+  const p: JitterParams = { order };
+  if (opts.brightness > 0) p.brightness = rng.uniform(Math.max(0, 1 - opts.brightness), 1 + opts.brightness);
+  if (opts.contrast > 0) p.contrast = rng.uniform(Math.max(0, 1 - opts.contrast), 1 + opts.contrast);
+  if (opts.saturation > 0) p.saturation = rng.uniform(Math.max(0, 1 - opts.saturation), 1 + opts.saturation);
+  if (opts.hue > 0) p.hue = rng.uniform(-opts.hue, opts.hue);
+  return p;
+}
+
+/** Applies drawn jitter parameters; with `inPlace` every step overwrites `img.data` (same values, no new arrays). */
+export function applyJitter(img: RawImage, p: JitterParams, inPlace = false): RawImage {
   let out = img;
-  for (const k of order) {
-    if (k === 0 && bf !== undefined) out = adjustBrightness(out, bf);
-    else if (k === 1 && cf !== undefined) out = adjustContrast(out, cf);
-    else if (k === 2 && sf !== undefined) out = adjustSaturation(out, sf);
-    else if (k === 3 && hf !== undefined) out = adjustHue(out, hf);
+  for (const k of p.order) {
+    const dst = inPlace ? img.data : undefined;
+    if (k === 0 && p.brightness !== undefined) out = adjustBrightness(out, p.brightness, dst);
+    else if (k === 1 && p.contrast !== undefined) out = adjustContrast(out, p.contrast, dst);
+    else if (k === 2 && p.saturation !== undefined) out = adjustSaturation(out, p.saturation, dst);
+    else if (k === 3 && p.hue !== undefined) out = adjustHue(out, p.hue, dst);
   }
   return out;
 }
@@ -440,95 +488,88 @@ export function boxRadiusForGaussian(radius: number, passes = 3): number {
   return f(l + a);
 }
 
-/**
- * One extended-box blur pass along rows, PIL's `ImagingLineBoxBlur` in 8.24 fixed point: a box of integer radius r
- * plus the two pixels at distance r+1 weighted by the fraction; edges repeat the end pixels; uint8 output.
- */
 const INV_2_24 = 1 / 16777216; // exact power of two: (v · 2^-24) | 0 = floor(v / 2^24) for 0 ≤ v < 2^31·2^24
 
-function boxBlurRows(src: Uint8Array, dst: Uint8Array, H: number, W: number, floatRadius: number): void {
-  const r = Math.trunc(floatRadius);
-  const ww = Math.trunc(Math.fround(16777216 / Math.fround(Math.fround(floatRadius * 2) + 1)));
-  const fw = Math.floor((16777216 - (r * 2 + 1) * ww) / 2);
-  const edgeA = Math.min(r + 1, W);
-  const edgeB = Math.max(W - r - 1, 0);
-  const last = W - 1;
-  // For output x: the pixel added to and the one removed from the running sum, and the two far pixels (r+1 away),
-  // all clamped to the line as PIL's three (or, for short lines, the other three) loops do.
-  const addIdx = new Int32Array(W);
-  const subIdx = new Int32Array(W);
-  const leftIdx = new Int32Array(W);
-  const rightIdx = new Int32Array(W);
-  for (let x = 0; x < W; x++) {
-    const early = x < edgeA;
-    const addLast = x >= edgeB;
-    addIdx[x] = addLast ? last : x + r;
-    subIdx[x] = early ? 0 : x - r - 1;
-    leftIdx[x] = subIdx[x]!;
-    rightIdx[x] = addLast ? last : x + r + 1;
+/**
+ * One extended-box blur pass over a line of `n` values, PIL's `ImagingLineBoxBlur` (libImaging/BoxBlur.c) in 8.24
+ * fixed point: a box of integer radius r plus the two pixels at distance r+1 weighted by `fw`; the ends repeat the end
+ * pixels; uint8 results. `src` and `dst` are different arrays. PIL's three loops (left edge, middle, right edge) are
+ * kept apart so the middle one reads no clamped indices; lines shorter than 2r+2 take the clamped form.
+ */
+function boxBlurLine(src: Int32Array, dst: Int32Array, n: number, r: number, ww: number, fw: number): void {
+  const last = n - 1;
+  const edgeA = Math.min(r + 1, n);
+  const edgeB = Math.max(n - r - 1, 0);
+  let acc = src[0]! * (r + 1);
+  for (let x = 0; x < edgeA - 1; x++) acc += src[x]!;
+  acc += src[last]! * (r - edgeA + 1);
+  if (edgeA <= edgeB) {
+    const s0 = src[0]!;
+    for (let x = 0; x < edgeA; x++) {
+      acc += src[x + r]! - s0;
+      dst[x] = ((acc * ww + (s0 + src[x + r + 1]!) * fw + 8388608) * INV_2_24) | 0;
+    }
+    for (let x = edgeA; x < edgeB; x++) {
+      const sub = src[x - r - 1]!;
+      acc += src[x + r]! - sub;
+      dst[x] = ((acc * ww + (sub + src[x + r + 1]!) * fw + 8388608) * INV_2_24) | 0;
+    }
+    const sl = src[last]!;
+    for (let x = edgeB; x <= last; x++) {
+      const sub = src[x - r - 1]!;
+      acc += sl - sub;
+      dst[x] = ((acc * ww + (sub + sl) * fw + 8388608) * INV_2_24) | 0;
+    }
+    return;
   }
-  const row = new Int32Array(W * 3);
-  for (let y = 0; y < H; y++) {
-    const base = y * W * 3;
-    for (let i = 0; i < W * 3; i++) row[i] = src[base + i]!;
-    let a0 = row[0]! * (r + 1);
-    let a1 = row[1]! * (r + 1);
-    let a2 = row[2]! * (r + 1);
-    for (let x = 0; x < edgeA - 1; x++) {
-      a0 += row[x * 3]!;
-      a1 += row[x * 3 + 1]!;
-      a2 += row[x * 3 + 2]!;
-    }
-    const m = r - edgeA + 1;
-    a0 += row[last * 3]! * m;
-    a1 += row[last * 3 + 1]! * m;
-    a2 += row[last * 3 + 2]! * m;
-    for (let x = 0; x < W; x++) {
-      const ad = addIdx[x]! * 3;
-      const sb = subIdx[x]! * 3;
-      const lf = leftIdx[x]! * 3;
-      const rt = rightIdx[x]! * 3;
-      a0 += row[ad]! - row[sb]!;
-      a1 += row[ad + 1]! - row[sb + 1]!;
-      a2 += row[ad + 2]! - row[sb + 2]!;
-      const o = base + x * 3;
-      dst[o] = ((a0 * ww + (row[lf]! + row[rt]!) * fw + 8388608) * INV_2_24) | 0;
-      dst[o + 1] = ((a1 * ww + (row[lf + 1]! + row[rt + 1]!) * fw + 8388608) * INV_2_24) | 0;
-      dst[o + 2] = ((a2 * ww + (row[lf + 2]! + row[rt + 2]!) * fw + 8388608) * INV_2_24) | 0;
-    }
+  for (let x = 0; x < n; x++) {
+    const addLast = x >= edgeB;
+    const sub = x < edgeA ? 0 : x - r - 1;
+    acc += src[addLast ? last : x + r]! - src[sub]!;
+    dst[x] = ((acc * ww + (src[sub]! + src[addLast ? last : x + r + 1]!) * fw + 8388608) * INV_2_24) | 0;
   }
 }
 
-function transpose(src: Uint8Array, H: number, W: number): Uint8Array {
-  const out = new Uint8Array(src.length);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const s = (y * W + x) * 3;
-      const d = (x * H + y) * 3;
-      out[d] = src[s]!;
-      out[d + 1] = src[s + 1]!;
-      out[d + 2] = src[s + 2]!;
+/**
+ * `passes` box-blur passes along every line of one channel: `count` lines of `n` values; value k of line l is at
+ * `base + l·lineStep + k·step` of `data`, read and written in place (each line through two scratch lines).
+ */
+function blurLines(data: Uint8Array, count: number, n: number, base: number, lineStep: number, step: number, floatRadius: number, passes: number): void {
+  const r = Math.trunc(floatRadius);
+  const ww = Math.trunc(Math.fround(16777216 / Math.fround(Math.fround(floatRadius * 2) + 1)));
+  const fw = Math.floor((16777216 - (r * 2 + 1) * ww) / 2);
+  let a = new Int32Array(n);
+  let b = new Int32Array(n);
+  for (let l = 0; l < count; l++) {
+    const o = base + l * lineStep;
+    for (let k = 0, p = o; k < n; k++, p += step) a[k] = data[p]!;
+    for (let q = 0; q < passes; q++) {
+      boxBlurLine(a, b, n, r, ww, fw);
+      const t = a;
+      a = b;
+      b = t;
     }
+    for (let k = 0, p = o; k < n; k++, p += step) data[p] = a[k]!;
   }
-  return out;
 }
 
 /**
  * PIL's `ImageFilter.GaussianBlur(radius)` (what SwAV's multicrop uses): three extended-box blur passes along rows,
  * then three along columns, with the box radius from `boxRadiusForGaussian`; matches Pillow's output exactly on the
- * test fixtures. `radius` ≈ the Gaussian's standard deviation.
+ * test fixtures. `radius` ≈ the Gaussian's standard deviation. Each line's three passes run on a scratch copy of it.
  */
 export function gaussianBlur(img: RawImage, radius: number): RawImage {
   checkImage(img, 'gaussianBlur');
   if (radius <= 0) return img;
   const { height: H, width: W } = img;
   const br = boxRadiusForGaussian(radius, 3);
-  const a = new Uint8Array(img.data.length);
-  if (br === 0) a.set(img.data);
-  else for (let p = 0; p < 3; p++) boxBlurRows(p === 0 ? img.data : a, a, H, W, br);
-  const t = transpose(a, H, W);
-  if (br !== 0) for (let p = 0; p < 3; p++) boxBlurRows(t, t, W, H, br);
-  return { data: transpose(t, W, H), height: H, width: W };
+  const out = new Uint8Array(img.data);
+  if (br === 0) return { data: out, height: H, width: W };
+  for (let c = 0; c < 3; c++) {
+    blurLines(out, H, W, c, W * 3, 3, br, 3); // rows
+    blurLines(out, W, H, c, 3, W * 3, br, 3); // columns
+  }
+  return { data: out, height: H, width: W };
 }
 
 /** Resolves 'clip' | 'imagenet' | explicit stats. */
@@ -538,8 +579,11 @@ export function normStats(norm: 'clip' | 'imagenet' | NormStats): NormStats {
   return norm;
 }
 
-/** `(v/255 − mean[c]) / std[c]` into `out` (float32 HWC) at `offset`; returns `out`. */
-export function normalize(img: RawImage, stats: NormStats, out?: Float32Array, offset = 0): Float32Array {
+/**
+ * `(v/255 − mean[c]) / std[c]` into `out` (float32 HWC) at `offset`; returns `out`. With `flip` the columns are
+ * written mirrored (= `normalize(hflip(img))`, without the flipped copy).
+ */
+export function normalize(img: RawImage, stats: NormStats, out?: Float32Array, offset = 0, flip = false): Float32Array {
   const n = img.data.length;
   const o = out ?? new Float32Array(n);
   const a0 = 1 / (255 * stats.std[0]);
@@ -549,6 +593,18 @@ export function normalize(img: RawImage, stats: NormStats, out?: Float32Array, o
   const b1 = -stats.mean[1] / stats.std[1];
   const b2 = -stats.mean[2] / stats.std[2];
   const d = img.data;
+  if (flip) {
+    const W = img.width;
+    const row = W * 3;
+    for (let y = 0; y < img.height; y++) {
+      for (let x = 0, s = y * row, t = offset + y * row + (W - 1) * 3; x < W; x++, s += 3, t -= 3) {
+        o[t] = d[s]! * a0 + b0;
+        o[t + 1] = d[s + 1]! * a1 + b1;
+        o[t + 2] = d[s + 2]! * a2 + b2;
+      }
+    }
+    return o;
+  }
   for (let p = 0; p < n; p += 3) {
     o[offset + p] = d[p]! * a0 + b0;
     o[offset + p + 1] = d[p + 1]! * a1 + b1;

@@ -98,6 +98,12 @@ export interface SupervisedPreset {
   grayscaleP?: number;
   solarizeP?: number;
   flipP?: number;
+  /**
+   * How crops are resampled (and, for multicrop, blurred): 'fast' (default: libvips through sharp when shrinking to
+   * ≥ 128 px, within interpolation error of PIL) or 'pil' (PIL's convolution in JavaScript, exact). The random draws
+   * are the same on both.
+   */
+  resample?: 'fast' | 'pil';
   /** Normalisation (default 'clip'). */
   norm?: 'clip' | 'imagenet' | NormStats;
 }
@@ -108,6 +114,12 @@ export interface EvalPreset {
   size?: number;
   /** Shorter side before the crop (default = size). */
   resize?: number;
+  /**
+   * How crops are resampled (and, for multicrop, blurred): 'fast' (default: libvips through sharp when shrinking to
+   * ≥ 128 px, within interpolation error of PIL) or 'pil' (PIL's convolution in JavaScript, exact). The random draws
+   * are the same on both.
+   */
+  resample?: 'fast' | 'pil';
   interpolation?: Interpolation;
   norm?: 'clip' | 'imagenet' | NormStats;
 }
@@ -137,6 +149,12 @@ export interface MulticropPreset {
   blurP?: number;
   blurRadius?: [number, number];
   flipP?: number;
+  /**
+   * How crops are resampled (and, for multicrop, blurred): 'fast' (default: libvips through sharp when shrinking to
+   * ≥ 128 px, within interpolation error of PIL) or 'pil' (PIL's convolution in JavaScript, exact). The random draws
+   * are the same on both.
+   */
+  resample?: 'fast' | 'pil';
   /** Normalisation (default 'imagenet'). */
   norm?: 'clip' | 'imagenet' | NormStats;
 }

@@ -223,6 +223,14 @@ export const lpSchema = z.strictObject({
   lambda_scaled: num('L2 strength of the probe: λ = lambda_scaled / N (N = train samples), bias column included (docs/method.md#probe).').nonnegative(),
 });
 
+export const dataSchema = z.strictObject({
+  resize: z
+    .enum(['fast', 'pil'])
+    .describe(
+      "smn: how the data pipelines crop and resize at ≥ 128 px: 'fast' (libvips through sharp, within interpolation error of PIL: docs/experiments.md#data-pipelines-vs-torchvision) or 'pil' (PIL's resampling in JavaScript, exact). Crop boxes, flips and jitter draws are the same on both.",
+    ),
+});
+
 /** The whole resolved config. */
 export const configSchema = z.strictObject({
   main: mainSchema,
@@ -231,6 +239,7 @@ export const configSchema = z.strictObject({
   cls: clsSchema,
   swav: swavSchema,
   lp: lpSchema,
+  data: dataSchema,
 });
 
 /** A resolved, validated config (the reference's `cfg`). */

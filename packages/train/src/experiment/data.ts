@@ -80,9 +80,10 @@ export async function loadRunData(cfg: SmnConfig, inputSize: number, swav: boole
           size: cropSize(cfg.swav.size_crops[i]!),
           scale: [cfg.swav.min_scale_crops[i]!, cfg.swav.max_scale_crops[i]!] as [number, number],
         })),
+        resample: cfg.data.resize,
       }
-    : { preset: 'supervised', size: inputSize };
-  const evalPreset: PresetSpec = { preset: 'eval', size: inputSize };
+    : { preset: 'supervised', size: inputSize, resample: cfg.data.resize };
+  const evalPreset: PresetSpec = { preset: 'eval', size: inputSize, resample: cfg.data.resize };
   return { name, multicrop, train, test, numClasses: train.classes.length, trainIndices, bankIndices, trainPreset, evalPreset };
 }
 
