@@ -54,6 +54,13 @@ describe('smn cascade', () => {
     expect(again.err).toMatch(/reusing/);
     const summary2 = JSON.parse(await readFile(join(out, 'cascade.json'), 'utf8'));
     expect(summary2.results).toEqual(summary.results);
+
+    // --launcher local: the experts in 2 processes, then the embeddings and the ensembles; the same numbers.
+    const local = await smn([...args, '--launcher', 'local', '--jobs', '2', '--out', join(root, 'cascade-local')]);
+    expect(local.code, local.err).toBe(0);
+    expect(local.out).toMatch(/^cascade \S+$/m);
+    expect(local.err).toMatch(/sweep \S+ \(local\): 0 queued, 0 running, 5 done, 0 failed/);
+    expect(JSON.parse(await readFile(join(root, 'cascade-local', 'cascade.json'), 'utf8')).results).toEqual(summary.results);
   }, 600_000);
 
   it('refuses a dispatcher that is not a self-supervised run', async () => {
