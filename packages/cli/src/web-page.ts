@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { cp } from 'node:fs/promises';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { cp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SmnError } from '@smn/core';
 import { CliErrorCode } from './errors.js';
@@ -43,7 +43,10 @@ export function ensureWebPage(log: (line: string) => void = () => {}): string {
   log(`building the web page (tools/web-demo, vite build) into ${WEB_PAGE_DIR}`);
   let vite: string;
   try {
-    vite = createRequire(join(DEMO_DIR, 'package.json')).resolve('vite/bin/vite.js');
+    // vite's exports map does not list its bin: resolve its package.json and take the bin it declares.
+    const pkg = createRequire(join(DEMO_DIR, 'package.json')).resolve('vite/package.json');
+    const { bin } = JSON.parse(readFileSync(pkg, 'utf8')) as { bin: string | Record<string, string> };
+    vite = join(dirname(pkg), typeof bin === 'string' ? bin : bin.vite!);
   } catch (err) {
     throw new SmnError(CliErrorCode.WebPageMissing, `cannot build the web page: vite is not installed in ${DEMO_DIR}; run pnpm install at the repository root`, { cause: err });
   }
@@ -54,6 +57,8 @@ export function ensureWebPage(log: (line: string) => void = () => {}): string {
 /** Copies the built page (index.html, assets/) into `out`; returns the bytes copied. */
 export async function copyWebPage(out: string, log?: (line: string) => void): Promise<number> {
   const dir = ensureWebPage(log);
+  // The page's assets have content-hashed names: those of an earlier export into `out` would pile up.
+  await rm(join(out, 'assets'), { recursive: true, force: true });
   await cp(dir, out, { recursive: true, force: true });
   let bytes = 0;
   const walk = (d: string) => {

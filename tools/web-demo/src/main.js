@@ -21,8 +21,9 @@ function renderDownloads(demo) {
   for (const [url, bytes] of demo.downloads) {
     total += bytes;
     const name = new URL(url).pathname.split('/').slice(-3).join('/').replace(/^.*?(tasks\/)/, '$1');
-    const task = demo.manifest.tasks.find((t) => url.endsWith(t.masks?.file ?? '\0') || url.endsWith(t.head.file));
-    const vs = task ? `${kb(ft)} (${Math.round(ft / task.taskBytes)}× the task's ${kb(task.taskBytes)})` : '';
+    // The comparison sits on a task's last file (its head): the task's files together against a fine-tuned copy.
+    const task = demo.manifest.tasks.find((t) => url.endsWith(t.head.file));
+    const vs = task ? `${kb(ft)}: ${Math.round(ft / task.taskBytes)}× this task's ${kb(task.taskBytes)}` : '';
     const tr = document.createElement('tr');
     tr.innerHTML = `<td></td><td class="num">${fmt(bytes)}</td><td class="num">${vs}</td>`;
     tr.firstChild.textContent = name;
