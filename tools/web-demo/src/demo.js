@@ -9,13 +9,28 @@ import { applyMasks, decodeMasks, hashParams } from '@smn/subnetworks';
 /** Backends in the order the page prefers them; `?backend=NAME` forces one. */
 export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
-async function tryBackend(name) {
+/** `SwiftShader` or `llvmpipe` when WebGL runs on a software renderer, else null. */
+function softwareWebgl() {
+  try {
+    const gl = document.createElement('canvas').getContext('webgl2') ?? document.createElement('canvas').getContext('webgl');
+    const info = gl?.getExtension('WEBGL_debug_renderer_info');
+    const renderer = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : '';
+    return /swiftshader|llvmpipe|software/i.exec(renderer)?.[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+async function tryBackend(name, forced) {
   try {
     if (name === 'webgpu') {
       if (!('gpu' in navigator)) return 'no navigator.gpu';
       if (!(await navigator.gpu.requestAdapter())) return 'no WebGPU adapter';
       await import('@tensorflow/tfjs-backend-webgpu');
     } else if (name === 'webgl') {
+      // WebGL emulated on the CPU is many times slower than wasm (docs/web.md has the numbers): skipped unless asked for.
+      const soft = forced ? null : softwareWebgl();
+      if (soft) return `software renderer (${soft}), slower than wasm`;
       await import('@tensorflow/tfjs-backend-webgl');
     } else if (name === 'wasm') {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -40,7 +55,7 @@ async function tryBackend(name) {
 export async function pickBackend(forced) {
   const skipped = [];
   for (const name of forced ? [forced] : BACKENDS) {
-    const why = await tryBackend(name);
+    const why = await tryBackend(name, Boolean(forced));
     if (why === null) return { name, skipped };
     skipped.push(`${name}: ${why}`);
   }
