@@ -1,9 +1,10 @@
 import type { BackendName } from '@smn/backend';
-import type { PointJobData, PointProgress, PointResult } from './types.js';
+import type { CascadeJobData, PointJobData, PointProgress, PointResult } from './types.js';
 
-/** Parent → `local` child: the one point it runs. */
+/** Parent → child: the one point it runs (`local`), or a cascade's ensemble step (a worker's queue job). */
 export interface ParentMessage {
-  job: PointJobData;
+  job?: PointJobData;
+  cascade?: CascadeJobData;
   backend?: BackendName;
   workers?: number;
 }

@@ -49,8 +49,8 @@ export async function runLocal(sweepId: string, points: readonly SweepPoint[], o
   return { sweepId, status: state.status, ok: state.ok && !interrupted, interrupted };
 }
 
-/** One point in a child; resolves with its result, rejects with its error (or its death). */
-function runChild(msg: ParentMessage, running: Set<ChildProcess>, on: { onProgress(p: NonNullable<ChildMessage & { type: 'progress' }>['progress']): void; onLog(line: string): void }): Promise<PointResult> {
+/** One point (or a cascade's ensemble step) in a child; resolves with its result, rejects with its error (or its death). */
+export function runChild(msg: ParentMessage, running: Set<ChildProcess>, on: { onProgress(p: NonNullable<ChildMessage & { type: 'progress' }>['progress']): void; onLog(line: string): void }): Promise<PointResult> {
   return new Promise((resolve, reject) => {
     const child = fork(CHILD, [], { execArgv: process.execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     running.add(child);
@@ -68,7 +68,7 @@ function runChild(msg: ParentMessage, running: Set<ChildProcess>, on: { onProgre
       running.delete(child);
       if (outcome && 'result' in outcome) resolve(outcome.result);
       else if (outcome) reject(new Error(outcome.error));
-      else reject(new SmnError(LAUNCH_ERRORS.childDied, `the child running ${msg.job.runDir} exited (${signal ?? `code ${code}`}) without a result; its stderr ends with:\n${stderr.trim()}`));
+      else reject(new SmnError(LAUNCH_ERRORS.childDied, `the child running ${msg.job?.runDir ?? `the ensembles of ${msg.cascade?.cascade.out}`} exited (${signal ?? `code ${code}`}) without a result; its stderr ends with:\n${stderr.trim()}`));
     });
     child.send(msg);
   });

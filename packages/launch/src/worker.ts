@@ -6,7 +6,10 @@ import { LAUNCH_ERRORS } from './errors.js';
 import { pointFromJobData } from './point-data.js';
 import { connectRedis, QUEUE_NAME, redactUrl, redisUrlOf } from './redis.js';
 import { runPoint } from './run-point.js';
-import { CASCADE_JOB, cascadeFromJobData, runCascadeJob } from './cascade.js';
+import { CASCADE_JOB, cascadeFromJobData } from './cascade.js';
+import { runChild } from './local.js';
+import type { ParentMessage } from './_child-protocol.js';
+import type { ChildProcess } from 'node:child_process';
 import { errorText } from './sweep-state.js';
 import type { CascadeJobData, PointJobData, PointResult } from './types.js';
 
@@ -87,13 +90,37 @@ function taskOf(job: Job<PointJobData | CascadeJobData, PointResult>, opts: Work
   const common = { ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.workers !== undefined ? { workers: opts.workers } : {}), onLog: (line: string) => opts.onLog?.(`job ${job.id}: ${line}`) };
   if (job.name === CASCADE_JOB) {
     const data = cascadeFromJobData(job.data);
-    return { label: `ensembles of the cascade ${data.cascade.out}`, run: (signal) => runCascadeJob(data, { signal, ...common }) };
+    // In a child process: the ensembles (kNN, probes over the full sets) hold an event loop for long stretches, and
+    // this one must stay free to renew the job's lock (a job whose lock lapses looks stalled to other workers).
+    return { label: `ensembles of the cascade ${data.cascade.out}`, run: (signal) => inChild({ cascade: data, ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.workers !== undefined ? { workers: opts.workers } : {}) }, signal, common.onLog) };
   }
   const point = pointFromJobData(job.data);
   return {
     label: `${point.job.runDir}${point.job.overrides.length ? ` (${point.job.overrides.join(' ')})` : ''}`,
     run: (signal) => runPoint(point.job, point.config, { signal, ...common, onProgress: (p) => void job.updateProgress(p as unknown as object).catch(() => {}) }),
   };
+}
+
+/**
+ * Runs `msg` in a child process (point-child.ts); `signal` stops it with SIGTERM, and a child that ends after a stop
+ * reads as a stopped run (its job is given back), whatever it says.
+ */
+async function inChild(msg: ParentMessage, signal: AbortSignal, onLog: (line: string) => void): Promise<PointResult> {
+  const running = new Set<ChildProcess>();
+  const stop = () => running.forEach((c) => c.kill('SIGTERM'));
+  signal.addEventListener('abort', stop, { once: true });
+  try {
+    return await runChild(msg, running, { onProgress: () => {}, onLog });
+  } catch (err) {
+    if (signal.aborted) return { runDir: msg.cascade?.runDir ?? msg.job?.runDir ?? '', completed: false, metrics: {}, seconds: 0 };
+    // The child sends errors as text ('[CODE] message'); a held lock must stay one, for processJob to wait on it.
+    const held = `[${LOCK_ERRORS.held}] `;
+    const text = (err as Error).message;
+    if (text.startsWith(held)) throw new SmnError(LOCK_ERRORS.held, text.slice(held.length));
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
 }
 
 /** One job: validate, run (resuming when the folder holds a checkpoint), report; give back on abort. */

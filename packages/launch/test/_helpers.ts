@@ -57,12 +57,9 @@ export async function startRedis(): Promise<{ url: string; stop(): void }> {
 
 const WORKER = fileURLToPath(new URL('./_worker-child.ts', import.meta.url));
 
-/**
- * An `smn worker` process (runWorker, through tsx with the parent's conditions) with short lock times for tests:
- * `lockMs` (default 10 s) must exceed the longest stretch a job blocks the event loop (BullMQ renews locks on a timer).
- */
-export function startWorker(url: string, name: string, lockMs?: number): ChildProcess & { log: () => string } {
-  const child = spawn(process.execPath, [...process.execArgv, '--import', 'tsx', WORKER, url, name, ...(lockMs ? [String(lockMs)] : [])], { stdio: ['ignore', 'pipe', 'pipe'] }) as ChildProcess & { log: () => string };
+/** An `smn worker` process (runWorker, through tsx with the parent's conditions) with short lock times for tests. */
+export function startWorker(url: string, name: string): ChildProcess & { log: () => string } {
+  const child = spawn(process.execPath, [...process.execArgv, '--import', 'tsx', WORKER, url, name], { stdio: ['ignore', 'pipe', 'pipe'] }) as ChildProcess & { log: () => string };
   let log = '';
   child.stdout!.on('data', (d) => (log += d));
   child.stderr!.on('data', (d) => (log += d));
