@@ -1,7 +1,7 @@
 import type { PointStatus, SweepStatus } from './types.js';
 
-/** Metrics a status line shows first, in this order, when the point has them. */
-const HEADLINE = [/^training\/test\/accuracy$/, /^training\/val\/accuracy$/, /knn_accuracy_mem_train$/, /^training\/train\/loss$/];
+/** Metrics a status line shows first, in this order, when the point has them (the last: a cascade's ensembles). */
+const HEADLINE = [/^training\/test\/accuracy$/, /^training\/val\/accuracy$/, /knn_accuracy_mem_train$/, /^training\/train\/loss$/, /^cascade\/conditional\/knn$/];
 
 /** The latest headline metric of a point (final metrics when done, else those of its last epoch end). */
 export function headlineMetric(p: PointStatus): [string, number] | undefined {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '@smn/backend';
 import { readRunSummary, resolveRuns, runCascade, CASCADE_FILES, type CascadeResult } from '@smn/train';
-import { launchCascade, launchSweep, sweepStatus } from '../src/index.js';
+import { formatSweepStatus, launchCascade, launchSweep, sweepStatus } from '../src/index.js';
 import { exited, redisMissing, startRedis, startWorker, tinyWeights } from './_helpers.js';
 
 const missing = redisMissing();
@@ -78,6 +78,7 @@ describe.skipIf(missing !== undefined)('queue', () => {
       const s = await sweepStatus(r.sweepId, { redis: redis.url });
       expect(s.points.map((p) => p.state)).toEqual(['done', 'done', 'done', 'done', 'done']);
       expect(s.points[4]!.metrics!['cascade/conditional/knn']).toBe(reference.results.conditional!.knn);
+      expect(formatSweepStatus(s)).toMatch(/ 4 +done +cascade\/conditional\/knn=0\.\d{4}/);
     } finally {
       workers.forEach((w) => w.kill('SIGTERM'));
       await Promise.all(workers.map(exited));
