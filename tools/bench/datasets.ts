@@ -5,7 +5,9 @@
 // fast path (`resample: 'fast'`: libvips resampling); without --quick the PIL-exact path (`resample: 'pil'`) is
 // measured too, in process, as `<pipeline>-pil-w0`.
 // Each measurement is one full epoch through a worker pool started beforehand (its start-up time is reported as
-// poolStartupMs); the value is the median images/s over the repetitions. tools/bench/datasets_ref.py runs the same
+// poolStartupMs); the value is the median images/s over the repetitions. Without --quick each side first runs
+// untimed (smn: one epoch per pipeline and worker count, since JIT-compiled code is per thread; PyTorch: two batches
+// per pipeline in each of its processes). tools/bench/datasets_ref.py runs the same
 // pipelines in torchvision with torch's DataLoader (same worker counts) on the same files. Without --quick the two
 // sides alternate, one repetition of one pipeline each (the machine's cores are shared, so load drifts between them);
 // with --quick PyTorch runs once for all pipelines first. ratio = PyTorch images/s ÷ smn images/s (= smn time per
@@ -139,7 +141,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
     };
     const python = (cs: Case[], r: number) => {
       if (pyReason) return;
-      const ref = runPython<RefResults>('datasets_ref.py', { reps: r, workers: workerCounts, cases: cs.map(refCase) });
+      const ref = runPython<RefResults>('datasets_ref.py', { reps: r, workers: workerCounts, warmup: !opts.quick, cases: cs.map(refCase) });
       if (ref.ok) addPy(ref.value);
       else {
         pyReason = ref.reason;
@@ -147,6 +149,11 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
       }
     };
     const smn = async (c: Case, rep: number) => {
+      // Without --quick, one untimed epoch per pipeline and worker count first: JIT-compiled code is per thread.
+      if (!opts.quick && rep === 0) {
+        for (const w of workerCounts) await epochRate(c.ds, c.n, c.spec, pools.get(w), c.batch, 99);
+        if (c.name.includes('224')) await epochRate(c.ds, c.n, { ...c.spec, resample: 'pil' }, undefined, c.batch, 99);
+      }
       for (const w of workerCounts) {
         const e = await epochRate(c.ds, c.n, c.spec, pools.get(w), c.batch, rep);
         push(smnRates, `${c.name}-w${w}`, [e.rate]);

@@ -1,6 +1,6 @@
 # PyTorch reference for tools/bench/datasets.ts: the same pipelines with torchvision/PIL and torch's DataLoader on the
 # same files (a JPEG folder, CIFAR-10 binary batches), one epoch per repetition and worker count; images/s.
-# Argument: JSON {"reps": R, "workers": [0, 1, 2], "cases": [{"name", "source": "jpeg"|"cifar", "root", "n", "batch",
+# Argument: JSON {"reps": R, "workers": [0, 1, 2], "warmup": bool (two untimed batches per case first), "cases": [{"name", "source": "jpeg"|"cifar", "root", "n", "batch",
 # "preset", "size", "groups": [[count, size, smin, smax], ...]}]}. Prints {"results": [{"name", "workers", "rates", "cpu_ms_per_image"}]} (CPU time of all processes per image;
 # a worker's start-up is in it).
 import glob, json, os, random, resource, sys, time
@@ -92,6 +92,11 @@ for c in cfg["cases"]:
         ds = Files(paths, tf)
     else:
         ds = Cifar(c["root"], c["n"], tf)
+    if cfg.get("warmup"):
+        # Untimed: the first batches in this process (imports, caches), as smn's side has an untimed epoch.
+        for k, _ in enumerate(torch.utils.data.DataLoader(ds, batch_size=c["batch"], num_workers=0, shuffle=False)):
+            if k >= 1:
+                break
     for workers in cfg.get("workers", [0, 2]):
         rates, cpu = [], []
         for _ in range(cfg["reps"]):

@@ -384,12 +384,15 @@ export function adjustSaturation(img: RawImage, f: number, out: Uint8Array = new
 export function adjustHue(img: RawImage, h: number, out: Uint8Array = new Uint8Array(img.data.length)): RawImage {
   const { data } = img;
   const shift = ((Math.trunc(h * 255) % 256) + 256) % 256;
+  const { sector, frac } = HSV_TABLES;
   for (let p = 0; p < data.length; p += 3) {
     const r = data[p]!;
     const g = data[p + 1]!;
     const b = data[p + 2]!;
-    const maxc = Math.max(r, g, b);
-    const minc = Math.min(r, g, b);
+    let maxc = r > g ? r : g;
+    if (b > maxc) maxc = b;
+    let minc = r < g ? r : g;
+    if (b < minc) minc = b;
     if (maxc === minc) {
       out[p] = r;
       out[p + 1] = g;
@@ -397,23 +400,22 @@ export function adjustHue(img: RawImage, h: number, out: Uint8Array = new Uint8A
       continue;
     }
     const cr = maxc - minc;
-    const rc = Math.fround((maxc - r) / cr);
-    const gc = Math.fround((maxc - g) / cr);
-    const bc = Math.fround((maxc - b) / cr);
     let hh: number;
-    if (r === maxc) hh = bc - gc;
-    else if (g === maxc) hh = 2 + rc - bc;
-    else hh = 4 + gc - rc;
-    hh = (hh / 6 + 1) % 1;
-    const uh = (Math.min(255, Math.max(0, Math.trunc(hh * 255))) + shift) & 255;
-    const us = Math.min(255, Math.max(0, Math.trunc(Math.fround(cr / maxc) * 255)));
+    if (r === maxc) hh = Math.fround((maxc - b) / cr) - Math.fround((maxc - g) / cr);
+    else if (g === maxc) hh = 2 + Math.fround((maxc - r) / cr) - Math.fround((maxc - b) / cr);
+    else hh = 4 + Math.fround((maxc - g) / cr) - Math.fround((maxc - r) / cr);
+    // hh ∈ [−1, 5], so hh/6 + 1 ∈ [0.83, 1.84): (x % 1) is x or x − 1, and hh·255 ∈ [0, 255) needs no clipping.
+    hh = hh / 6 + 1;
+    if (hh >= 1) hh -= 1;
+    const uh = (((hh * 255) | 0) + shift) & 255;
+    const us = (Math.fround(cr / maxc) * 255) | 0;
     const v = maxc;
     if (us === 0) {
       out[p] = out[p + 1] = out[p + 2] = v;
       continue;
     }
-    const i = Math.floor((uh * 6) / 255);
-    const f = (uh * 6) / 255 - i;
+    const i = sector[uh]!;
+    const f = frac[uh]!;
     const fs = us / 255;
     const pp = clamp8(v * (1 - fs));
     const q = clamp8(v * (1 - fs * f));
@@ -421,7 +423,7 @@ export function adjustHue(img: RawImage, h: number, out: Uint8Array = new Uint8A
     let rr: number;
     let gg: number;
     let bb: number;
-    switch (i % 6) {
+    switch (i) {
       case 0: rr = v; gg = t; bb = pp; break;
       case 1: rr = q; gg = v; bb = pp; break;
       case 2: rr = pp; gg = v; bb = t; break;
@@ -436,6 +438,17 @@ export function adjustHue(img: RawImage, h: number, out: Uint8Array = new Uint8A
   return { data: out, height: img.height, width: img.width };
 }
 
+/** Per 8-bit hue: PIL's HSV → RGB sector `floor(6h/255) mod 6` and its fraction `6h/255 − floor(6h/255)`. */
+const HSV_TABLES = (() => {
+  const sector = new Int32Array(256);
+  const frac = new Float64Array(256);
+  for (let uh = 0; uh < 256; uh++) {
+    const i = Math.floor((uh * 6) / 255);
+    sector[uh] = i % 6;
+    frac[uh] = (uh * 6) / 255 - i;
+  }
+  return { sector, frac };
+})();
 /**
  * torchvision `ColorJitter`: factors drawn first (brightness, contrast, saturation in [max(0, 1−x), 1+x], hue in
  * [−h, h]), then applied in the order of a random permutation of the four.
