@@ -3,7 +3,7 @@ import { FlowProducer, Job, Queue, type FlowJobNode } from 'bullmq';
 import { z } from 'zod';
 import { SmnError } from '@smn/core';
 import { planCascade, readDispatcherConfig, runCascade, type CascadeOptions, type CascadePlan, type CascadeResult, type CascadeRun } from '@smn/train';
-import { LAUNCH_ERRORS } from './errors.js';
+import { LaunchErrorCode } from './errors.js';
 import { followSweep } from './launch.js';
 import { runLocal } from './local.js';
 import { newSweepId, pointJobData } from './point-data.js';
@@ -201,7 +201,7 @@ export function cascadeFromJobData(data: unknown): CascadeJobData {
   const parsed = cascadeJobSchema.safeParse(data);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-  throw new SmnError(LAUNCH_ERRORS.badJob, `the job is not the ensemble step of an smn cascade (${problems}); was it enqueued by launchCascade of this version of smn?`, { kind: 'usage' });
+  throw new SmnError(LaunchErrorCode.BadJob, `the job is not the ensemble step of an smn cascade (${problems}); was it enqueued by launchCascade of this version of smn?`, { kind: 'usage' });
 }
 
 /**

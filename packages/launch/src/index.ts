@@ -9,7 +9,7 @@ export { pointJobData, pointFromJobData, newSweepId } from './point-data.js';
 export { connectRedis, redisUrlOf, redactUrl, QUEUE_NAME, SWEEP_KEY_PREFIX } from './redis.js';
 export { formatSweepStatus, headlineMetric } from './format.js';
 export { renderSweepReport, reportPointsOf, reportPointsFromRunDirs, accuracyOf, storedBytesOf, type SweepReportPoint } from './report.js';
-export { LAUNCH_ERRORS } from './errors.js';
+export { LaunchErrorCode } from './errors.js';
 export {
   LAUNCHERS,
   type LauncherName,

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SmnError } from '@smn/core';
-import { LAUNCH_ERRORS } from './errors.js';
+import { LaunchErrorCode } from './errors.js';
 import { pointJobData } from './point-data.js';
 import { SweepState } from './sweep-state.js';
 import type { ChildMessage, ParentMessage } from './_child-protocol.js';
@@ -17,7 +17,7 @@ const CHILD = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './point-c
  */
 export async function runLocal(sweepId: string, points: readonly SweepPoint[], opts: Omit<LaunchOptions, 'launcher'>): Promise<LaunchResult> {
   const jobs = opts.jobs ?? 1;
-  if (!Number.isInteger(jobs) || jobs < 1) throw new SmnError(LAUNCH_ERRORS.badCount, `--jobs must be a whole number ≥ 1, found ${jobs}`, { kind: 'usage' });
+  if (!Number.isInteger(jobs) || jobs < 1) throw new SmnError(LaunchErrorCode.BadCount, `--jobs must be a whole number ≥ 1, found ${jobs}`, { kind: 'usage' });
   const state = new SweepState(sweepId, 'local', points, opts.onStatus);
   const running = new Set<ChildProcess>();
   const onAbort = () => running.forEach((c) => c.kill('SIGTERM'));
@@ -68,7 +68,7 @@ export function runChild(msg: ParentMessage, running: Set<ChildProcess>, on: { o
       running.delete(child);
       if (outcome && 'result' in outcome) resolve(outcome.result);
       else if (outcome) reject(new Error(outcome.error));
-      else reject(new SmnError(LAUNCH_ERRORS.childDied, `the child running ${msg.job?.runDir ?? `the ensembles of ${msg.cascade?.cascade.out}`} exited (${signal ?? `code ${code}`}) without a result; its stderr ends with:\n${stderr.trim()}`));
+      else reject(new SmnError(LaunchErrorCode.ChildDied, `the child running ${msg.job?.runDir ?? `the ensembles of ${msg.cascade?.cascade.out}`} exited (${signal ?? `code ${code}`}) without a result; its stderr ends with:\n${stderr.trim()}`));
     });
     child.send(msg);
   });

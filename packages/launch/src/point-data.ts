@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { SmnError } from '@smn/core';
 import { configFromYaml, configToYaml, type SmnConfig } from '@smn/train';
-import { LAUNCH_ERRORS } from './errors.js';
+import { LaunchErrorCode } from './errors.js';
 import type { PointJobData, SweepPoint } from './types.js';
 
 const jobDataSchema = z.strictObject({
@@ -27,7 +27,7 @@ export function pointFromJobData(data: unknown): { job: PointJobData; config: Sm
   const parsed = jobDataSchema.safeParse(data);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new SmnError(LAUNCH_ERRORS.badJob, `the job is not a point of an smn sweep (${problems}); was it enqueued by enqueueSweep of this version of smn?`, { kind: 'usage' });
+    throw new SmnError(LaunchErrorCode.BadJob, `the job is not a point of an smn sweep (${problems}); was it enqueued by enqueueSweep of this version of smn?`, { kind: 'usage' });
   }
   const job = parsed.data;
   return { job, config: configFromYaml(job.configYaml, `point ${job.index} of sweep ${job.sweepId}`) };

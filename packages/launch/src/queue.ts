@@ -1,7 +1,7 @@
 import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { SmnError } from '@smn/core';
-import { LAUNCH_ERRORS } from './errors.js';
+import { LaunchErrorCode } from './errors.js';
 import { pointJobData } from './point-data.js';
 import { QUEUE_NAME, SWEEP_KEY_PREFIX } from './redis.js';
 import type { PointJobData, PointProgress, PointResult, PointState, PointStatus, SweepPoint, SweepStatus } from './types.js';
@@ -45,7 +45,7 @@ const STATES: Record<string, PointState> = {
 export async function readSweepStatus(connection: Redis, sweepId: string): Promise<SweepStatus> {
   const count = await connection.hget(`${SWEEP_KEY_PREFIX}${sweepId}`, 'count');
   if (count === null) {
-    throw new SmnError(LAUNCH_ERRORS.unknownSweep, `no sweep ${sweepId} in this Redis; the id is the one smn train --launcher queue printed (is --redis the same server?)`, { kind: 'usage' });
+    throw new SmnError(LaunchErrorCode.UnknownSweep, `no sweep ${sweepId} in this Redis; the id is the one smn train --launcher queue printed (is --redis the same server?)`, { kind: 'usage' });
   }
   const queue = new Queue<PointJobData>(QUEUE_NAME, { connection });
   try {

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { docsUrl, SmnError } from '@smn/core';
-import { LAUNCH_ERRORS } from './errors.js';
+import { LaunchErrorCode } from './errors.js';
 
 /** BullMQ queue of the runs, shared by every sweep of one Redis. */
 export const QUEUE_NAME = 'smn-runs';
@@ -11,16 +11,16 @@ export const SWEEP_KEY_PREFIX = 'smn:sweep:';
 export function redisUrlOf(url?: string): string {
   const u = url ?? process.env.SMN_REDIS_URL;
   if (!u) {
-    throw new SmnError(LAUNCH_ERRORS.redisUrl, `the queue launcher and smn worker need Redis: pass --redis redis://HOST:6379 or set SMN_REDIS_URL (${docsUrl('distributed.md')})`, { kind: 'usage' });
+    throw new SmnError(LaunchErrorCode.RedisUrl, `the queue launcher and smn worker need Redis: pass --redis redis://HOST:6379 or set SMN_REDIS_URL (${docsUrl('distributed.md')})`, { kind: 'usage' });
   }
   let parsed: URL;
   try {
     parsed = new URL(u);
   } catch {
-    throw new SmnError(LAUNCH_ERRORS.redisUrl, `the Redis URL ${JSON.stringify(u)} is not a URL; expected redis://[user:password@]host[:port][/db] or rediss://...`, { kind: 'usage' });
+    throw new SmnError(LaunchErrorCode.RedisUrl, `the Redis URL ${JSON.stringify(u)} is not a URL; expected redis://[user:password@]host[:port][/db] or rediss://...`, { kind: 'usage' });
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new SmnError(LAUNCH_ERRORS.redisUrl, `the Redis URL ${redactUrl(u)} has scheme ${parsed.protocol}; expected redis:// or rediss:// (TLS)`, { kind: 'usage' });
+    throw new SmnError(LaunchErrorCode.RedisUrl, `the Redis URL ${redactUrl(u)} has scheme ${parsed.protocol}; expected redis:// or rediss:// (TLS)`, { kind: 'usage' });
   }
   return u;
 }
@@ -50,7 +50,7 @@ export async function connectRedis(url?: string): Promise<Redis> {
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    throw new SmnError(LAUNCH_ERRORS.redisUnreachable, `cannot reach Redis at ${redactUrl(u)}: ${(err as Error).message}; is redis-server running there (${docsUrl('distributed.md')})?`, { cause: err });
+    throw new SmnError(LaunchErrorCode.RedisUnreachable, `cannot reach Redis at ${redactUrl(u)}: ${(err as Error).message}; is redis-server running there (${docsUrl('distributed.md')})?`, { cause: err });
   }
   return redis;
 }

@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { SmnError } from '@smn/core';
 import { isRunComplete, readRunConfig, readRunSummary, renderReport, type RunSummary } from '@smn/train';
-import { LAUNCH_ERRORS } from './errors.js';
+import { LaunchErrorCode } from './errors.js';
 import type { PointStatus, SweepStatus } from './types.js';
 
 /** One row of a sweep report: a point, its state and, when it finished, its summary.json. */
@@ -63,7 +63,7 @@ export async function reportPointsFromRunDirs(runDir: string): Promise<SweepRepo
   const prefix = `${basename(runDir)}-`;
   const names = existsSync(parent) ? (await readdir(parent)).filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length))) : [];
   if (names.length === 0) {
-    throw new SmnError(LAUNCH_ERRORS.noPoints, `no run folders ${runDir}-0, ${runDir}-1, ... : --run-dir is the one the sweep was launched with (its points are DIR-<k>)`, { kind: 'usage' });
+    throw new SmnError(LaunchErrorCode.NoPoints, `no run folders ${runDir}-0, ${runDir}-1, ... : --run-dir is the one the sweep was launched with (its points are DIR-<k>)`, { kind: 'usage' });
   }
   const dirs = names.map((n) => ({ k: Number(n.slice(prefix.length)), dir: join(parent, n) })).sort((a, b) => a.k - b.k);
   const configs = await Promise.all(dirs.map(({ dir }) => readRunConfig(dir, { doing: 'report on' }).then(flatten)));

@@ -1,8 +1,8 @@
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
-import { isSmnError, LOCK_ERRORS, SmnError } from '@smn/core';
+import { CoreErrorCode, isSmnError, SmnError } from '@smn/core';
 import type { BackendName } from '@smn/backend';
 import { isAbortError } from './_abort.js';
-import { LAUNCH_ERRORS } from './errors.js';
+import { LaunchErrorCode } from './errors.js';
 import { pointFromJobData } from './point-data.js';
 import { connectRedis, QUEUE_NAME, redactUrl, redisUrlOf } from './redis.js';
 import { runPoint } from './run-point.js';
@@ -58,7 +58,7 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerSummary
   const url = redisUrlOf(opts.redis);
   const connection = await connectRedis(url);
   const concurrency = opts.concurrency ?? 1;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new SmnError(LAUNCH_ERRORS.badCount, `--concurrency must be a whole number ≥ 1, found ${concurrency}`, { kind: 'usage' });
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new SmnError(LaunchErrorCode.BadCount, `--concurrency must be a whole number ≥ 1, found ${concurrency}`, { kind: 'usage' });
   const summary: WorkerSummary = { done: 0, failed: 0, givenBack: 0 };
   const active = new Map<string, AbortController>();
   const worker = new Worker<PointJobData | CascadeJobData, PointResult>(QUEUE_NAME, (job, token) => processJob(job, token, active, summary, opts), {
@@ -114,9 +114,9 @@ async function inChild(msg: ParentMessage, signal: AbortSignal, onLog: (line: st
   } catch (err) {
     if (signal.aborted) return { runDir: msg.cascade?.runDir ?? msg.job?.runDir ?? '', completed: false, metrics: {}, seconds: 0 };
     // The child sends errors as text ('[CODE] message'); a held lock must stay one, for processJob to wait on it.
-    const held = `[${LOCK_ERRORS.held}] `;
+    const held = `[${CoreErrorCode.LockHeld}] `;
     const text = (err as Error).message;
-    if (text.startsWith(held)) throw new SmnError(LOCK_ERRORS.held, text.slice(held.length));
+    if (text.startsWith(held)) throw new SmnError(CoreErrorCode.LockHeld, text.slice(held.length));
     throw err;
   } finally {
     signal.removeEventListener('abort', stop);
@@ -150,7 +150,7 @@ async function processJob(job: Job<PointJobData | CascadeJobData, PointResult>, 
   } catch (err) {
     if (err instanceof WaitingError) throw err;
     if (ac.signal.aborted && isAbortError(err, ac.signal)) return await giveBack();
-    if (isSmnError(err) && err.code === LOCK_ERRORS.held) {
+    if (isSmnError(err) && err.code === CoreErrorCode.LockHeld) {
       // The folder's last holder is not yet judged gone (another host, heartbeat younger than staleMs): wait.
       opts.onLog?.(`job ${job.id}: its folder is still locked; retrying later`);
       await job.moveToDelayed(Date.now() + (opts.lockedRetryMs ?? 10_000), token);

@@ -7,7 +7,7 @@ it('src/index.ts exports these names', async () => {
     [
       "CASCADE_JOB",
       "LAUNCHERS",
-      "LAUNCH_ERRORS",
+      "LaunchErrorCode",
       "QUEUE_NAME",
       "SWEEP_KEY_PREFIX",
       "accuracyOf",
