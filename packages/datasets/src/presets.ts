@@ -147,9 +147,10 @@ export function compileSampleTransform(spec: PresetSpec): SampleTransform {
   return compilePreset(spec);
 }
 
-/** `resized_crop` of an integer box on the fast path: libvips when shrinking to ≥ 128 px, else JavaScript. */
+/** `resized_crop` of an integer box on the fast path: libvips when shrinking to ≥ 128 px (bilinear, bicubic), else JavaScript. */
 function fastResizedCrop(img: RawImage, box: CropBox, size: number, interp: Interpolation): RawImage | Promise<RawImage> {
-  if (size >= NATIVE_MIN_SIZE && box.width >= size && box.height >= size) return nativeResizedCrop(img, box, size, size, interp);
+  // Nearest-neighbour stays in JavaScript: its sampling positions are not tested against PIL's in libvips.
+  if (interp !== 'nearest' && size >= NATIVE_MIN_SIZE && box.width >= size && box.height >= size) return nativeResizedCrop(img, box, size, size, interp);
   return resampleBox(img, box, size, size, interp, true);
 }
 
@@ -164,7 +165,7 @@ function fastEval(spec: Extract<PresetSpec, { preset: 'eval' }>): SampleTransfor
   const { size, rsz, interp, stats } = evalSettings(spec);
   return (img: RawImage, rng: Rng) => {
     const [rh, rw] = shorterSideSize(img.height, img.width, rsz);
-    if (size < NATIVE_MIN_SIZE || rh > img.height || rw > img.width || size > rh || size > rw) return pil(img, rng);
+    if (interp === 'nearest' || size < NATIVE_MIN_SIZE || rh > img.height || rw > img.width || size > rh || size > rw) return pil(img, rng);
     return nativeResizeCrop(img, rh, rw, centerCropBox(rh, rw, size, size), interp).then((x) => ({ view: normalize(x, stats), size: [size, size] }));
   };
 }

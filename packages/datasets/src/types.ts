@@ -99,9 +99,9 @@ export interface SupervisedPreset {
   solarizeP?: number;
   flipP?: number;
   /**
-   * How crops are resampled (and, for multicrop, blurred): 'fast' (default: libvips through sharp when shrinking to
-   * ≥ 128 px, within interpolation error of PIL) or 'pil' (PIL's convolution in JavaScript, exact). The random draws
-   * are the same on both.
+   * How crops are resampled (and, for multicrop, blurred): 'fast' (default: libvips through sharp, bilinear or
+   * bicubic, when shrinking to ≥ 128 px, within interpolation error of PIL) or 'pil' (PIL's convolution in
+   * JavaScript, exact). The random draws are the same on both.
    */
   resample?: 'fast' | 'pil';
   /** Normalisation (default 'clip'). */
@@ -115,9 +115,9 @@ export interface EvalPreset {
   /** Shorter side before the crop (default = size). */
   resize?: number;
   /**
-   * How crops are resampled (and, for multicrop, blurred): 'fast' (default: libvips through sharp when shrinking to
-   * ≥ 128 px, within interpolation error of PIL) or 'pil' (PIL's convolution in JavaScript, exact). The random draws
-   * are the same on both.
+   * How crops are resampled (and, for multicrop, blurred): 'fast' (default: libvips through sharp, bilinear or
+   * bicubic, when shrinking to ≥ 128 px, within interpolation error of PIL) or 'pil' (PIL's convolution in
+   * JavaScript, exact). The random draws are the same on both.
    */
   resample?: 'fast' | 'pil';
   interpolation?: Interpolation;
@@ -150,9 +150,9 @@ export interface MulticropPreset {
   blurRadius?: [number, number];
   flipP?: number;
   /**
-   * How crops are resampled (and, for multicrop, blurred): 'fast' (default: libvips through sharp when shrinking to
-   * ≥ 128 px, within interpolation error of PIL) or 'pil' (PIL's convolution in JavaScript, exact). The random draws
-   * are the same on both.
+   * How crops are resampled (and, for multicrop, blurred): 'fast' (default: libvips through sharp, bilinear or
+   * bicubic, when shrinking to ≥ 128 px, within interpolation error of PIL) or 'pil' (PIL's convolution in
+   * JavaScript, exact). The random draws are the same on both.
    */
   resample?: 'fast' | 'pil';
   /** Normalisation (default 'imagenet'). */
