@@ -84,4 +84,20 @@ describe.skipIf(missing !== undefined)('queue', () => {
       await Promise.all(workers.map(exited));
     }
   });
+
+  it('an expert that fails fails its embedding run and the ensembles, with its message in the status', { timeout: 300_000 }, async () => {
+    const worker = startWorker(redis.url, 'w3');
+    try {
+      // Overrides apply to the experts: a weights file that is not there passes the config checks and fails the run.
+      const r = await launchCascade({ ...cascade('queue-bad'), overrides: [`model.pret.weights=${join(root, 'missing.safetensors')}`] }, { launcher: 'queue', redis: redis.url, pollMs: 300 });
+      expect(r.ok, worker.log()).toBe(false);
+      expect(r.interrupted).toBe(false);
+      expect(r.status!.points.map((p) => p.state)).toEqual(['failed', 'failed', 'failed', 'failed', 'failed']);
+      expect(r.status!.points[0]!.error).toContain('missing.safetensors');
+      expect(r.status!.points[4]!.error).toMatch(/child .* failed/);
+    } finally {
+      worker.kill('SIGTERM');
+      await exited(worker);
+    }
+  });
 });
