@@ -67,13 +67,7 @@ const smn = (page: Page) => ({
   backend: () => page.evaluate(() => (globalThis as unknown as { smn: PageSmn }).smn.demo.backend.name),
 });
 
-describe('smn web in headless chromium', () => {
-  if (!CHROMIUM) {
-    console.log(`web page tests skipped: ${NO_CHROMIUM}`);
-    it.skip(`the page classifies as Node does (skipped: ${NO_CHROMIUM})`, () => {});
-    return;
-  }
-
+describe('smn web', () => {
   beforeAll(async () => {
     // wasm, not cpu: the three tiny runs train in seconds instead of minutes on 2 shared cores.
     await useBackend('wasm');
@@ -87,8 +81,10 @@ describe('smn web in headless chromium', () => {
     const r = await runCli(['--backend', 'wasm', 'web', 'export', runs.a, runs.b, runs.probe, '--out', web]);
     expect(r.err).not.toMatch(/error/);
     expect(r.code).toBe(0);
-    server = await startWebServer({ dir: web });
-    browser = await launch();
+    if (CHROMIUM) {
+      server = await startWebServer({ dir: web });
+      browser = await launch();
+    }
   });
   afterAll(async () => {
     await browser?.close();
@@ -115,69 +111,98 @@ describe('smn web in headless chromium', () => {
     expect(readFileSync(join(web, 'index.html'), 'utf8')).toContain('<script type="module"');
   });
 
-  it('classifies the 1,000 test images of every task as the run does in Node; switching tasks changes predictions', async () => {
-    const { page, problems } = await openDemo(browser!, `${server!.url}?backend=wasm`);
-    const s = smn(page);
-    expect(await s.backend()).toBe('wasm');
-    const m = JSON.parse(readFileSync(join(web, WEB_FILES.manifest), 'utf8')) as WebManifest;
-    const got: Record<string, number[]> = {};
-    for (const t of m.tasks) {
-      const picked = await s.pick(t.id);
-      expect(picked.ok, picked.error).toBe(true);
-      got[t.id] = await s.classifyAll();
-      const node = await nodePredictions(runs[t.id === 'mask-a' ? 'a' : t.id === 'mask-b' ? 'b' : 'probe'], join(web, t.head.file));
-      const differ = got[t.id]!.map((p, i) => i).filter((i) => got[t.id]![i] !== node.predictions[i]);
-      const ties = node.gaps.filter((g) => g < TIE).length;
-      console.log(`${t.id}: ${differ.length} of 1000 predictions differ from Node's; ${ties} Node near-ties (top-2 gap < ${TIE})`);
-      for (const i of differ) expect(node.gaps[i], `image ${i}: browser ${got[t.id]![i]}, Node ${node.predictions[i]}`).toBeLessThan(TIE);
-      // The run's reported accuracy, recomputed from the page's predictions (up to the near-ties).
-      const correct = got[t.id]!.filter((p, i) => p === node.labels[i]).length;
-      expect(Math.abs(correct / 1000 - t.accuracy)).toBeLessThanOrEqual(differ.length / 1000 + 1e-9);
+  it('--fp16 writes the base in float16 (half the bytes, each value its float32 one rounded), and says so', async () => {
+    const out = join(tmp, 'web16');
+    const r = await runCli(['--backend', 'wasm', 'web', 'export', runs.a, '--out', out, '--fp16', '--gallery', '0']);
+    expect(r.code).toBe(0);
+    const m = JSON.parse(readFileSync(join(out, WEB_FILES.manifest), 'utf8')) as WebManifest;
+    const m32 = JSON.parse(readFileSync(join(web, WEB_FILES.manifest), 'utf8')) as WebManifest;
+    expect(m.base.dtype).toBe('float16');
+    expect(m.gallery).toBeNull();
+    expect(m.base.bytes / m32.base.bytes).toBeLessThan(0.51);
+    const half = parseSafetensors(readFileSync(join(out, WEB_FILES.base))).tensors;
+    const full = parseSafetensors(readFileSync(join(web, WEB_FILES.base))).tensors;
+    expect([...half.keys()]).toEqual([...full.keys()]);
+    for (const [name, t] of full) {
+      if (!(t.data instanceof Float32Array)) continue;
+      const h = half.get(name)!.data as Float32Array;
+      // float16 keeps 11 significant bits: a relative error of at most 2^-11 (subnormals: 2^-25 absolute).
+      const bad = t.data.findIndex((v, i) => Math.abs(h[i]! - v) > Math.max(Math.abs(v) * 2 ** -11, 2 ** -25));
+      expect(bad, `${name}[${bad}]: ${t.data[bad]} → ${h[bad]}`).toBe(-1);
     }
-    const changed = got['mask-a']!.filter((p, i) => p !== got['mask-b']![i]).length;
-    console.log(`switching mask-a → mask-b changes ${changed} of 1000 predictions`);
-    expect(changed).toBeGreaterThan(0);
-    expect(problems).toEqual([]);
-    await page.close();
   });
 
-  it('shows an error for a corrupt or foreign mask and keeps the current task working', async () => {
-    const m = JSON.parse(readFileSync(join(web, WEB_FILES.manifest), 'utf8')) as WebManifest;
-    const a = m.tasks[0]!;
-    // A corrupt copy of mask-a's file (one payload byte flipped), and masks of the same shapes made for other weights.
-    const bytes = new Uint8Array(readFileSync(join(web, a.masks!.file)));
-    bytes[bytes.length - 5]! ^= 0xff;
-    cpSync(join(web, 'tasks', a.id), join(web, 'tasks', 'corrupt'), { recursive: true });
-    writeFileSync(join(web, 'tasks', 'corrupt', WEB_FILES.taskMasks), bytes);
-    const other = createResNet({ depth: 18, width: 16, stem: 'imagenet', numClasses: 0, seed: 7 });
-    const ones = new Map(a.masks!.layers.map((l) => [l.name, { shape: other.params.get(l.name)!.shape, values: new Uint8Array(l.total).fill(1) }]));
-    const foreign = (await encodeMasks(ones, { baseParams: new Map(a.masks!.layers.map((l) => [l.name, other.params.get(l.name)!])), compress: 'gzip' })).bytes;
-    other.dispose();
-    cpSync(join(web, 'tasks', a.id), join(web, 'tasks', 'foreign'), { recursive: true });
-    writeFileSync(join(web, 'tasks', 'foreign', WEB_FILES.taskMasks), foreign);
-    const retarget = (id: string) => ({ ...a, id, masks: { ...a.masks!, file: `tasks/${id}/${WEB_FILES.taskMasks}` }, head: { ...a.head, file: `tasks/${id}/${WEB_FILES.taskHead}` } });
-    writeFileSync(join(web, WEB_FILES.manifest), JSON.stringify({ ...m, tasks: [...m.tasks, retarget('corrupt'), retarget('foreign')] }));
-
-    const { page } = await openDemo(browser!, `${server!.url}?backend=wasm`);
-    const s = smn(page);
-    expect(await s.active()).toBe('mask-a');
-    const before = await s.classifyAll();
-    for (const [id, says] of [
-      ['corrupt', /checksum|corrupt/i],
-      ['foreign', /other base weights/],
-    ] as const) {
-      const r = await s.pick(id);
-      expect(r.ok).toBe(false);
-      const shown = await page.locator('#error').innerText();
-      expect(shown).toMatch(says);
-      expect(shown).toContain('Still using mask-a');
-      expect(await s.active()).toBe('mask-a');
-      expect(await s.classifyAll()).toEqual(before);
+  describe('the page in headless chromium', () => {
+    if (!CHROMIUM) {
+      console.log(`web page tests skipped: ${NO_CHROMIUM}`);
+      it.skip(`the page classifies as Node does (skipped: ${NO_CHROMIUM})`, () => {});
+      return;
     }
-    // A good task still switches after the failures.
-    expect((await s.pick('mask-b')).ok).toBe(true);
-    expect(await page.locator('#error').isHidden()).toBe(true);
-    await page.close();
+
+    it('classifies the 1,000 test images of every task as the run does in Node; switching tasks changes predictions', async () => {
+      const { page, problems } = await openDemo(browser!, `${server!.url}?backend=wasm`);
+      const s = smn(page);
+      expect(await s.backend()).toBe('wasm');
+      const m = JSON.parse(readFileSync(join(web, WEB_FILES.manifest), 'utf8')) as WebManifest;
+      const got: Record<string, number[]> = {};
+      for (const t of m.tasks) {
+        const picked = await s.pick(t.id);
+        expect(picked.ok, picked.error).toBe(true);
+        got[t.id] = await s.classifyAll();
+        const node = await nodePredictions(runs[t.id === 'mask-a' ? 'a' : t.id === 'mask-b' ? 'b' : 'probe'], join(web, t.head.file));
+        const differ = got[t.id]!.map((p, i) => i).filter((i) => got[t.id]![i] !== node.predictions[i]);
+        const ties = node.gaps.filter((g) => g < TIE).length;
+        console.log(`${t.id}: ${differ.length} of 1000 predictions differ from Node's; ${ties} Node near-ties (top-2 gap < ${TIE})`);
+        for (const i of differ) expect(node.gaps[i], `image ${i}: browser ${got[t.id]![i]}, Node ${node.predictions[i]}`).toBeLessThan(TIE);
+        // The run's reported accuracy, recomputed from the page's predictions (up to the near-ties).
+        const correct = got[t.id]!.filter((p, i) => p === node.labels[i]).length;
+        expect(Math.abs(correct / 1000 - t.accuracy)).toBeLessThanOrEqual(differ.length / 1000 + 1e-9);
+      }
+      const changed = got['mask-a']!.filter((p, i) => p !== got['mask-b']![i]).length;
+      console.log(`switching mask-a → mask-b changes ${changed} of 1000 predictions`);
+      expect(changed).toBeGreaterThan(0);
+      expect(problems).toEqual([]);
+      await page.close();
+    });
+
+    it('shows an error for a corrupt or foreign mask and keeps the current task working', async () => {
+      const m = JSON.parse(readFileSync(join(web, WEB_FILES.manifest), 'utf8')) as WebManifest;
+      const a = m.tasks[0]!;
+      // A corrupt copy of mask-a's file (one payload byte flipped), and masks of the same shapes made for other weights.
+      const bytes = new Uint8Array(readFileSync(join(web, a.masks!.file)));
+      bytes[bytes.length - 5]! ^= 0xff;
+      cpSync(join(web, 'tasks', a.id), join(web, 'tasks', 'corrupt'), { recursive: true });
+      writeFileSync(join(web, 'tasks', 'corrupt', WEB_FILES.taskMasks), bytes);
+      const other = createResNet({ depth: 18, width: 16, stem: 'imagenet', numClasses: 0, seed: 7 });
+      const ones = new Map(a.masks!.layers.map((l) => [l.name, { shape: other.params.get(l.name)!.shape, values: new Uint8Array(l.total).fill(1) }]));
+      const foreign = (await encodeMasks(ones, { baseParams: new Map(a.masks!.layers.map((l) => [l.name, other.params.get(l.name)!])), compress: 'gzip' })).bytes;
+      other.dispose();
+      cpSync(join(web, 'tasks', a.id), join(web, 'tasks', 'foreign'), { recursive: true });
+      writeFileSync(join(web, 'tasks', 'foreign', WEB_FILES.taskMasks), foreign);
+      const retarget = (id: string) => ({ ...a, id, masks: { ...a.masks!, file: `tasks/${id}/${WEB_FILES.taskMasks}` }, head: { ...a.head, file: `tasks/${id}/${WEB_FILES.taskHead}` } });
+      writeFileSync(join(web, WEB_FILES.manifest), JSON.stringify({ ...m, tasks: [...m.tasks, retarget('corrupt'), retarget('foreign')] }));
+
+      const { page } = await openDemo(browser!, `${server!.url}?backend=wasm`);
+      const s = smn(page);
+      expect(await s.active()).toBe('mask-a');
+      const before = await s.classifyAll();
+      for (const [id, says] of [
+        ['corrupt', /checksum|corrupt/i],
+        ['foreign', /other base weights/],
+      ] as const) {
+        const r = await s.pick(id);
+        expect(r.ok).toBe(false);
+        const shown = await page.locator('#error').innerText();
+        expect(shown).toMatch(says);
+        expect(shown).toContain('Still using mask-a');
+        expect(await s.active()).toBe('mask-a');
+        expect(await s.classifyAll()).toEqual(before);
+      }
+      // A good task still switches after the failures.
+      expect((await s.pick('mask-b')).ok).toBe(true);
+      expect(await page.locator('#error').isHidden()).toBe(true);
+      await page.close();
+    });
   });
 
   it('smn web export refuses runs of different bases, naming both runs and hashes (exit 2)', async () => {
