@@ -208,6 +208,10 @@ async function readRunInput(dir: string): Promise<RunInput> {
     throw unsupported(dir, 'it fine-tunes the backbone (model.pret.backbone=train): its weights are not the shared base', 'export masked runs (submask, submask_lin) or probes of the frozen backbone');
   }
   const masked = cfg.main.train && pret.backbone === 'mask';
+  if (!masked && cfg.main.load_checkpoint) {
+    // Its features come from another run's checkpoint (masks, statistics), which this run folder does not hold.
+    throw unsupported(dir, `it evaluates the checkpoint of another run (main.load_checkpoint=${cfg.main.load_checkpoint})`, 'export that run instead');
+  }
   let maskBytes: Uint8Array | null = null;
   let maskHeader: SmnmaskHeader | null = null;
   const maskLayers: WebLayerStats[] = [];
