@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +63,11 @@ describe.skipIf(missing !== undefined)('smn worker and smn sweep status', () => 
       expect(status.code, err).toBe(0);
       expect(status.out).toMatch(/1 done, 0 failed/);
       expect(status.out).toMatch(/0\s+done\s+epoch 1\/1\s+test\/accuracy=/);
+      // The report of the same sweep by its id: the point's row, read from Redis and its summary.json.
+      const file = join(root, 'report.html');
+      const report = await runCli(['sweep', 'report', sweepId, '--redis', url, '--out', file]);
+      expect(report.code, report.err).toBe(0);
+      expect(await readFile(file, 'utf8')).toMatch(/<tr><td>0<\/td><td>done<\/td><td>[^<]*main\.dataset=embedded[^<]*<\/td><td>0\.\d+<\/td><td>test\/accuracy<\/td>/);
     } finally {
       worker.kill('SIGTERM');
     }

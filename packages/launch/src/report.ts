@@ -93,14 +93,17 @@ const REPORTED = /^training\/(test|probe)\/|model_analysis\/mean_mask$/;
  * (log10 scale), one marker per finished point: the paper's trade-off in one picture.
  */
 export function renderSweepReport(title: string, points: readonly SweepReportPoint[]): string {
-  const label = (p: SweepReportPoint) => `${p.index}${p.overrides.length ? `: ${p.overrides.join(' ')}` : ''}`;
+  // Overrides every point shares are said once, above the table (as formatSweepStatus leaves them out).
+  const shared = points.length > 1 ? points.slice(1).reduce((acc, p) => acc.filter((o) => p.overrides.includes(o)), points[0]!.overrides) : [];
+  const own = (p: SweepReportPoint) => p.overrides.filter((o) => !shared.includes(o));
+  const label = (p: SweepReportPoint) => `${p.index}${own(p).length ? `: ${own(p).join(' ')}` : ''}`;
   const dash = '-';
   const rows = points.map((p) => {
     const acc = p.summary && accuracyOf(p.summary.metrics);
     return [
       p.index,
       p.state,
-      p.overrides.join(' ') || dash,
+      own(p).join(' ') || dash,
       acc ? acc.value : dash,
       acc ? acc.key.replace(/^training\//, '') : dash,
       p.summary ? storedBytesOf(p.summary) : dash,
@@ -119,7 +122,7 @@ export function renderSweepReport(title: string, points: readonly SweepReportPoi
   return renderReport(title, [
     {
       title: 'Points',
-      text: `${points.length} points: ${(['done', 'failed', 'running', 'queued', 'unfinished'] as const).map((s) => `${points.filter((p) => p.state === s).length} ${s}`).join(', ')}. Stored bytes: the masks (gzip) plus 4 bytes per trained or probe float.`,
+      text: `${points.length} points: ${(['done', 'failed', 'running', 'queued', 'unfinished'] as const).map((s) => `${points.filter((p) => p.state === s).length} ${s}`).join(', ')}.${shared.length ? ` Every point has ${shared.join(' ')}.` : ''} Stored bytes: the masks (gzip) plus 4 bytes per trained or probe float.`,
       table: { columns: ['point', 'state', 'overrides', 'accuracy', 'metric', 'stored bytes', 'mask bytes', 'trained bits', 'seconds', 'run folder', 'error'], rows },
     },
     {

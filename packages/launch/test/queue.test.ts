@@ -52,6 +52,9 @@ describe.skipIf(missing !== undefined)('queue launcher with real Redis and worke
       const rows = [...firstTable.matchAll(/<tr><td>(\d+)<\/td><td>(\w+)<\/td>/g)].map((m) => `${m[1]} ${m[2]}`);
       expect(rows).toEqual(['0 done', '1 done', '2 done', '3 done', '4 failed']);
       expect(firstTable).toContain('SMN_CONFIG_INVALID');
+      // What tells the points apart is in their rows; what they share is said once.
+      expect(firstTable).toMatch(/<tr><td>3<\/td><td>done<\/td><td>dl\.lr=0\.2 main\.seed=2<\/td>/);
+      expect(html).toMatch(/Every point has main\.dataset=embedded /);
       const svg = Buffer.from(/base64,([^"]+)"/.exec(html)![1]!, 'base64').toString('utf8');
       expect(svg.match(/<circle /g)).toHaveLength(4);
     } finally {
