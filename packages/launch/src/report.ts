@@ -84,8 +84,8 @@ function flatten(obj: object, prefix = '', out: Record<string, unknown> = {}): R
   return out;
 }
 
-/** Final metrics a report tables: test and probe results and the share of weights kept (not per layer). */
-const REPORTED = /^training\/(test|probe)\/|model_analysis\/mean_mask$/;
+/** Final metrics a report tables: test and probe results and the share of weights kept (not the per-layer analysis). */
+const REPORTED = /^training\/(test|probe)\/(?!model_analysis\/)|model_analysis\/mean_mask$/;
 
 /**
  * A sweep's HTML report (@smn/train's renderReport, like a run's report.html): a table of every point (state,
