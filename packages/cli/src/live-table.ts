@@ -6,7 +6,7 @@ export interface SweepTable {
   onStatus(s: SweepStatus): void;
   /** A line to show above the table (a point's log). */
   log(line: string): void;
-  /** The sweep ended (or stopped being followed): the last table stays on screen. */
+  /** The sweep ended (or stopped being followed): the last table stays on screen. Call it before printing anything else. */
   done(s: SweepStatus): void;
 }
 
@@ -27,7 +27,8 @@ export function sweepTable(ctx: CommandContext): SweepTable {
   let lastStates = '';
   let lastTime = 0;
   let last: SweepStatus | undefined;
-  const columns = () => Math.max(20, (err as { columns?: number }).columns ?? 120);
+  // A terminal that does not say its width (0, as some pseudo-terminals) gets 120 columns.
+  const columns = () => Math.max(20, (err as { columns?: number }).columns || 120);
   const erase = () => {
     if (drawn > 0) err.write(`\x1b[${drawn}A\r\x1b[J`);
     drawn = 0;

@@ -133,8 +133,8 @@ const command: Command = {
           onStatus: table.onStatus,
         },
       );
-      ctx.out.write(`cascade ${res.sweepId}\n`);
       if (res.status) table.done(res.status);
+      ctx.out.write(`cascade ${res.sweepId}\n`);
       if (res.interrupted) return 130;
       if (!res.ok || !res.cascade) return 1;
       printResults(ctx, res.cascade, flags.clusters);

@@ -173,9 +173,10 @@ async function launchJobs(ctx: CommandContext, jobs: Job[], flags: Flags, intr: 
     onLog: (line) => table.log(`smn: ${line}`),
     onStatus: table.onStatus,
   });
+  // The table first: it is redrawn by moving the cursor up over it, so nothing may be printed below it before.
+  if (!flags.detach) table.done(res.status);
   ctx.out.write(`sweep ${res.sweepId}\n`);
   if (flags.detach) return 0;
-  table.done(res.status);
   return res.interrupted ? 130 : res.ok ? 0 : 1;
 }
 
