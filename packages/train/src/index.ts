@@ -30,10 +30,12 @@ export {
   type RunSummary,
 } from './run-folder.js';
 export { createTrainStep, forwardWithoutGradients, classificationObjective, type Objective, type TrainStepOptions, type ClassificationObjectiveOptions } from './step.js';
-export { loadBackbone, EMBEDDED_BACKBONE, type Backbone } from './experiment/backbone.js';
+export { loadBackbone, type Backbone } from './experiment/backbone.js';
+export { EMBEDDED_BACKBONE, EMBEDDED_SWAV_BACKBONE, EMBEDDED_BACKBONES } from './embedded-backbones.js';
 export { fetchBackboneWeights, ensureDataset, type FetchInputsOptions, type BackboneWeightsPath, type EnsureDatasetResult } from './experiment/fetch-inputs.js';
 export { embedSplit, classificationMetrics, l2normalizeRows, loadRunData, type Embedded, type RunData } from './experiment/data.js';
 export { runCascade, planCascade, readDispatcherConfig, CASCADE_FILES, CASCADE_METHODS, type CascadeOptions, type CascadeResult, type CascadeEvents, type CascadeProgress, type CascadePlan, type CascadeRun, type CascadeExpertRun } from './run-cascade.js';
 export { pretrainEmbedded, type PretrainOptions, type PretrainResult } from './pretrain.js';
+export { SWAV_PRETRAIN_DEFAULTS, type SwavPretrainSettings } from './pretrain-swav.js';
 export { useFusedKernels } from './fused-ops.js';
 export { exportWeb, readWebManifest, webTaskId, WEB_FILES, type WebExportOptions, type WebExportResult, type WebManifest, type WebTask, type WebLayerStats } from './web-export.js';

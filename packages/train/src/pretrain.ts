@@ -12,6 +12,7 @@ import { createLoader, type Batch } from '@smn/datasets';
 import { classificationMetrics, embedSplit } from './experiment/data.js';
 import type { RunEvents } from './experiment/types.js';
 import { TrainErrorCode } from './errors.js';
+import { SWAV_PRETRAIN_DEFAULTS, swavBackboneKnn, trainSwav, type SwavPretrainSettings } from './pretrain-swav.js';
 
 /** Options of {@link pretrainEmbedded}; the defaults made the shipped backbone. */
 export interface PretrainOptions {
@@ -24,6 +25,13 @@ export interface PretrainOptions {
   classes?: number[];
   /** Train indices below this bound only (default 50,000: the embedded subset comes from 50,000-59,999). */
   maxIndex?: number;
+  /**
+   * 'supervised' (default; the shipped embedded backbone): cross-entropy on the labels. 'swav': no labels, the SwAV
+   * objective of self-supervised masking applied to every weight (pretrain-swav.ts; the shipped embedded_swav backbone).
+   */
+  method?: 'supervised' | 'swav';
+  /** SwAV settings (method 'swav'), each defaulting to SWAV_PRETRAIN_DEFAULTS. */
+  swav?: Partial<SwavPretrainSettings>;
   depth?: 18 | 34;
   width?: number;
   epochs?: number;
@@ -38,6 +46,7 @@ export interface PretrainOptions {
 export interface PretrainResult {
   out: string;
   params: number;
+  /** Supervised: the classifier's accuracy; SwAV: kNN accuracy (k 200, T 0.1) against the training images. */
   testAccuracy: number;
   testImages: number;
   trainImages: number;
@@ -45,7 +54,8 @@ export interface PretrainResult {
 }
 
 /** Options with their defaults filled in. */
-type Settings = Required<Pick<PretrainOptions, 'classes' | 'maxIndex' | 'depth' | 'width' | 'epochs' | 'batchSize' | 'lr' | 'seed' | 'workers' | 'dataset'>> & PretrainOptions;
+type Settings = Required<Pick<PretrainOptions, 'classes' | 'maxIndex' | 'depth' | 'width' | 'epochs' | 'batchSize' | 'lr' | 'seed' | 'workers' | 'dataset' | 'method'>> &
+  PretrainOptions & { swavSettings: SwavPretrainSettings };
 
 /** The pretraining images: train indices below maxIndex and test indices of the chosen classes, labels remapped to 0..n-1. */
 async function pretrainData(s: Settings) {
@@ -109,22 +119,32 @@ async function trainModel(s: Settings, model: ResNetModel, d: Awaited<ReturnType
  */
 export async function pretrainEmbedded(opts: PretrainOptions): Promise<PretrainResult> {
   const t0 = Date.now();
-  const s: Settings = { classes: [0, 1, 2, 3, 4], maxIndex: 50_000, depth: 18, width: 16, epochs: 4, batchSize: 128, lr: 0.1, seed: 0, workers: 1, dataset: 'fashion_mnist', ...definedOnly(opts), out: opts.out };
+  const swav = opts.method === 'swav';
+  // SwAV: batch 256 of 2×28 + 4×14 px crops at lr 0.3 and weight decay 1e-6 (SwAV's own decay); supervised as before.
+  const base = { classes: [0, 1, 2, 3, 4], maxIndex: 50_000, depth: 18 as const, width: 16, epochs: 4, batchSize: swav ? 256 : 128, lr: swav ? 0.3 : 0.1, seed: 0, workers: 1, dataset: 'fashion_mnist', method: 'supervised' as const };
+  const s: Settings = { ...base, ...definedOnly(opts), out: opts.out, swavSettings: { ...SWAV_PRETRAIN_DEFAULTS, ...definedOnly(opts.swav ?? {}) } };
   const d = await pretrainData(s);
   await useFusedKernels();
-  const model = createResNet({ depth: s.depth, width: s.width, stem: 'imagenet', numClasses: s.classes.length, seed: s.seed });
-  model.output = 'logits';
+  const model = createResNet({ depth: s.depth, width: s.width, stem: 'imagenet', numClasses: swav ? 0 : s.classes.length, seed: s.seed });
+  model.output = swav ? 'features' : 'logits';
   try {
-    await trainModel(s, model, d);
-    // Evaluate on the held-out classes' test images.
-    s.events?.onPhase?.('evaluate', d.testIdx.length);
-    const te = await embedSplit(d.test, d.testIdx, { preset: 'eval', size: d.size }, { features: (x) => model.apply(model.params, x, { training: false }) as tf.Tensor2D }, {
-      batchSize: 256,
-      workers: s.workers,
-      onProgress: (done, total) => s.events?.onProgress?.('evaluate', done, total),
-    });
-    const acc = classificationMetrics(te.features, te.dim, Int32Array.from(te.labels, d.classOf)).accuracy;
-    const nParams = await saveBackbone(s, model, { acc, trainImages: d.trainIdx.length, testImages: d.testIdx.length, size: d.size, classNames: s.classes.map((c) => d.train.classes[c]!) });
+    let acc: number;
+    if (swav) {
+      await trainSwav({ model, train: d.train, trainIdx: d.trainIdx, size: d.size, epochs: s.epochs, batchSize: s.batchSize, lr: s.lr, weightDecay: 1e-6, seed: s.seed, workers: s.workers, swav: s.swavSettings, ...(s.signal ? { signal: s.signal } : {}), ...(s.events ? { events: s.events } : {}) });
+      s.events?.onPhase?.('evaluate', d.testIdx.length);
+      acc = await swavBackboneKnn(model, d, { workers: s.workers, numClasses: s.classes.length, ...(s.events ? { events: s.events } : {}) });
+    } else {
+      await trainModel(s, model, d);
+      // Evaluate on the held-out classes' test images.
+      s.events?.onPhase?.('evaluate', d.testIdx.length);
+      const te = await embedSplit(d.test, d.testIdx, { preset: 'eval', size: d.size }, { features: (x) => model.apply(model.params, x, { training: false }) as tf.Tensor2D }, {
+        batchSize: 256,
+        workers: s.workers,
+        onProgress: (done, total) => s.events?.onProgress?.('evaluate', done, total),
+      });
+      acc = classificationMetrics(te.features, te.dim, Int32Array.from(te.labels, d.classOf)).accuracy;
+    }
+    const nParams = await saveBackbone(s, model, { acc, trainImages: d.trainIdx.length, testImages: d.testIdx.length, size: d.size, classNames: s.classes.map((c) => d.train.classes[c]!), seconds: (Date.now() - t0) / 1000 });
     return { out: s.out, params: nParams, testAccuracy: acc, testImages: d.testIdx.length, trainImages: d.trainIdx.length, seconds: (Date.now() - t0) / 1000 };
   } finally {
     model.dispose();
@@ -132,26 +152,38 @@ export async function pretrainEmbedded(opts: PretrainOptions): Promise<PretrainR
 }
 
 /** Writes the backbone without its fc head (safetensors, PyTorch names) and its description beside it; returns its parameter count. */
-async function saveBackbone(s: Settings, model: ResNetModel, r: { acc: number; trainImages: number; testImages: number; size: number; classNames: string[] }): Promise<number> {
+async function saveBackbone(s: Settings, model: ResNetModel, r: { acc: number; trainImages: number; testImages: number; size: number; classNames: string[]; seconds: number }): Promise<number> {
   const sd = resnetStateDict(model);
   sd.delete('fc.weight');
   sd.delete('fc.bias');
   const nParams = [...sd.entries()].filter(([n]) => !n.includes('running') && !n.includes('num_batches')).reduce((a, [, t]) => a + t.data.length, 0);
+  const swav = s.method === 'swav';
+  const sw = s.swavSettings;
   const meta = {
-    what: `ResNet-${s.depth} (torchvision layout and names, width ${s.width}, ImageNet stem) pretrained by smn on Fashion-MNIST`,
-    dataset: `${s.dataset} train images with index < ${s.maxIndex} and labels ${s.classes.join(',')} (${r.classNames.join(', ')})`,
+    what: `ResNet-${s.depth} (torchvision layout and names, width ${s.width}, ImageNet stem) pretrained by smn on Fashion-MNIST${swav ? ' with SwAV, without labels' : ''}`,
+    dataset: `${s.dataset} train images with index < ${s.maxIndex} and labels ${s.classes.join(',')} (${r.classNames.join(', ')})${swav ? ', labels unused' : ''}`,
     trainImages: r.trainImages,
     epochs: s.epochs,
     batchSize: s.batchSize,
-    optimizer: `SGD momentum 0.9, lr ${s.lr} cosine, weight decay 5e-4`,
+    ...(swav
+      ? {
+          method: 'swav',
+          swav: { crops: sw.crops, nmbPrototypes: sw.nmbPrototypes, queueLength: sw.queueLength, epochQueueStarts: sw.epochQueueStarts, freezePrototypesNiters: sw.freezePrototypesNiters, temperature: sw.temperature, epsilon: sw.epsilon, projection: 'Linear(features -> 128)' },
+          optimizer: `SGD momentum 0.9, lr ${s.lr} cosine, weight decay 1e-6`,
+        }
+      : { optimizer: `SGD momentum 0.9, lr ${s.lr} cosine, weight decay 5e-4` }),
     seed: s.seed,
     params: nParams,
     testAccuracy: r.acc,
+    ...(swav ? { testMetric: 'kNN accuracy (k 200, T 0.1) against the training images, BatchNorm statistics recomputed on them (unaugmented)' } : {}),
     testImages: r.testImages,
     testSplit: `${s.dataset} test images of labels ${s.classes.join(',')}`,
     inputSize: r.size,
-    normalisation: 'CLIP mean/std (as the reference evaluation transform)',
-    command: `pnpm smn pretrain --epochs ${s.epochs} --width ${s.width} --seed ${s.seed}`,
+    normalisation: swav ? 'ImageNet mean/std in training (the multicrop preset), CLIP mean/std in evaluation (as smn train)' : 'CLIP mean/std (as the reference evaluation transform)',
+    command: swav
+      ? `pnpm smn --backend torch pretrain --method swav --epochs ${s.epochs} --width ${s.width} --seed ${s.seed} --prototypes ${sw.nmbPrototypes} --queue ${sw.queueLength} --small-crops ${sw.crops[1]?.count ?? 0} --lr ${s.lr} --batch-size ${s.batchSize}`
+      : `pnpm smn pretrain --epochs ${s.epochs} --width ${s.width} --seed ${s.seed}`,
+    seconds: Math.round(r.seconds),
     createdAt: new Date().toISOString(),
   };
   await writeSafetensors(s.out, sd, { smn: JSON.stringify(meta) });

@@ -89,7 +89,7 @@ export const pretSchema = z.strictObject({
       "Where the reference loads the backbone from (torch hub, timm, torchvision, HF CLIP, a MoCo file). Without model.pret.weights, smn fetches the same weights by source/repo/name into its cache on first use (hub facebookresearch/swav resnet50 → swav-resnet50, hub facebookresearch/dino dino_resnet50 → dino-resnet50, torch resnet18|34|50|101 → torchvision-resnetN, timm resnet18|resnet50 → timm/resnetN.a1_in1k, clip openai/clip-vit-base-patch32; smn weights list) and mocov2 reads data/models/<name>.pth.tar, as the reference. Ignored for model.pret.name=embedded.",
     ),
   repo: str("Torch-hub repository of the backbone (source=hub): 'facebookresearch/swav:main' (SwAV) or 'facebookresearch/dino:main' (DINO)."),
-  name: str("Backbone name: resnet18, resnet50, dino_resnet50, openai/clip-vit-base-patch32, … or 'embedded' (smn: the small backbone shipped with smn)."),
+  name: str("Backbone name: resnet18, resnet50, dino_resnet50, openai/clip-vit-base-patch32, … or 'embedded' / 'embedded_swav' (smn: the small backbones shipped with smn, supervised / SwAV)."),
   weights: str(
     'smn: weight file or folder of the backbone (safetensors, .pth/.pth.tar, a HF folder); null = what model.pret.source/repo/name name, fetched and verified into the cache (SMN_CACHE, default ~/.cache/smn; SMN_MIRROR, SMN_OFFLINE=1). Set it to use weights of your own.',
   ).nullable(),

@@ -4,10 +4,11 @@ import { SmnError } from '@smn/core';
 import { entryForReference, type HubOptions } from '@smn/hub';
 import type { SmnConfig } from './schema.js';
 import { TrainErrorCode } from '../errors.js';
+import { isEmbeddedBackbone } from '../embedded-backbones.js';
 
 /**
  * Where a config's backbone weights come from (see {@link resolveBackboneWeights}):
- * - `embedded`: the small backbone shipped with smn (`path` = model.pret.weights when given, else the shipped file);
+ * - `embedded`: a small backbone shipped with smn, `embedded` or `embedded_swav` (`path` = model.pret.weights when given, else the shipped file);
  * - `file`: a file or folder on disk (model.pret.weights, or the MoCo v2 file the reference reads);
  * - `registry`: a @smn/hub registry name, fetched into the cache on first use (`fetchBackboneWeights`).
  */
@@ -49,7 +50,7 @@ export function mocoWeightsPath(name: string): string {
 export function resolveBackboneWeights(config: SmnConfig, opts: HubOptions = {}): BackboneWeightsSource {
   const pret = config.model.pret;
   const given = pret.weights === null || pret.weights === '' ? undefined : pret.weights;
-  if (pret.name === 'embedded') return { kind: 'embedded', path: given };
+  if (isEmbeddedBackbone(pret.name)) return { kind: 'embedded', path: given };
   if (given) return { kind: 'file', path: given };
   if (pret.source === 'mocov2') {
     const path = mocoWeightsPath(pret.name);

@@ -1,13 +1,11 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { SmnError } from '@smn/core';
 import { ModelErrorCode, loadClip, loadResNet, type ClipModel, type ResNetModel } from '@smn/models';
 import type { SmnConfig } from '../config/index.js';
 import { fetchBackboneWeights, type FetchInputsOptions } from './fetch-inputs.js';
 import { TrainErrorCode } from '../errors.js';
 
-/** The small backbone shipped with smn (how it was trained: packages/train/assets/embedded-backbone.json; `smn pretrain` rebuilds it). */
-export const EMBEDDED_BACKBONE = fileURLToPath(new URL('../../assets/embedded-backbone.safetensors', import.meta.url));
+import { EMBEDDED_BACKBONES, isEmbeddedBackbone } from '../embedded-backbones.js';
 
 /** A pretrained backbone ready for masking: pooled features out, and what its inputs look like. */
 export interface Backbone {
@@ -23,8 +21,9 @@ export interface Backbone {
 const RESNET_NAME = /^(dino_)?resnet(18|34|50|101)$/;
 
 /** A missing embedded backbone file (the shipped one is rebuilt by `smn pretrain`). */
-function embeddedMissing(file: string): SmnError {
-  return new SmnError(ModelErrorCode.WeightsMissing, `the embedded backbone ${file} is missing; rebuild it with \`pnpm smn pretrain\` or pass model.pret.weights=FILE`);
+function embeddedMissing(file: string, name: string): SmnError {
+  const cmd = name === 'embedded_swav' ? 'pnpm smn pretrain --method swav' : 'pnpm smn pretrain';
+  return new SmnError(ModelErrorCode.WeightsMissing, `the embedded backbone ${file} is missing; rebuild it with \`${cmd}\` or pass model.pret.weights=FILE`);
 }
 
 /** ResNet depth of a backbone name; the reference's mocov2 loader is always a torchvision ResNet-50. */
@@ -32,7 +31,7 @@ function resnetDepth(pret: SmnConfig['model']['pret']): 18 | 34 | 50 | 101 {
   if (pret.source === 'mocov2') return 50;
   const m = RESNET_NAME.exec(pret.name);
   if (!m) {
-    throw new SmnError(TrainErrorCode.ConfigModel, `model.pret.name=${pret.name} is not a backbone smn knows: use resnet18|resnet34|resnet50|resnet101 (or dino_resnet50), a CLIP name with model.pret.source=clip, or embedded`, {
+    throw new SmnError(TrainErrorCode.ConfigModel, `model.pret.name=${pret.name} is not a backbone smn knows: use resnet18|resnet34|resnet50|resnet101 (or dino_resnet50), a CLIP name with model.pret.source=clip, or embedded|embedded_swav`, {
       kind: 'usage',
     });
   }
@@ -49,11 +48,12 @@ export async function loadBackbone(cfg: SmnConfig, opts: FetchInputsOptions = {}
   const pret = cfg.model.pret;
   const clip = pret.source === 'clip' || pret.name.includes('clip');
   // An unknown name is a usage error before anything is downloaded.
-  const depth = pret.name === 'embedded' || clip ? undefined : resnetDepth(pret);
+  const embedded = isEmbeddedBackbone(pret.name);
+  const depth = embedded || clip ? undefined : resnetDepth(pret);
   const { path } = await fetchBackboneWeights(cfg, opts);
-  if (pret.name === 'embedded') {
-    const file = path || EMBEDDED_BACKBONE;
-    if (!existsSync(file)) throw embeddedMissing(file);
+  if (embedded) {
+    const file = path || EMBEDDED_BACKBONES[pret.name]!;
+    if (!existsSync(file)) throw embeddedMissing(file, pret.name);
     const model = await loadResNet(file, { numClasses: 0 });
     model.output = 'features';
     return { kind: 'resnet', model, featureDim: model.featureDim, inputSize: 28, source: file };
