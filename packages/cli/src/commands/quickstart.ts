@@ -1,6 +1,6 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { atomicWriteFile } from '@smn/core';
-import { readRunMetrics, renderReport, resolveConfig, RUN_FILES, runExperiment, runPaths, seriesOf, type ReportSection, type RunResult, type RunSummary } from '@smn/train';
+import { readRunConfig, readRunMetrics, renderReport, resolveConfig, RUN_FILES, runExperiment, runPaths, seriesOf, type ReportSection, type RunResult, type RunSummary } from '@smn/train';
 import type { Command, CommandContext } from '../command.js';
 import { defineSpec, parseFlags, renderHelp, renderUsage } from '../flags.js';
 import { interruptible, progressEvents, type Interrupt } from '../progress.js';
@@ -193,10 +193,18 @@ const command: Command = {
     ctx.out.write(`trained bits: 1 per masked weight, 32 per trained float; stored bytes: ${RUN_FILES.masks} (gzip) or float32 weights.\n`);
     const reportPath = await writeReport(out, rows, results);
     ctx.out.write(`report: ${reportPath}\n`);
-    // The masked runs share the embedded backbone, one page switches between them (docs/web.md); the 10% self-masking
-    // row is a probe run that keeps no checkpoint, so its mask is the 100% run's.
-    const tasks = rows.filter((r) => r.method === 'supervised masking' || (r.method === 'self-masking + probe' && r.labels === '100%')).map((r) => JSON.stringify(r.runDir));
-    ctx.out.write(`in a browser: smn web export ${tasks.join(' ')} --out ${join(out, 'web')} && smn web serve ${join(out, 'web')}\n`);
+    // Masked runs on one backbone share a page that switches between them (docs/web.md): one export per backbone. The
+    // 10% self-masking row is a probe of the 100% run's mask that keeps no checkpoint: that run stands for both.
+    const byBase = new Map<string, string[]>();
+    for (const r of rows.filter((r) => r.method === 'supervised masking' || (r.method === 'self-masking + probe' && r.labels === '100%'))) {
+      const pret = (await readRunConfig(r.runDir)).model.pret;
+      const base = pret.weights ? basename(pret.weights) : pret.name;
+      byBase.set(base, [...(byBase.get(base) ?? []), JSON.stringify(r.runDir)]);
+    }
+    for (const [base, dirs] of byBase) {
+      const web = join(out, byBase.size > 1 ? `web-${base.replace(/[^\w.-]+/g, '_')}` : 'web');
+      ctx.out.write(`in a browser (${base} backbone): smn web export ${dirs.join(' ')} --out ${web} && smn web serve ${web}\n`);
+    }
     return 0;
   },
 };
