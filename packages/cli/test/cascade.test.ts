@@ -63,6 +63,12 @@ describe('smn cascade', () => {
     expect(JSON.parse(await readFile(join(root, 'cascade-local', 'cascade.json'), 'utf8')).results).toEqual(summary.results);
   }, 600_000);
 
+  it('hydra/launcher=NAME chooses the launcher as --launcher does; an unknown name exits 2 before anything is read', async () => {
+    const c = await smn(['cascade', '--dispatcher', join(root, 'nowhere'), 'hydra/launcher=slurm']);
+    expect(c.code).toBe(2);
+    expect(c.err).toContain("hydra/launcher=slurm: smn has no launcher 'slurm'");
+  });
+
   it('refuses a dispatcher that is not a self-supervised run', async () => {
     const sup = join(root, 'sup');
     const r = await smn(['--backend', 'wasm', 'train', '--config-name', 'submask', 'main.dataset=embedded', 'model.pret.name=embedded', `model.pret.weights=${weights}`, 'main.dataset_subset=32', 'dl.epochs=1', 'dl.scheduler=cosine', '--workers', '0', '--run-dir', sup]);

@@ -7,6 +7,7 @@ import { defineSpec, parseFlags, renderHelp, renderUsage, usageError } from '../
 import { interruptible, progressEvents } from '../progress.js';
 import { startBackend, WORKERS_FLAG } from '../shared.js';
 import { sweepTable } from '../live-table.js';
+import { withHydraLauncher } from '../hydra-launcher.js';
 
 const SPEC = defineSpec({
   name: 'cascade',
@@ -44,7 +45,7 @@ expert); smn sweep status ID follows it from any machine (${docsUrl('distributed
     out: { type: 'string', value: 'DIR', description: 'cascade folder', defaultText: 'DIR-of-dispatcher/cascade' },
     'no-probe': { type: 'boolean', description: 'skip the linear probes of step 4' },
     workers: WORKERS_FLAG,
-    launcher: { type: 'string', value: 'NAME', choices: LAUNCHERS, default: 'basic', description: 'basic (one run after the other here), local (--jobs N processes here) or queue (smn worker on any machine)' },
+    launcher: { type: 'string', value: 'NAME', choices: LAUNCHERS, default: 'basic', description: 'basic (one run after the other here), local (--jobs N processes here) or queue (smn worker on any machine); or hydra/launcher=NAME' },
     jobs: { type: 'number', value: 'N', integer: true, min: 1, default: 1, description: 'with --launcher local: runs at a time' },
     redis: { type: 'string', value: 'URL', description: 'with --launcher queue: redis://[user:password@]host[:port][/db], or rediss:// (TLS)', defaultText: '$SMN_REDIS_URL' },
   },
@@ -93,7 +94,7 @@ const command: Command = {
   usage: renderUsage(SPEC),
   run: (ctx: CommandContext) =>
     interruptible(ctx, async (intr) => {
-      const { flags, overrides } = parseFlags(SPEC, ctx.argv);
+      const { flags, overrides } = withHydraLauncher(parseFlags(SPEC, ctx.argv), ctx.argv);
       const disp = flags.dispatcher;
       if (!disp) throw usageError('smn cascade needs --dispatcher runs/<id> (a finished self-supervised run)');
       const out = flags.out ?? join(disp, 'cascade');

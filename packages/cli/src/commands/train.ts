@@ -7,6 +7,7 @@ import { defineSpec, parseFlags, renderHelp, renderUsage, usageError, type FlagV
 import { interruptible, progressEvents, type Interrupt } from '../progress.js';
 import { CliErrorCode } from '../errors.js';
 import { sweepTable } from '../live-table.js';
+import { withHydraLauncher } from '../hydra-launcher.js';
 import { HYDRA_FLAGS, MAX_RUNS_FLAG, startBackend, timestamp, WORKERS_FLAG } from '../shared.js';
 
 const SPEC = defineSpec({
@@ -180,24 +181,6 @@ async function launchJobs(ctx: CommandContext, jobs: Job[], flags: Flags, intr: 
   return res.interrupted ? 130 : res.ok ? 0 : 1;
 }
 
-/**
- * `hydra/launcher=NAME` (the reference's way of choosing Hydra's launcher) is `--launcher NAME`: it is taken out of
- * the overrides; a name smn has no launcher for, or one that contradicts `--launcher`, is a usage error.
- */
-function withHydraLauncher(flags: Flags, overrides: string[], argv: readonly string[]): { flags: Flags; overrides: string[] } {
-  const re = /^\+{0,2}hydra\/launcher=(.*)$/;
-  const given = overrides.filter((o) => re.test(o));
-  if (given.length === 0) return { flags, overrides };
-  const name = re.exec(given[given.length - 1]!)![1]!;
-  if (!(LAUNCHERS as readonly string[]).includes(name)) {
-    const hint = name === 'joblib' ? " (Hydra's joblib launcher runs processes on this machine: that is local)" : '';
-    throw usageError(`hydra/launcher=${name}: smn has no launcher '${name}'; expected one of ${LAUNCHERS.join(', ')}${hint}`);
-  }
-  const explicit = argv.some((a) => a === '--launcher' || a.startsWith('--launcher='));
-  if (explicit && flags.launcher !== name) throw usageError(`hydra/launcher=${name} and --launcher ${flags.launcher} name two launchers; give one`);
-  return { flags: { ...flags, launcher: name as Flags['launcher'] }, overrides: overrides.filter((o) => !re.test(o)) };
-}
-
 const command: Command = {
   name: 'train',
   summary: 'train a run from a config (submask, baseline, submask_lin, ...)',
@@ -206,7 +189,7 @@ const command: Command = {
   run: (ctx) =>
     interruptible(ctx, async (intr) => {
       const parsed = parseFlags(SPEC, ctx.argv);
-      const { flags, overrides } = withHydraLauncher(parsed.flags, parsed.overrides, ctx.argv);
+      const { flags, overrides } = withHydraLauncher(parsed, ctx.argv);
       const jobs = flags.resume ? [await resumeJob(ctx, flags, overrides)] : newJobs(ctx, flags, overrides);
       if (flags.launcher !== 'basic' || flags.detach) return await launchJobs(ctx, jobs, flags, intr);
       return await runJobs(ctx, jobs, flags.workers, intr);
