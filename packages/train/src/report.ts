@@ -33,7 +33,8 @@ export function lineChartSvg(title: string, series: Series[], opts: { xLabel?: s
   let [x0, x1] = [Math.min(...pts.map((p) => p[0])), Math.max(...pts.map((p) => p[0]))];
   let [y0, y1] = [Math.min(...pts.map((p) => p[1])), Math.max(...pts.map((p) => p[1]))];
   if (x1 === x0) [x0, x1] = [x0 - 0.5, x1 + 0.5];
-  if (y1 === y0) [y0, y1] = [y0 - 0.5, y1 + 0.5];
+  // A flat series gets a range of ±10% around its value (an accuracy of 0.8 spans 0.72–0.88, not −0.3–1.3).
+  if (y1 === y0) [y0, y1] = y0 === 0 ? [-0.5, 0.5] : [y0 - Math.abs(y0) * 0.1, y1 + Math.abs(y1) * 0.1];
   const pad = (y1 - y0) * 0.05;
   y0 -= pad;
   y1 += pad;
