@@ -1,7 +1,7 @@
 // The browser entry: models, weight parsing from bytes and the tokenizer from parsed JSON, with no Node built-in in
 // its import graph. index.ts (the Node entry) re-exports the rest of it and adds the functions that take paths.
 export type { RawTensor, RawDtype, StateDict, FunctionalModel, ApplyOptions, ParameterSelection, SelectionMode, SelectionResult } from './types.js';
-export { parseSafetensors, encodeSafetensors } from './safetensors.js';
+export { parseSafetensors, encodeSafetensors, type EncodeSafetensorsOptions } from './safetensors.js';
 export { readTorchCheckpoint, isRawTensor } from './torch-checkpoint.js';
 export { parseWeights, findStateDict } from './weights.js';
 // loadResNet here takes a state dict only; reading a path is the Node entry's loadResNet.

@@ -9,6 +9,7 @@ export {
   type SelectionResult,
   parseSafetensors,
   encodeSafetensors,
+  type EncodeSafetensorsOptions,
   readTorchCheckpoint,
   isRawTensor,
   parseWeights,

@@ -203,11 +203,64 @@ export function parseSafetensors(buf: Uint8Array, source = '<buffer>'): { tensor
   return { tensors, metadata };
 }
 
-/** Serialises float32 tensors (and int32/int64 ones) to safetensors bytes, keys sorted as Python's writer does. */
-export function encodeSafetensors(tensors: Map<string, Pick<RawTensor, 'shape' | 'data'>>, metadata: Record<string, string> = {}): Uint8Array {
+/** float32 → IEEE 754 half bits, rounded to nearest even (as numpy's `astype(float16)`); overflow → ±Infinity. */
+export function floatToHalf(v: number): number {
+  const x = new Uint32Array(new Float32Array([v]).buffer)[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  // Subnormal halves: the implicit leading 1 joins the mantissa, which shifts right by 14 - e, rounding.
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    return sign | roundShift(mant, shift);
+  }
+  return sign | ((e << 10) + roundShift(mant, 13));
+}
+
+/** `m >>> shift`, rounded to nearest even (a carry into the exponent is right: it is the next half up). */
+function roundShift(m: number, shift: number): number {
+  let h = m >>> shift;
+  const rem = m & ((1 << shift) - 1);
+  const half = 1 << (shift - 1);
+  if (rem > half || (rem === half && h & 1)) h++;
+  return h;
+}
+
+/** Options of {@link encodeSafetensors}. */
+export interface EncodeSafetensorsOptions {
+  /** How float32 tensors are stored: `F32` (default, exact) or `F16` (half the bytes, rounded to nearest even). */
+  floatDtype?: 'F32' | 'F16';
+}
+
+/** The stored bytes of one tensor body and its safetensors dtype. */
+function tensorBody(data: RawTensor['data'], floatDtype: 'F32' | 'F16'): { dtype: string; bytes: Uint8Array } {
+  if (data instanceof Float32Array && floatDtype === 'F16') {
+    const h = new Uint16Array(data.length);
+    for (let i = 0; i < h.length; i++) h[i] = floatToHalf(data[i]!);
+    return { dtype: 'F16', bytes: new Uint8Array(h.buffer) };
+  }
+  const dtype = data instanceof Float32Array ? 'F32' : data instanceof Int32Array ? 'I32' : 'I64';
+  return { dtype, bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/**
+ * Serialises float32 tensors (and int32/int64 ones) to safetensors bytes, keys sorted as Python's writer does;
+ * `floatDtype: 'F16'` stores the float tensors as half precision (read back as float32 by {@link parseSafetensors}).
+ */
+export function encodeSafetensors(
+  tensors: Map<string, Pick<RawTensor, 'shape' | 'data'>>,
+  metadata: Record<string, string> = {},
+  options: EncodeSafetensorsOptions = {},
+): Uint8Array {
   const names = [...tensors.keys()].sort();
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  const bodies: Uint8Array[] = [];
   let off = 0;
   for (const name of names) {
     const t = tensors.get(name)!;
@@ -215,9 +268,10 @@ export function encodeSafetensors(tensors: Map<string, Pick<RawTensor, 'shape' |
     if (count !== t.data.length) {
       throw new SmnError(ModelErrorCode.WeightsShapeMismatch, `encodeSafetensors: tensor '${name}' has shape ${fmtShape(t.shape)} (${count} entries) but ${t.data.length} values`);
     }
-    const dtype = t.data instanceof Float32Array ? 'F32' : t.data instanceof Int32Array ? 'I32' : 'I64';
-    header[name] = { dtype, shape: t.shape, data_offsets: [off, off + t.data.byteLength] };
-    off += t.data.byteLength;
+    const body = tensorBody(t.data, options.floatDtype ?? 'F32');
+    header[name] = { dtype: body.dtype, shape: t.shape, data_offsets: [off, off + body.bytes.length] };
+    bodies.push(body.bytes);
+    off += body.bytes.length;
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - ((json.length + 8) % 8)) % 8);
@@ -226,10 +280,9 @@ export function encodeSafetensors(tensors: Map<string, Pick<RawTensor, 'shape' |
   new DataView(out.buffer).setBigUint64(0, BigInt(hbytes.length), true);
   out.set(hbytes, 8);
   let p = 8 + hbytes.length;
-  for (const name of names) {
-    const d = tensors.get(name)!.data;
-    out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), p);
-    p += d.byteLength;
+  for (const b of bodies) {
+    out.set(b, p);
+    p += b.length;
   }
   return out;
 }

@@ -117,69 +117,6 @@ export function webTaskId(run: string): string {
   return basename(run.replace(/[/\\]+$/, '')).toLowerCase().replace(/%/g, 'pct').replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'task';
 }
 
-/** float32 → IEEE half (round to nearest even), as numpy's astype(float16). */
-function toHalf(v: number): number {
-  const f = new Float32Array([v]);
-  const x = new Uint32Array(f.buffer)[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && h & 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-  return sign | h;
-}
-
-/** safetensors bytes with float tensors stored as F16 (integer tensors as they are). */
-function encodeSafetensorsF16(sd: StateDict, metadata: Record<string, string>): Uint8Array {
-  const names = [...sd.keys()].sort();
-  const header: Record<string, unknown> = { __metadata__: metadata };
-  const bodies: Uint8Array[] = [];
-  let off = 0;
-  for (const name of names) {
-    const t = sd.get(name)!;
-    let body: Uint8Array;
-    let dtype: string;
-    if (t.data instanceof Float32Array) {
-      const h = new Uint16Array(t.data.length);
-      for (let i = 0; i < h.length; i++) h[i] = toHalf(t.data[i]!);
-      body = new Uint8Array(h.buffer);
-      dtype = 'F16';
-    } else {
-      body = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-      dtype = t.data instanceof Int32Array ? 'I32' : 'I64';
-    }
-    header[name] = { dtype, shape: t.shape, data_offsets: [off, off + body.length] };
-    bodies.push(body);
-    off += body.length;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((json.length + 8) % 8)) % 8);
-  const hb = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + hb.length + off);
-  new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
-  out.set(hb, 8);
-  let p = 8 + hb.length;
-  for (const b of bodies) {
-    out.set(b, p);
-    p += b.length;
-  }
-  return out;
-}
-
 /** What export needs of one run folder, read and checked before anything is written. */
 interface RunInput {
   dir: string;
@@ -346,7 +283,7 @@ export async function exportWeb(opts: WebExportOptions): Promise<WebExportResult
     // The base: the backbone's parameters and BatchNorm statistics, in PyTorch layout (as the weight file it came from).
     const sd = resnetStateDict(model);
     const meta = { smn: JSON.stringify({ what: 'smn web export base', source: basename(base.backbone.source), sourceSha256: base.sha }) };
-    const baseBytes = opts.fp16 ? encodeSafetensorsF16(sd, meta) : encodeSafetensors(sd, meta);
+    const baseBytes = encodeSafetensors(sd, meta, { floatDtype: opts.fp16 ? 'F16' : 'F32' });
     await write(WEB_FILES.base, baseBytes);
     const params = [...model.params.values()].reduce((a, t) => a + t.size, 0);
     log(`base: ${baseBytes.length.toLocaleString('en-US')} bytes (${opts.fp16 ? 'float16' : 'float32'}, ${params.toLocaleString('en-US')} parameters)`);
