@@ -42,7 +42,7 @@ export function groupLabels(ds: ImageDataset, grouping: string): ImageDataset {
   if (!g) {
     throw new SmnError(
       DatasetErrorCode.Usage,
-      `unknown label grouping '${grouping}'; expected one of ${LABEL_GROUPING_NAMES.map((n) => `'${n}'`).join(', ')} ('' keeps the dataset's labels)`,
+      `dataset_labels '${grouping}' is not a label grouping; expected one of ${LABEL_GROUPING_NAMES.map((n) => `'${n}'`).join(', ')} ('' keeps the dataset's labels)`,
       { kind: 'usage', details: { grouping } },
     );
   }
@@ -52,7 +52,7 @@ export function groupLabels(ds: ImageDataset, grouping: string): ImageDataset {
   if (missing.length) {
     throw new SmnError(
       DatasetErrorCode.Usage,
-      `label grouping '${grouping}' (${g.description}) does not fit dataset '${ds.name}': its classes ${missing
+      `dataset_labels '${grouping}' (${g.description}) does not fit dataset '${ds.name}': its classes ${missing
         .slice(0, 5)
         .map((c) => `'${c}'`)
         .join(', ')}${missing.length > 5 ? ', …' : ''} are in no group; it fits embedded, fashion_mnist and their multicrop_* names`,

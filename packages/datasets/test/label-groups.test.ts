@@ -66,9 +66,9 @@ describe('groupLabels', () => {
     };
     const unknown = usageError(() => groupLabels(digits, 'fine'));
     expect(unknown.code).toBe('SMN_DATA_USAGE');
-    expect(unknown.message).toContain("unknown label grouping 'fine'; expected one of '', 'coarse'");
+    expect(unknown.message).toContain("dataset_labels 'fine' is not a label grouping; expected one of '', 'coarse'");
     const misfit = usageError(() => groupLabels(digits, 'coarse'));
-    expect(misfit.message).toContain("label grouping 'coarse'");
+    expect(misfit.message).toContain("dataset_labels 'coarse' (Fashion-MNIST's 10 classes as 4");
     expect(misfit.message).toContain("does not fit dataset 'mnist'");
     expect(misfit.message).toContain('embedded, fashion_mnist');
   });

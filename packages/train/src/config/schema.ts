@@ -1,4 +1,5 @@
 import { BACKEND_NAMES } from '@smn/core';
+import { LABEL_GROUPING_NAMES } from '@smn/datasets';
 import { z } from 'zod';
 
 // The schema of a resolved config: every key of the reference's dataclasses (main.py, volt/) that means something here,
@@ -45,6 +46,11 @@ export const mainSchema = z.strictObject({
   dataset: str(
     "Dataset name: the reference's names (cifar10pgn, cifar100, flowers, dtd, eurosat, oxfordpets, ucf101, sun397, food101, multicrop_<name> for SSL, …) or 'embedded' (smn: the small dataset shipped with smn).",
   ),
+  dataset_labels: z
+    .enum(LABEL_GROUPING_NAMES)
+    .describe(
+      "smn: the labels to learn: '' = the dataset's own; 'coarse' = Fashion-MNIST's 10 classes merged into 4 (upper body: T-shirt/top, Pullover, Coat, Shirt; lower body & dresses: Trouser, Dress; footwear: Sandal, Sneaker, Ankle boot; bag: Bag), for embedded, fashion_mnist and their multicrop_* names (@smn/datasets, label-groups.ts). The run's classes.json names the groups; main.dataset_subset_labels then counts in groups.",
+    ),
   dataset_subset: str("Train-set subset: 'Np' keeps N% of the train set, 'N' keeps N samples, '' keeps all (docs/method.md#subsets)."),
   dataset_subset_labels: str("Keep only these label names, 'a:b:c' (multicrop datasets only, as the reference)."),
   dataset_subset_clusters_file: str('Cascade: file with one cluster id per train sample ("" = off, docs/method.md#subsets).'),

@@ -3,6 +3,7 @@ import { SmnError } from '@smn/core';
 import {
   clusterSubset,
   createLoader,
+  groupLabels,
   labelSubset,
   loadDataset,
   subsetIndices,
@@ -62,7 +63,10 @@ export async function loadRunData(cfg: SmnConfig, inputSize: number, swav: boole
   }
   const dataRoot = cfg.main.data_root;
   const warn = opts.onWarning ? { onWarning: opts.onWarning } : {};
-  const [train, test] = await Promise.all([loadDataset(name, { dataRoot, split: 'train', ...warn }), loadDataset(name, { dataRoot, split: 'test', ...warn })]);
+  // main.dataset_labels: a coarser task on the same images (@smn/datasets, label-groups.ts), before any subset, so
+  // main.dataset_subset_labels counts in groups and classes.json names them.
+  const read = async (split: 'train' | 'test') => groupLabels(await loadDataset(name, { dataRoot, split, ...warn }), cfg.main.dataset_labels);
+  const [train, test] = await Promise.all([read('train'), read('test')]);
   const subset = subsetOf(cfg, train);
   // SMN+LP (Figure 3): the SwAV mask learns from every train image; only the probe sees the labelled subset.
   // Cascade experts (clusters file) are the exception: they train on their cluster.
