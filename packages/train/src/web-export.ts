@@ -211,8 +211,11 @@ async function headOf(r: RunInput, featureDim: number): Promise<{ kind: WebTask[
 const methodOf = (r: RunInput, kind: WebTask['headKind']): string =>
   r.cfg.model.pret.module === 'swav' ? 'self-masking + probe' : r.maskBytes ? 'supervised masking' : kind === 'probe' ? 'linear probe' : 'frozen backbone';
 
+/** Backbones loaded by export, by their `model.pret` config (each disposed at the end). */
+type BaseCache = Map<string, { backbone: Backbone; sha: string }>;
+
 /** The base of a run: its backbone, loaded once per weights file; the file's sha256 identifies it. */
-async function baseOf(cfg: SmnConfig, cache: Map<string, { backbone: Backbone; sha: string }>): Promise<{ backbone: Backbone; sha: string }> {
+async function baseOf(cfg: SmnConfig, cache: BaseCache): Promise<{ backbone: Backbone; sha: string }> {
   const key = JSON.stringify(cfg.model.pret);
   const hit = cache.get(key);
   if (hit) return hit;
@@ -221,6 +224,102 @@ async function baseOf(cfg: SmnConfig, cache: Map<string, { backbone: Backbone; s
   const v = { backbone, sha };
   cache.set(key, v);
   return v;
+}
+
+/** Reads every run folder (checked), giving each a task id unique in the folder (`-2`, `-3`, … on a clash). */
+async function readRunInputs(runs: readonly string[]): Promise<RunInput[]> {
+  const inputs: RunInput[] = [];
+  const ids = new Set<string>();
+  for (const dir of runs) {
+    const r = await readRunInput(dir);
+    let id = r.id;
+    for (let i = 2; ids.has(id); i++) id = `${r.id}-${i}`;
+    ids.add(id);
+    inputs.push({ ...r, id });
+  }
+  return inputs;
+}
+
+/** Checks that every run was trained on the first run's base: same weights file, masks made for those weights, same feature size. */
+async function checkOneBase(inputs: RunInput[], base: { backbone: Backbone; sha: string }, cache: BaseCache): Promise<void> {
+  const first = inputs[0]!;
+  const model = base.backbone.model as ResNetModel;
+  for (const r of inputs) {
+    const b = await baseOf(r.cfg, cache);
+    if (b.sha !== base.sha) {
+      throw new SmnError(
+        TrainErrorCode.WebBaseMismatch,
+        `runs ${first.dir} and ${r.dir} were trained on different base weights (${basename(base.backbone.source)} ${base.sha} and ${basename(b.backbone.source)} ${b.sha}); ` +
+          'a web folder shares one base between its tasks: export them to separate folders',
+        { kind: 'usage', details: { runs: [first.dir, r.dir], hashes: [base.sha, b.sha] } },
+      );
+    }
+    if (r.maskHeader?.baseHash) {
+      const found = await hashParams(model.params, r.maskHeader.tensors.map((t) => t.name));
+      if (found !== r.maskHeader.baseHash) {
+        throw new SmnError(
+          TrainErrorCode.WebBaseMismatch,
+          `the masks of run ${r.dir} were made for other base weights than those of run ${first.dir}: ${runPaths(r.dir).masks} expects ${r.maskHeader.baseHash}, ` +
+            `${basename(base.backbone.source)} hashes to ${found} on those tensors; export runs of one base together`,
+          { kind: 'usage', details: { runs: [first.dir, r.dir], hashes: [r.maskHeader.baseHash, found] } },
+        );
+      }
+    }
+    if (r.summary.featureDim !== model.featureDim) throw unsupported(r.dir, `its features have ${r.summary.featureDim} dimensions, the base's ${model.featureDim}`, 'export runs of one base together');
+  }
+}
+
+/** Writes a file of the web folder and records its size. */
+type WriteFile = (rel: string, bytes: Uint8Array | string) => Promise<void>;
+
+/**
+ * Writes one task: its head with the BatchNorm statistics it was evaluated with (its checkpoint's, where they differ
+ * from the base's: main.update_bn recomputes and saves them) and its masks, byte for byte.
+ */
+async function writeTask(r: RunInput, model: ResNetModel, baseBuffers: Map<string, Float32Array>, write: WriteFile): Promise<WebTask> {
+  const head = await headOf(r, model.featureDim);
+  const C = r.classes.length;
+  const dir = `${WEB_FILES.tasks}/${r.id}`;
+  const headSd: StateDict = new Map();
+  headSd.set('head.weight', { shape: [model.featureDim, C], dtype: 'float32', data: head.W });
+  headSd.set('head.bias', { shape: [C], dtype: 'float32', data: head.b });
+  const bnTensors: string[] = [];
+  let bnFloats = 0;
+  for (const [name, baseData] of baseBuffers) {
+    const t = r.ckpt?.tensors.get(`buf/${name}`);
+    if (!t || t.data.every((x, i) => Object.is(x, baseData[i]))) continue;
+    headSd.set(name, { shape: t.shape, dtype: 'float32', data: Float32Array.from(t.data) });
+    bnTensors.push(name);
+    bnFloats += t.data.length;
+  }
+  const headBytes = encodeSafetensors(headSd);
+  await write(`${dir}/${WEB_FILES.taskHead}`, headBytes);
+  let masks: WebTask['masks'] = null;
+  if (r.maskBytes && r.maskHeader) {
+    await write(`${dir}/${WEB_FILES.taskMasks}`, r.maskBytes);
+    const weights = r.maskLayers.reduce((a, l) => a + l.total, 0);
+    masks = {
+      file: `${dir}/${WEB_FILES.taskMasks}`,
+      bytes: r.maskBytes.length,
+      baseHash: r.maskHeader.baseHash,
+      scale: r.cfg.model.pret.submask_scale,
+      weights,
+      kept: r.maskLayers.reduce((a, l) => a + l.kept, 0) / weights,
+      layers: r.maskLayers,
+    };
+  }
+  return {
+    id: r.id,
+    run: basename(r.dir),
+    method: methodOf(r, head.kind),
+    headKind: head.kind,
+    classes: r.classes,
+    accuracy: r.summary.metrics[head.accuracyKey] ?? r.summary.metrics['training/test/accuracy'] ?? NaN,
+    accuracyKey: head.accuracyKey,
+    masks,
+    head: { file: `${dir}/${WEB_FILES.taskHead}`, bytes: headBytes.length, inFeatures: model.featureDim, numClasses: C, bnTensors, bnFloats },
+    taskBytes: (masks?.bytes ?? 0) + headBytes.length,
+  };
 }
 
 /**
@@ -233,113 +332,36 @@ async function baseOf(cfg: SmnConfig, cache: Map<string, { backbone: Backbone; s
 export async function exportWeb(opts: WebExportOptions): Promise<WebExportResult> {
   if (opts.runs.length === 0) throw new SmnError(TrainErrorCode.WebRunUnsupported, 'smn web export needs at least one run folder', { kind: 'usage' });
   const log = opts.onLog ?? (() => {});
-  const inputs: RunInput[] = [];
-  const ids = new Set<string>();
-  for (const dir of opts.runs) {
-    const r = await readRunInput(dir);
-    let id = r.id;
-    for (let i = 2; ids.has(id); i++) id = `${r.id}-${i}`;
-    ids.add(id);
-    inputs.push({ ...r, id });
-  }
-  const cache = new Map<string, { backbone: Backbone; sha: string }>();
+  const inputs = await readRunInputs(opts.runs);
+  const cache: BaseCache = new Map();
   try {
     const first = inputs[0]!;
     const base = await baseOf(first.cfg, cache);
     if (base.backbone.kind !== 'resnet') throw unsupported(first.dir, 'its backbone is not a ResNet', 'the web page runs ResNet backbones');
     const model = base.backbone.model as ResNetModel;
-    for (const r of inputs) {
-      const b = await baseOf(r.cfg, cache);
-      if (b.sha !== base.sha) {
-        throw new SmnError(
-          TrainErrorCode.WebBaseMismatch,
-          `runs ${first.dir} and ${r.dir} were trained on different base weights (${basename(base.backbone.source)} ${base.sha} and ${basename(b.backbone.source)} ${b.sha}); ` +
-            'a web folder shares one base between its tasks: export them to separate folders',
-          { kind: 'usage', details: { runs: [first.dir, r.dir], hashes: [base.sha, b.sha] } },
-        );
-      }
-      if (r.maskHeader?.baseHash) {
-        const found = await hashParams(model.params, r.maskHeader.tensors.map((t) => t.name));
-        if (found !== r.maskHeader.baseHash) {
-          throw new SmnError(
-            TrainErrorCode.WebBaseMismatch,
-            `the masks of run ${r.dir} were made for other base weights than those of run ${first.dir}: ${runPaths(r.dir).masks} expects ${r.maskHeader.baseHash}, ` +
-              `${basename(base.backbone.source)} hashes to ${found} on those tensors; export runs of one base together`,
-            { kind: 'usage', details: { runs: [first.dir, r.dir], hashes: [r.maskHeader.baseHash, found] } },
-          );
-        }
-      }
-      if (r.summary.featureDim !== model.featureDim) throw unsupported(r.dir, `its features have ${r.summary.featureDim} dimensions, the base's ${model.featureDim}`, 'export runs of one base together');
-    }
+    await checkOneBase(inputs, base, cache);
 
     const files: { file: string; bytes: number }[] = [];
-    const write = async (rel: string, bytes: Uint8Array | string) => {
-      const path = join(opts.out, rel);
-      await atomicWriteFile(path, bytes);
+    const write: WriteFile = async (rel, bytes) => {
+      await atomicWriteFile(join(opts.out, rel), bytes);
       files.push({ file: rel, bytes: typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length });
     };
     await mkdir(opts.out, { recursive: true });
 
     // The base: the backbone's parameters and BatchNorm statistics, in PyTorch layout (as the weight file it came from).
-    const sd = resnetStateDict(model);
     const meta = { smn: JSON.stringify({ what: 'smn web export base', source: basename(base.backbone.source), sourceSha256: base.sha }) };
-    const baseBytes = encodeSafetensors(sd, meta, { floatDtype: opts.fp16 ? 'F16' : 'F32' });
+    const baseBytes = encodeSafetensors(resnetStateDict(model), meta, { floatDtype: opts.fp16 ? 'F16' : 'F32' });
     await write(WEB_FILES.base, baseBytes);
     const params = [...model.params.values()].reduce((a, t) => a + t.size, 0);
     log(`base: ${baseBytes.length.toLocaleString('en-US')} bytes (${opts.fp16 ? 'float16' : 'float32'}, ${params.toLocaleString('en-US')} parameters)`);
 
     const baseBuffers = new Map<string, Float32Array>();
     for (const [name, v] of model.buffers) if (v.dtype === 'float32') baseBuffers.set(name, (await v.data()) as Float32Array);
-
     const tasks: WebTask[] = [];
     for (const r of inputs) {
-      const head = await headOf(r, model.featureDim);
-      const C = r.classes.length;
-      const dir = `${WEB_FILES.tasks}/${r.id}`;
-      // BatchNorm statistics the run was evaluated with (its checkpoint; main.update_bn recomputes and saves them),
-      // where they differ from the base's.
-      const headSd: StateDict = new Map();
-      headSd.set('head.weight', { shape: [model.featureDim, C], dtype: 'float32', data: head.W });
-      headSd.set('head.bias', { shape: [C], dtype: 'float32', data: head.b });
-      const bnTensors: string[] = [];
-      let bnFloats = 0;
-      for (const [name, baseData] of baseBuffers) {
-        const t = r.ckpt?.tensors.get(`buf/${name}`);
-        if (!t || t.data.every((x, i) => Object.is(x, baseData[i]))) continue;
-        headSd.set(name, { shape: t.shape, dtype: 'float32', data: Float32Array.from(t.data) });
-        bnTensors.push(name);
-        bnFloats += t.data.length;
-      }
-      const headBytes = encodeSafetensors(headSd);
-      await write(`${dir}/${WEB_FILES.taskHead}`, headBytes);
-      let masks: WebTask['masks'] = null;
-      if (r.maskBytes && r.maskHeader) {
-        await write(`${dir}/${WEB_FILES.taskMasks}`, r.maskBytes);
-        const weights = r.maskLayers.reduce((a, l) => a + l.total, 0);
-        masks = {
-          file: `${dir}/${WEB_FILES.taskMasks}`,
-          bytes: r.maskBytes.length,
-          baseHash: r.maskHeader.baseHash,
-          scale: r.cfg.model.pret.submask_scale,
-          weights,
-          kept: r.maskLayers.reduce((a, l) => a + l.kept, 0) / weights,
-          layers: r.maskLayers,
-        };
-      }
-      const accuracy = r.summary.metrics[head.accuracyKey] ?? r.summary.metrics['training/test/accuracy'] ?? NaN;
-      tasks.push({
-        id: r.id,
-        run: basename(r.dir),
-        method: methodOf(r, head.kind),
-        headKind: head.kind,
-        classes: r.classes,
-        accuracy,
-        accuracyKey: head.accuracyKey,
-        masks,
-        head: { file: `${dir}/${WEB_FILES.taskHead}`, bytes: headBytes.length, inFeatures: model.featureDim, numClasses: C, bnTensors, bnFloats },
-        taskBytes: (masks?.bytes ?? 0) + headBytes.length,
-      });
-      log(`task ${r.id}: ${basename(r.dir)}: mask ${(masks?.bytes ?? 0).toLocaleString('en-US')} B, head + BatchNorm ${headBytes.length.toLocaleString('en-US')} B, accuracy ${(100 * accuracy).toFixed(1)}%`);
+      const task = await writeTask(r, model, baseBuffers, write);
+      tasks.push(task);
+      log(`task ${task.id}: ${task.run}: mask ${(task.masks?.bytes ?? 0).toLocaleString('en-US')} B, head + BatchNorm ${task.head.bytes.toLocaleString('en-US')} B, accuracy ${(100 * task.accuracy).toFixed(1)}%`);
     }
 
     const gallery = await writeGallery(first.cfg, base.backbone.inputSize, opts.gallery ?? 1000, write);
@@ -373,7 +395,7 @@ export async function exportWeb(opts: WebExportOptions): Promise<WebExportResult
 }
 
 /** gallery.bin: the first `n` test images of the first run's dataset at the backbone's input size, uint8 HWC (one channel when gray). */
-async function writeGallery(cfg: SmnConfig, size: number, n: number, write: (rel: string, b: Uint8Array) => Promise<void>): Promise<WebManifest['gallery']> {
+async function writeGallery(cfg: SmnConfig, size: number, n: number, write: WriteFile): Promise<WebManifest['gallery']> {
   if (n <= 0) return null;
   const name = cfg.main.dataset.replace(/^multicrop_/, '');
   const ds = await loadDataset(name, { dataRoot: cfg.main.data_root, split: 'test' });
