@@ -320,14 +320,28 @@ function checkAbort(r: LoaderRun): void {
   }
 }
 
-/** The batches decoded and transformed in this thread (`workers: 0`). */
+/**
+ * The batches decoded and transformed in this thread (`workers: 0`). The samples of a batch run concurrently, and
+ * the next batch is started before this one is handed over: sharp's decodes and libvips resampling run on libuv's
+ * thread pool (4 threads by default) while JavaScript finishes other samples, also across batch boundaries. Each
+ * transform uses its own (seed, epoch, index) RNG and the results are assembled in the epoch's order, so the batches
+ * are the same as one sample at a time.
+ */
 async function* inProcess(r: LoaderRun): AsyncGenerator<Batch> {
-  for (let b = r.startBatch; b < r.numBatches; b++) {
-    checkAbort(r);
-    // Decodes run concurrently in sharp's thread pool; each transform uses its own (seed, epoch, index) RNG.
-    const results = await Promise.all(batchItems(r, b).map((it) => runSample(it, r.fn, r.seed, r.epoch, r.ds.source)));
-    const batch = assemble(results, r.opts.onBadSample, r.count);
-    if (batch) yield withLabels(r, batch);
+  const launch = (b: number): Promise<TaskResult[]> | undefined =>
+    b < r.numBatches && !r.opts.signal?.aborted ? Promise.all(batchItems(r, b).map((it) => runSample(it, r.fn, r.seed, r.epoch, r.ds.source))) : undefined;
+  let pending = launch(r.startBatch);
+  try {
+    for (let b = r.startBatch; b < r.numBatches; b++) {
+      checkAbort(r);
+      const results = await pending!;
+      pending = launch(b + 1);
+      const batch = assemble(results, r.opts.onBadSample, r.count);
+      if (batch) yield withLabels(r, batch);
+    }
+  } finally {
+    // A batch started ahead and not consumed (the loop broke or threw): let it finish unobserved.
+    pending?.catch(() => undefined);
   }
 }
 

@@ -5,12 +5,15 @@
 import { SmnError, createRng, type Rng } from '@smn/core';
 import {
   applyJitter,
+  applyTail,
   centerCropBox,
   gaussianBlur,
   grayscale,
   hflip,
   jitterParams,
+  jitterThroughLut,
   normalize,
+  normalizeThrough,
   normStats,
   randomResizedCropBox,
   resampleBox,
@@ -242,10 +245,10 @@ function fastSupervised(spec: Extract<PresetSpec, { preset: 'supervised' }>): Sa
     const p = planSupervised(s, rng);
     // The resized crop is a new array: the steps below overwrite it, and the flip happens while normalising.
     const x = await fastResizedCrop(img, box, s.size, s.interp);
-    if (p.jitter) applyJitter(x, p.jitter, true);
-    if (p.gray) grayscale(x, x.data);
-    if (p.solarize) solarize(x, 128, x.data);
-    return { view: normalize(x, s.stats, undefined, 0, p.flip), size: [s.size, s.size] };
+    // Jitter, grayscale, solarize, flip and normalisation in as few passes as the steps allow, bit-identical.
+    const lut = p.jitter ? jitterThroughLut(x, p.jitter) : undefined;
+    const view = normalizeThrough(x, s.stats, { ...(lut ? { lut } : {}), gray: p.gray, ...(p.solarize ? { solarize: 128 } : {}), flip: p.flip });
+    return { view, size: [s.size, s.size] };
   };
 }
 
@@ -325,9 +328,14 @@ function fastMulticrop(spec: Extract<PresetSpec, { preset: 'multicrop' }>): Samp
       const x = await resized[k]!;
       // The flip comes first in the reference; every later step is per pixel (jitter's contrast mean and the blur
       // are mirror-symmetric), so flipping while normalising gives the same pixels.
-      if (p.jitter) applyJitter(x, p.jitter, true);
-      if (p.gray) grayscale(x, x.data);
-      const y = p.blur === undefined ? x : p.size >= NATIVE_MIN_SIZE && p.blur >= NATIVE_MIN_BLUR ? await nativeBlur(x, p.blur) : gaussianBlur(x, p.blur);
+      // The jitter's byte maps and the grayscale are folded into the normalisation's pass unless a blur comes between.
+      const lut = p.jitter ? jitterThroughLut(x, p.jitter) : undefined;
+      if (p.blur === undefined) {
+        crops.push({ data: normalizeThrough(x, s.stats, { ...(lut ? { lut } : {}), gray: p.gray, flip: p.flip }), size: [p.size, p.size] });
+        continue;
+      }
+      if (lut || p.gray) applyTail(x, lut, p.gray);
+      const y = p.size >= NATIVE_MIN_SIZE && p.blur >= NATIVE_MIN_BLUR ? await nativeBlur(x, p.blur) : gaussianBlur(x, p.blur);
       crops.push({ data: normalize(y, s.stats, undefined, 0, p.flip), size: [p.size, p.size] });
     }
     return { crops };

@@ -34,6 +34,9 @@ function checkImage(img: RawImage, what: string): void {
   }
 }
 
+/** The identity map of bytes (`lut[v] = v`). */
+const IDENTITY_LUT = Uint8Array.from({ length: 256 }, (_, v) => v);
+
 /** Round half up and clip to [0, 255] ((v + 0.5) | 0 = Math.round(v) for v ≥ 0, and faster). */
 const clamp8 = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : (v + 0.5) | 0);
 
@@ -382,13 +385,18 @@ export function adjustSaturation(img: RawImage, f: number, out: Uint8Array = new
  * `H += uint8(h·255)` with wrap-around, HSV → RGB (PIL's integer conversions, so results match to ±1).
  */
 export function adjustHue(img: RawImage, h: number, out: Uint8Array = new Uint8Array(img.data.length)): RawImage {
-  const { data } = img;
+  hueThrough(img.data, IDENTITY_LUT, h, out);
+  return { data: out, height: img.height, width: img.width };
+}
+
+/** `adjustHue` of the pixels `lut[data[p]]` (a per-byte step composed before it; `IDENTITY_LUT` for none) into `out`. */
+function hueThrough(data: Uint8Array, lut: Uint8Array, h: number, out: Uint8Array): void {
   const shift = ((Math.trunc(h * 255) % 256) + 256) % 256;
   const { sector, frac } = HSV_TABLES;
   for (let p = 0; p < data.length; p += 3) {
-    const r = data[p]!;
-    const g = data[p + 1]!;
-    const b = data[p + 2]!;
+    const r = lut[data[p]!]!;
+    const g = lut[data[p + 1]!]!;
+    const b = lut[data[p + 2]!]!;
     let maxc = r > g ? r : g;
     if (b > maxc) maxc = b;
     let minc = r < g ? r : g;
@@ -435,7 +443,6 @@ export function adjustHue(img: RawImage, h: number, out: Uint8Array = new Uint8A
     out[p + 1] = gg;
     out[p + 2] = bb;
   }
-  return { data: out, height: img.height, width: img.width };
 }
 
 /** Per 8-bit hue: PIL's HSV → RGB sector `floor(6h/255) mod 6` and its fraction `6h/255 − floor(6h/255)`. */
@@ -624,4 +631,138 @@ export function normalize(img: RawImage, stats: NormStats, out?: Float32Array, o
     o[offset + p + 2] = d[p + 2]! * a2 + b2;
   }
   return o;
+}
+
+/** The rounded mean of the rounded lumas of the pixels `lut[data[p]]` (PIL `ImageEnhance.Contrast`'s mean). */
+function meanLumaThrough(data: Uint8Array, lut: Uint8Array): number {
+  const n = data.length / 3;
+  let s = 0;
+  for (let p = 0; p < data.length; p += 3) s += (0.299 * lut[data[p]!]! + 0.587 * lut[data[p + 1]!]! + 0.114 * lut[data[p + 2]!]! + 0.5) | 0;
+  return Math.trunc(s / Math.max(1, n) + 0.5);
+}
+
+/** `adjustSaturation` of the pixels `lut[data[p]]`, in place. */
+function saturateThrough(data: Uint8Array, lut: Uint8Array, f: number): void {
+  for (let p = 0; p < data.length; p += 3) {
+    const r = lut[data[p]!]!;
+    const gg = lut[data[p + 1]!]!;
+    const b = lut[data[p + 2]!]!;
+    const g = (0.299 * r + 0.587 * gg + 0.114 * b + 0.5) | 0;
+    data[p] = clamp8(g + f * (r - g));
+    data[p + 1] = clamp8(g + f * (gg - g));
+    data[p + 2] = clamp8(g + f * (b - g));
+  }
+}
+
+/**
+ * `applyJitter(img, p, true)` with its per-byte steps (brightness; contrast, once its mean is known) composed into one
+ * lookup table instead of a pass each: the saturation and hue steps read their pixels through the table, and what is
+ * left is returned for the caller to apply while it reads the pixels (`img.data` itself is then the jitter's input
+ * to that table). Bit-identical to the steps one by one: every step still rounds and clips to bytes, only the passes
+ * over the pixels are fewer.
+ */
+export function jitterThroughLut(img: RawImage, p: JitterParams): Uint8Array {
+  const d = img.data;
+  let lut = IDENTITY_LUT;
+  const compose = (g: (v: number) => number) => {
+    const next = new Uint8Array(256);
+    for (let v = 0; v < 256; v++) next[v] = clamp8(g(lut[v]!));
+    lut = next;
+  };
+  for (const k of p.order) {
+    if (k === 0 && p.brightness !== undefined) {
+      const f = p.brightness;
+      compose((v) => v * f);
+    } else if (k === 1 && p.contrast !== undefined) {
+      const f = p.contrast;
+      const m = meanLumaThrough(d, lut);
+      compose((v) => m + f * (v - m));
+    } else if (k === 2 && p.saturation !== undefined) {
+      saturateThrough(d, lut, p.saturation);
+      lut = IDENTITY_LUT;
+    } else if (k === 3 && p.hue !== undefined) {
+      hueThrough(d, lut, p.hue, d);
+      lut = IDENTITY_LUT;
+    }
+  }
+  return lut;
+}
+
+/** The pixel steps after a crop that `normalizeThrough` folds into its one pass. */
+export interface PixelTail {
+  /** A per-byte map to apply first (from `jitterThroughLut`); default none. */
+  lut?: Uint8Array;
+  /** `grayscale` next. */
+  gray?: boolean;
+  /** `solarize(threshold)` next. */
+  solarize?: number;
+  flip?: boolean;
+}
+
+/**
+ * `normalize(solarize(grayscale(lut applied to img)))` (each step optional, flip as `normalize`'s) in one pass over the
+ * pixels, into `out` at `offset`: the byte maps and the normalisation become three float tables of 256 entries (the
+ * same float32 values `normalize` computes). Bit-identical to the steps one by one.
+ */
+export function normalizeThrough(img: RawImage, stats: NormStats, tail: PixelTail, out?: Float32Array, offset = 0): Float32Array {
+  const d = img.data;
+  const o = out ?? new Float32Array(d.length);
+  const lut = tail.lut ?? IDENTITY_LUT;
+  const sol = tail.solarize;
+  const post = (v: number) => (sol !== undefined && v >= sol ? 255 - v : v);
+  const W = img.width;
+  const row = W * 3;
+  const step = tail.flip ? -3 : 3;
+  if (tail.gray) {
+    // The luma of the mapped pixel, then solarize and normalise per channel through tables indexed by the luma.
+    const t0 = new Float32Array(256);
+    const t1 = new Float32Array(256);
+    const t2 = new Float32Array(256);
+    for (let v = 0; v < 256; v++) {
+      const u = post(v);
+      t0[v] = u * (1 / (255 * stats.std[0])) + -stats.mean[0] / stats.std[0];
+      t1[v] = u * (1 / (255 * stats.std[1])) + -stats.mean[1] / stats.std[1];
+      t2[v] = u * (1 / (255 * stats.std[2])) + -stats.mean[2] / stats.std[2];
+    }
+    for (let y = 0; y < img.height; y++) {
+      let t = offset + y * row + (tail.flip ? (W - 1) * 3 : 0);
+      for (let s = y * row, e = s + row; s < e; s += 3, t += step) {
+        const l = (0.299 * lut[d[s]!]! + 0.587 * lut[d[s + 1]!]! + 0.114 * lut[d[s + 2]!]! + 0.5) | 0;
+        o[t] = t0[l]!;
+        o[t + 1] = t1[l]!;
+        o[t + 2] = t2[l]!;
+      }
+    }
+    return o;
+  }
+  const t0 = new Float32Array(256);
+  const t1 = new Float32Array(256);
+  const t2 = new Float32Array(256);
+  for (let v = 0; v < 256; v++) {
+    const u = post(lut[v]!);
+    t0[v] = u * (1 / (255 * stats.std[0])) + -stats.mean[0] / stats.std[0];
+    t1[v] = u * (1 / (255 * stats.std[1])) + -stats.mean[1] / stats.std[1];
+    t2[v] = u * (1 / (255 * stats.std[2])) + -stats.mean[2] / stats.std[2];
+  }
+  for (let y = 0; y < img.height; y++) {
+    let t = offset + y * row + (tail.flip ? (W - 1) * 3 : 0);
+    for (let s = y * row, e = s + row; s < e; s += 3, t += step) {
+      o[t] = t0[d[s]!]!;
+      o[t + 1] = t1[d[s + 1]!]!;
+      o[t + 2] = t2[d[s + 2]!]!;
+    }
+  }
+  return o;
+}
+
+/** Applies `lut` (and `grayscale` when `gray`) to `img.data` in place: the bytes `normalizeThrough` would read. */
+export function applyTail(img: RawImage, lut: Uint8Array = IDENTITY_LUT, gray = false): void {
+  const d = img.data;
+  if (!gray) {
+    if (lut !== IDENTITY_LUT) for (let i = 0; i < d.length; i++) d[i] = lut[d[i]!]!;
+    return;
+  }
+  for (let p = 0; p < d.length; p += 3) {
+    d[p] = d[p + 1] = d[p + 2] = (0.299 * lut[d[p]!]! + 0.587 * lut[d[p + 1]!]! + 0.114 * lut[d[p + 2]!]! + 0.5) | 0;
+  }
 }

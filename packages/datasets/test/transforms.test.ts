@@ -26,6 +26,7 @@ import {
   solarize,
   type RawImage,
 } from '../src/index.js';
+import { applyJitter, applyTail, jitterParams, jitterThroughLut, normalizeThrough } from '../src/transforms.js';
 
 interface RefCase {
   name: string;
@@ -158,6 +159,36 @@ describe('transforms against formulas', () => {
     const gray = grayscale(img);
     expect(Array.from(adjustHue(gray, 0.3).data)).toEqual(Array.from(gray.data));
     expect(Array.from(adjustSaturation(img, 0).data)).toEqual(Array.from(grayscale(img).data));
+  });
+
+  it('jitter through one lookup table, then grayscale, solarize, flip and normalisation in one pass, is bit-identical to the steps one by one', () => {
+    // Every byte value, then random pixels (saturated and gray ones included by chance), at an odd width.
+    const rng = createRng(7);
+    const img: RawImage = { data: Uint8Array.from({ length: 40 * 37 * 3 }, (_, i) => (i < 768 ? i % 256 : rng.int(256))), height: 40, width: 37 };
+    let checked = 0;
+    for (let k = 0; k < 200; k++) {
+      const r = sampleRng(3, 1, k);
+      const jit = jitterParams({ brightness: 0.8, contrast: 0.8, saturation: 0.8, hue: 0.4 }, r);
+      const gray = r.next() < 0.3;
+      const sol = r.next() < 0.3;
+      const flip = r.next() < 0.5;
+      const norm = k % 2 ? CLIP_NORM : IMAGENET_NORM;
+      let x: RawImage = applyJitter({ ...img, data: img.data.slice() }, jit);
+      if (gray) x = grayscale(x);
+      if (sol) x = solarize(x, 128);
+      if (flip) x = hflip(x);
+      const want = normalize(x, norm);
+      const y = { ...img, data: img.data.slice() };
+      const lut = jitterThroughLut(y, jit);
+      const got = normalizeThrough(y, norm, { lut, gray, ...(sol ? { solarize: 128 } : {}), flip });
+      expect(got).toEqual(want);
+      // applyTail materialises the same bytes (the multicrop path blurs them before normalising).
+      const z = { ...img, data: img.data.slice() };
+      applyTail(z, jitterThroughLut(z, jit), gray);
+      expect(z.data).toEqual((gray ? grayscale(applyJitter({ ...img, data: img.data.slice() }, jit)) : applyJitter({ ...img, data: img.data.slice() }, jit)).data);
+      checked++;
+    }
+    expect(checked).toBe(200);
   });
 
   it('color jitter is deterministic for a seed and differs across seeds', () => {
