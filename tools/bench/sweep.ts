@@ -10,42 +10,20 @@
 // --quick: 2 points of 1 epoch on 32 images; full: 4 points of 2 epochs on 96 images. One timing per row (a sweep
 // is long; the spread between rows on a shared machine is the noise).
 // Run: `pnpm bench sweep [--quick]`.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { useBackend } from '../../packages/backend/src/index.js';
 import { launchSweep, type LauncherName, type SweepPoint } from '../../packages/launch/src/index.js';
+// The private redis-server of the queue tests (one definition; docs/contributing.md#code-rules).
+import { redisMissing, startRedis } from '../../packages/launch/test/_helpers.js';
 import { createResNet, resnetStateDict, writeSafetensors } from '../../packages/models/src/index.js';
 import { readRunSummary, resolveRuns } from '../../packages/train/src/index.js';
 import type { BenchOptions, BenchResult } from './_harness.js';
 
 const BIN = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.url));
-
-const freePort = () =>
-  new Promise<number>((res, rej) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-    s.on('error', rej);
-  });
-
-/** A private redis-server without persistence, or why there is none. */
-async function startRedis(): Promise<{ url: string; stop(): void } | { missing: string }> {
-  if (spawnSync('redis-server', ['--version']).status !== 0) return { missing: 'redis-server is not installed (Debian: apt-get install redis-server)' };
-  const port = await freePort();
-  const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG') return { url: `redis://127.0.0.1:${port}`, stop: () => p.kill('SIGTERM') };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  p.kill('SIGKILL');
-  return { missing: `redis-server did not answer on port ${port}` };
-}
 
 /** `smn worker` processes (the CLI, as users start them), resolved once each waits for jobs. */
 async function startWorkers(url: string, n: number): Promise<ChildProcess[]> {
@@ -108,11 +86,12 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
     const l2 = await timed('local-2', 'local', { jobs: 2 });
     results.push(row('local-2', l2, { speedup: l1.ms / l2.ms }));
 
-    const redis = await startRedis();
-    if ('missing' in redis) {
-      for (const name of ['queue-1', 'queue-2']) results.push({ name, backend, unit: 'ms', median: NaN, min: NaN, max: NaN, n: 0, extra: { skipped: redis.missing } });
+    const missing = redisMissing();
+    if (missing) {
+      for (const name of ['queue-1', 'queue-2']) results.push({ name, backend, unit: 'ms', median: NaN, min: NaN, max: NaN, n: 0, extra: { skipped: missing } });
       return results;
     }
+    const redis = await startRedis();
     // One worker for queue-1, a second one joins for queue-2 (both ready before each timing; in queue-2 the first
     // worker has its backend started already, the second starts it on its first job).
     const ws: ChildProcess[] = [];
