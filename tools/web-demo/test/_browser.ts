@@ -37,7 +37,7 @@ export interface PageSmn {
   ready: boolean;
   error?: string;
   firstPredictionMs?: number;
-  demo: { backend: { name: string; skipped: string[] }; active: { id: string } | null; loadMs: number };
+  demo: { backend: { name: string; skipped: string[] }; active: { id: string; classes: string[] } | null; loadMs: number };
   pick(id: string): Promise<{ ok: boolean; error?: string; loadMs?: number; applyMs?: number }>;
   classifyAll(): Promise<{ predictions: number[]; logits: Float32Array; ms: number }>;
 }

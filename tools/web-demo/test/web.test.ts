@@ -25,7 +25,10 @@ let tmp = '';
 let web = '';
 let server: WebServer | undefined;
 let browser: Browser | undefined;
-const runs: Record<'a' | 'b' | 'probe', string> = { a: '', b: '', probe: '' };
+const runs: Record<'a' | 'b' | 'probe' | 'coarse', string> = { a: '', b: '', probe: '', coarse: '' };
+/** The run folder of a task of the manifest (its id is the folder's name). */
+const TASK_RUN = { 'mask-a': 'a', 'mask-b': 'b', probe: 'probe', 'mask-coarse': 'coarse' } as const;
+const runOf = (id: string) => runs[TASK_RUN[id as keyof typeof TASK_RUN]];
 
 async function train(name: string, configName: string, overrides: string[]): Promise<string> {
   const r = resolveConfig({ configName, overrides: [...COMMON, ...overrides] });
@@ -64,6 +67,7 @@ const smn = (page: Page) => ({
   pick: (id: string) => page.evaluate((t) => (globalThis as unknown as { smn: PageSmn }).smn.pick(t), id),
   classifyAll: () => page.evaluate(async () => Array.from((await (globalThis as unknown as { smn: PageSmn }).smn.classifyAll()).predictions)),
   active: () => page.evaluate(() => (globalThis as unknown as { smn: PageSmn }).smn.demo.active?.id ?? null),
+  classes: () => page.evaluate(() => (globalThis as unknown as { smn: PageSmn }).smn.demo.active?.classes ?? null),
   backend: () => page.evaluate(() => (globalThis as unknown as { smn: PageSmn }).smn.demo.backend.name),
 });
 
@@ -78,7 +82,9 @@ describe('smn web', () => {
     runs.a = await train('mask-a', 'submask', ['dl.epochs=1', 'dl.scheduler=cosine', 'main.seed=0']);
     runs.b = await train('mask-b', 'submask', ['dl.epochs=1', 'dl.scheduler=cosine', 'main.seed=1', 'dl.lr=20']);
     runs.probe = await train('probe', 'baseline', ['main.train=0', 'main.probe=1', 'main.update_bn=0']);
-    const r = await runCli(['--backend', 'wasm', 'web', 'export', runs.a, runs.b, runs.probe, '--out', web]);
+    // A second task on the same base: Fashion-MNIST's 10 classes grouped as 4 (main.dataset_labels=coarse).
+    runs.coarse = await train('mask-coarse', 'submask', ['dl.epochs=1', 'dl.scheduler=cosine', 'main.seed=0', 'main.dataset_labels=coarse']);
+    const r = await runCli(['--backend', 'wasm', 'web', 'export', runs.a, runs.b, runs.probe, runs.coarse, '--out', web]);
     expect(r.err).not.toMatch(/error/);
     expect(r.code).toBe(0);
     if (CHROMIUM) {
@@ -98,7 +104,13 @@ describe('smn web', () => {
       ['mask-a', 'supervised masking', 'masked'],
       ['mask-b', 'supervised masking', 'masked'],
       ['probe', 'linear probe', 'probe'],
+      ['mask-coarse', 'supervised masking', 'masked'],
     ]);
+    // The coarse task ships its group names (the run's classes.json); the gallery keeps the dataset's 10 classes.
+    expect(m.tasks[3]!.classes).toEqual(['upper body', 'lower body & dresses', 'footwear', 'bag']);
+    expect(m.tasks[0]!.classes).toHaveLength(10);
+    expect(m.gallery!.classes).toHaveLength(10);
+    expect(readFileSync(join(web, m.tasks[3]!.masks!.file))).toEqual(readFileSync(runPaths(runs.coarse).masks));
     expect(m.base.bytes).toBe(readFileSync(join(web, WEB_FILES.base)).length);
     for (const t of m.tasks.slice(0, 2)) {
       expect(readFileSync(join(web, t.masks!.file))).toEqual(readFileSync(runPaths(t.run === 'mask-a' ? runs.a : runs.b).masks));
@@ -149,7 +161,8 @@ describe('smn web', () => {
         const picked = await s.pick(t.id);
         expect(picked.ok, picked.error).toBe(true);
         got[t.id] = await s.classifyAll();
-        const node = await nodePredictions(runs[t.id === 'mask-a' ? 'a' : t.id === 'mask-b' ? 'b' : 'probe'], join(web, t.head.file));
+        expect(await s.classes()).toEqual(t.classes);
+        const node = await nodePredictions(runOf(t.id), join(web, t.head.file));
         const differ = got[t.id]!.map((p, i) => i).filter((i) => got[t.id]![i] !== node.predictions[i]);
         const ties = node.gaps.filter((g) => g < TIE).length;
         console.log(`${t.id}: ${differ.length} of 1000 predictions differ from Node's; ${ties} Node near-ties (top-2 gap < ${TIE})`);
@@ -161,6 +174,17 @@ describe('smn web', () => {
       const changed = got['mask-a']!.filter((p, i) => p !== got['mask-b']![i]).length;
       console.log(`switching mask-a → mask-b changes ${changed} of 1000 predictions`);
       expect(changed).toBeGreaterThan(0);
+      // The coarse task is another classifier, not mask-a's answers regrouped: 4 classes instead of 10, and on some
+      // images its group differs from the group of mask-a's class (packages/datasets/src/label-groups.ts: Fashion-MNIST
+      // class 0-9 → upper body 0, lower body & dresses 1, footwear 2, bag 3).
+      const COARSE = [0, 1, 0, 1, 0, 2, 0, 2, 3, 2];
+      const groupOf = (c: number) => COARSE[c]!;
+      expect(Math.max(...got['mask-coarse']!)).toBeLessThan(4);
+      expect(new Set(got['mask-coarse']!).size).toBeGreaterThan(1);
+      expect(new Set(got['mask-a']!).size).toBeGreaterThan(4);
+      const regrouped = got['mask-coarse']!.filter((p, i) => p !== groupOf(got['mask-a']![i]!)).length;
+      console.log(`switching mask-a → mask-coarse: 10 → 4 classes; on ${regrouped} of 1000 images the coarse group is not the group of mask-a's class`);
+      expect(regrouped).toBeGreaterThan(0);
       expect(problems).toEqual([]);
       await page.close();
     });
