@@ -18,10 +18,10 @@ export interface LabelGrouping {
 /** Every grouping by name. `coarse`: Fashion-MNIST's 10 classes (idx-dataset.ts, FASHION_MNIST_CLASSES) as 4 kinds of item. */
 export const LABEL_GROUPINGS: Readonly<Record<string, LabelGrouping>> = {
   coarse: {
-    description: "Fashion-MNIST's 10 classes as 4: upper body, lower body & dresses, footwear, bag",
+    description: "Fashion-MNIST's 10 classes as 4: upper body, lower body and dresses, footwear, bag",
     groups: [
       { name: 'upper body', classes: ['T-shirt/top', 'Pullover', 'Coat', 'Shirt'] },
-      { name: 'lower body & dresses', classes: ['Trouser', 'Dress'] },
+      { name: 'lower body and dresses', classes: ['Trouser', 'Dress'] },
       { name: 'footwear', classes: ['Sandal', 'Sneaker', 'Ankle boot'] },
       { name: 'bag', classes: ['Bag'] },
     ],

@@ -107,7 +107,7 @@ describe('smn web', () => {
       ['mask-coarse', 'supervised masking', 'masked'],
     ]);
     // The coarse task ships its group names (the run's classes.json); the gallery keeps the dataset's 10 classes.
-    expect(m.tasks[3]!.classes).toEqual(['upper body', 'lower body & dresses', 'footwear', 'bag']);
+    expect(m.tasks[3]!.classes).toEqual(['upper body', 'lower body and dresses', 'footwear', 'bag']);
     expect(m.tasks[0]!.classes).toHaveLength(10);
     expect(m.gallery!.classes).toHaveLength(10);
     expect(readFileSync(join(web, m.tasks[3]!.masks!.file))).toEqual(readFileSync(runPaths(runs.coarse).masks));
@@ -176,7 +176,7 @@ describe('smn web', () => {
       expect(changed).toBeGreaterThan(0);
       // The coarse task is another classifier, not mask-a's answers regrouped: 4 classes instead of 10, and on some
       // images its group differs from the group of mask-a's class (packages/datasets/src/label-groups.ts: Fashion-MNIST
-      // class 0-9 → upper body 0, lower body & dresses 1, footwear 2, bag 3).
+      // class 0-9 → upper body 0, lower body and dresses 1, footwear 2, bag 3).
       const COARSE = [0, 1, 0, 1, 0, 2, 0, 2, 3, 2];
       const groupOf = (c: number) => COARSE[c]!;
       expect(Math.max(...got['mask-coarse']!)).toBeLessThan(4);

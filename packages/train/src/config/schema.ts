@@ -49,7 +49,7 @@ export const mainSchema = z.strictObject({
   dataset_labels: z
     .enum(LABEL_GROUPING_NAMES)
     .describe(
-      "smn: the labels to learn: '' = the dataset's own; 'coarse' = Fashion-MNIST's 10 classes merged into 4 (upper body: T-shirt/top, Pullover, Coat, Shirt; lower body & dresses: Trouser, Dress; footwear: Sandal, Sneaker, Ankle boot; bag: Bag), for embedded, fashion_mnist and their multicrop_* names (@smn/datasets, label-groups.ts). The run's classes.json names the groups; main.dataset_subset_labels then counts in groups.",
+      "smn: the labels to learn: '' = the dataset's own; 'coarse' = Fashion-MNIST's 10 classes merged into 4 (upper body: T-shirt/top, Pullover, Coat, Shirt; lower body and dresses: Trouser, Dress; footwear: Sandal, Sneaker, Ankle boot; bag: Bag), for embedded, fashion_mnist and their multicrop_* names (@smn/datasets, label-groups.ts). The run's classes.json names the groups; main.dataset_subset_labels then counts in groups.",
     ),
   dataset_subset: str("Train-set subset: 'Np' keeps N% of the train set, 'N' keeps N samples, '' keeps all (docs/method.md#subsets)."),
   dataset_subset_labels: str("Keep only these label names, 'a:b:c' (multicrop datasets only, as the reference)."),
