@@ -231,6 +231,15 @@ describe('override grammar (Hydra)', () => {
     expect(err.message.split('\n')[0]).toBe("config 'submask' has 8 problems:");
     expect(err.message).toContain('  - dl.lrr: unknown key');
   });
+
+  it("main.dataset_labels: '' by default, coarse accepted, any other value a usage error listing the groupings", () => {
+    expect(resolveConfig({ configName: 'submask' }).config.main.dataset_labels).toBe('');
+    expect(resolveConfig({ configName: 'submask', overrides: ['main.dataset_labels=coarse'] }).config.main.dataset_labels).toBe('coarse');
+    const { err, problems } = problemsOf(() => resolveConfig({ configName: 'submask', overrides: ['main.dataset_labels=fine'] }));
+    expect(err.code).toBe('SMN_CONFIG_INVALID');
+    expect(err.kind).toBe('usage');
+    expect(problems.map((p) => [p.path, p.message])).toEqual([['main.dataset_labels', "expected '' | coarse, got 'fine'"]]);
+  });
 });
 
 describe('config files', () => {
