@@ -393,6 +393,7 @@ export function adjustHue(img: RawImage, h: number, out: Uint8Array = new Uint8A
 function hueThrough(data: Uint8Array, lut: Uint8Array, h: number, out: Uint8Array): void {
   const shift = ((Math.trunc(h * 255) % 256) + 256) % 256;
   const { sector, frac } = HSV_TABLES;
+  const { quot, sat, satf } = hueDivisionTables();
   for (let p = 0; p < data.length; p += 3) {
     const r = lut[data[p]!]!;
     const g = lut[data[p + 1]!]!;
@@ -409,14 +410,15 @@ function hueThrough(data: Uint8Array, lut: Uint8Array, h: number, out: Uint8Arra
     }
     const cr = maxc - minc;
     let hh: number;
-    if (r === maxc) hh = Math.fround((maxc - b) / cr) - Math.fround((maxc - g) / cr);
-    else if (g === maxc) hh = 2 + Math.fround((maxc - r) / cr) - Math.fround((maxc - b) / cr);
-    else hh = 4 + Math.fround((maxc - g) / cr) - Math.fround((maxc - r) / cr);
+    const qc = cr << 8;
+    if (r === maxc) hh = quot[qc | (maxc - b)]! - quot[qc | (maxc - g)]!;
+    else if (g === maxc) hh = 2 + quot[qc | (maxc - r)]! - quot[qc | (maxc - b)]!;
+    else hh = 4 + quot[qc | (maxc - g)]! - quot[qc | (maxc - r)]!;
     // hh ∈ [−1, 5], so hh/6 + 1 ∈ [0.83, 1.84): (x % 1) is x or x − 1, and hh·255 ∈ [0, 255) needs no clipping.
     hh = hh / 6 + 1;
     if (hh >= 1) hh -= 1;
     const uh = (((hh * 255) | 0) + shift) & 255;
-    const us = (Math.fround(cr / maxc) * 255) | 0;
+    const us = sat[qc | maxc]!;
     const v = maxc;
     if (us === 0) {
       out[p] = out[p + 1] = out[p + 2] = v;
@@ -424,7 +426,7 @@ function hueThrough(data: Uint8Array, lut: Uint8Array, h: number, out: Uint8Arra
     }
     const i = sector[uh]!;
     const f = frac[uh]!;
-    const fs = us / 255;
+    const fs = satf[us]!;
     const pp = clamp8(v * (1 - fs));
     const q = clamp8(v * (1 - fs * f));
     const t = clamp8(v * (1 - fs * (1 - f)));
@@ -443,6 +445,26 @@ function hueThrough(data: Uint8Array, lut: Uint8Array, h: number, out: Uint8Arra
     out[p + 1] = gg;
     out[p + 2] = bb;
   }
+}
+
+let HUE_DIV: { quot: Float32Array; sat: Uint8Array; satf: Float64Array } | undefined;
+
+/**
+ * `hueThrough`'s divisions of bytes as tables (built on first use, 320 KB): `quot[cr·256 + a] = fround(a / cr)`,
+ * `sat[cr·256 + maxc] = (fround(cr / maxc)·255) | 0` and `satf[us] = us / 255`, the very values the divisions give.
+ */
+function hueDivisionTables(): { quot: Float32Array; sat: Uint8Array; satf: Float64Array } {
+  if (HUE_DIV) return HUE_DIV;
+  const quot = new Float32Array(65536);
+  const sat = new Uint8Array(65536);
+  const satf = new Float64Array(256);
+  for (let cr = 1; cr < 256; cr++) {
+    for (let a = 0; a <= cr; a++) quot[(cr << 8) | a] = Math.fround(a / cr);
+    for (let m = cr; m < 256; m++) sat[(cr << 8) | m] = (Math.fround(cr / m) * 255) | 0;
+  }
+  for (let u = 0; u < 256; u++) satf[u] = u / 255;
+  HUE_DIV = { quot, sat, satf };
+  return HUE_DIV;
 }
 
 /** Per 8-bit hue: PIL's HSV → RGB sector `floor(6h/255) mod 6` and its fraction `6h/255 − floor(6h/255)`. */
