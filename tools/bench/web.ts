@@ -56,6 +56,7 @@ async function syntheticWebFolder(dir: string, images: number): Promise<void> {
       masks: { file: maskFile, bytes: bytes.length, baseHash: header.baseHash, scale: true, weights, kept: layers.reduce((a, l) => a + l.kept, 0) / weights, layers },
       head: { file: headFile, bytes: head.length, inFeatures: model.featureDim, numClasses: C, bnTensors: [], bnFloats: 0 },
       taskBytes: bytes.length + head.length,
+      galleryLabels: null,
     });
   }
   const ds = await loadDataset('embedded', { split: 'test' });

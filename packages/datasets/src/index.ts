@@ -26,7 +26,7 @@ export { cifarPythonDataset } from './cifar-python.js';
 export { imageFolderDataset, jsonSplitDataset, fileListDataset, IMAGE_EXTENSIONS } from './folder.js';
 export { arrayDataset, type ArrayDatasetInit } from './array-dataset.js';
 export { decodeImage, encodeImage, toRgb } from './decode.js';
-export { groupLabels, LABEL_GROUPINGS, LABEL_GROUPING_NAMES, type LabelGrouping } from './label-groups.js';
+export { groupLabels, groupIndexOfClasses, LABEL_GROUPINGS, LABEL_GROUPING_NAMES, type LabelGrouping } from './label-groups.js';
 export { subsetIndices, subsetSize, parseSubsetSpec, labelSubset, clusterSubset, readClusterIds } from './subsets.js';
 export {
   IMAGENET_NORM,

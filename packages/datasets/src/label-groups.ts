@@ -32,12 +32,11 @@ export const LABEL_GROUPINGS: Readonly<Record<string, LabelGrouping>> = {
 export const LABEL_GROUPING_NAMES: readonly [string, ...string[]] = ['', ...Object.keys(LABEL_GROUPINGS)];
 
 /**
- * `ds` with its labels replaced by the groups of `grouping` (classes = the group names, in the grouping's order);
- * `ds` itself when `grouping` is ''. Images, order and length are unchanged. Throws a usage error (exit 2) naming
- * the grouping when it is unknown or when a class of `ds` belongs to none of its groups.
+ * For each of `classes` (a dataset's class names, in label order), the index of its group in `grouping`: the label
+ * map of {@link groupLabels}. Throws a usage error (exit 2) naming the grouping when it is unknown or when a class
+ * belongs to none of its groups (`dataset` names the data in that message).
  */
-export function groupLabels(ds: ImageDataset, grouping: string): ImageDataset {
-  if (grouping === '') return ds;
+export function groupIndexOfClasses(classes: readonly string[], grouping: string, dataset: string): Int32Array {
   const g = LABEL_GROUPINGS[grouping];
   if (!g) {
     throw new SmnError(
@@ -48,23 +47,33 @@ export function groupLabels(ds: ImageDataset, grouping: string): ImageDataset {
   }
   const groupOf = new Map<string, number>();
   g.groups.forEach((grp, k) => grp.classes.forEach((c) => groupOf.set(c, k)));
-  const missing = ds.classes.filter((c) => !groupOf.has(c));
+  const missing = classes.filter((c) => !groupOf.has(c));
   if (missing.length) {
     throw new SmnError(
       DatasetErrorCode.Usage,
-      `dataset_labels '${grouping}' (${g.description}) does not fit dataset '${ds.name}': its classes ${missing
+      `dataset_labels '${grouping}' (${g.description}) does not fit dataset '${dataset}': its classes ${missing
         .slice(0, 5)
         .map((c) => `'${c}'`)
         .join(', ')}${missing.length > 5 ? ', …' : ''} are in no group; it fits embedded, fashion_mnist and their multicrop_* names`,
-      { kind: 'usage', details: { grouping, dataset: ds.name } },
+      { kind: 'usage', details: { grouping, dataset } },
     );
   }
-  const map = Int32Array.from(ds.classes, (c) => groupOf.get(c)!);
+  return Int32Array.from(classes, (c) => groupOf.get(c)!);
+}
+
+/**
+ * `ds` with its labels replaced by the groups of `grouping` (classes = the group names, in the grouping's order);
+ * `ds` itself when `grouping` is ''. Images, order and length are unchanged. Throws a usage error (exit 2) naming
+ * the grouping when it is unknown or when a class of `ds` belongs to none of its groups.
+ */
+export function groupLabels(ds: ImageDataset, grouping: string): ImageDataset {
+  if (grouping === '') return ds;
+  const map = groupIndexOfClasses(ds.classes, grouping, ds.name);
   const labels = Int32Array.from(ds.labels, (l) => map[l]!);
   const out: ImageDataset = {
     name: ds.name,
     split: ds.split,
-    classes: g.groups.map((grp) => grp.name),
+    classes: LABEL_GROUPINGS[grouping]!.groups.map((grp) => grp.name),
     length: ds.length,
     labels,
     read: (i) => ds.read(i),

@@ -46,6 +46,7 @@ it('src/index.ts exports these names', async () => {
       "fileListDataset",
       "gaussianBlur",
       "grayscale",
+      "groupIndexOfClasses",
       "groupLabels",
       "hflip",
       "idxDataset",

@@ -4,7 +4,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { SmnError, atomicWriteFile, readNpy } from '@smn/core';
-import { centerCrop, loadDataset, normStats, resizeShorter } from '@smn/datasets';
+import { centerCrop, groupIndexOfClasses, loadDataset, normStats, resizeShorter } from '@smn/datasets';
 import { decodeMasks, hashParams, type SmnmaskHeader } from '@smn/subnetworks';
 import { encodeSafetensors, resnetStateDict, type ResNetModel, type StateDict } from '@smn/models';
 import { loadCheckpoint } from './checkpoint.js';
@@ -61,6 +61,11 @@ export interface WebTask {
   head: { file: string; bytes: number; inFeatures: number; numClasses: number; bnTensors: string[]; bnFloats: number };
   /** Bytes a browser downloads for this task: masks + head. */
   taskBytes: number;
+  /**
+   * The gallery's labels in this task's classes, where they differ from the gallery's own (a run trained on a label
+   * grouping, `main.dataset_labels`); null when the task's classes are the gallery's.
+   */
+  galleryLabels: number[] | null;
 }
 
 /** manifest.json. */
@@ -276,7 +281,7 @@ type WriteFile = (rel: string, bytes: Uint8Array | string) => Promise<void>;
  * Writes one task: its head with the BatchNorm statistics it was evaluated with (its checkpoint's, where they differ
  * from the base's: main.update_bn recomputes and saves them) and its masks, byte for byte.
  */
-async function writeTask(r: RunInput, model: ResNetModel, baseBuffers: Map<string, Float32Array>, write: WriteFile): Promise<WebTask> {
+async function writeTask(r: RunInput, model: ResNetModel, baseBuffers: Map<string, Float32Array>, write: WriteFile): Promise<Omit<WebTask, 'galleryLabels'>> {
   const head = await headOf(r, model.featureDim);
   const C = r.classes.length;
   const dir = `${WEB_FILES.tasks}/${r.id}`;
@@ -357,14 +362,14 @@ export async function exportWeb(opts: WebExportOptions): Promise<WebExportResult
 
     const baseBuffers = new Map<string, Float32Array>();
     for (const [name, v] of model.buffers) if (v.dtype === 'float32') baseBuffers.set(name, (await v.data()) as Float32Array);
+    const gallery = await writeGallery(first.cfg, base.backbone.inputSize, opts.gallery ?? 1000, write);
     const tasks: WebTask[] = [];
     for (const r of inputs) {
-      const task = await writeTask(r, model, baseBuffers, write);
+      const task = { ...(await writeTask(r, model, baseBuffers, write)), galleryLabels: galleryLabelsFor(r.cfg, gallery) };
       tasks.push(task);
       log(`task ${task.id}: ${task.run}: mask ${(task.masks?.bytes ?? 0).toLocaleString('en-US')} B, head + BatchNorm ${task.head.bytes.toLocaleString('en-US')} B, accuracy ${(100 * task.accuracy).toFixed(1)}%`);
     }
 
-    const gallery = await writeGallery(first.cfg, base.backbone.inputSize, opts.gallery ?? 1000, write);
     const norm = normStats('clip');
     const manifest: WebManifest = {
       format: 'smn-web',
@@ -392,6 +397,14 @@ export async function exportWeb(opts: WebExportOptions): Promise<WebExportResult
   } finally {
     for (const { backbone } of cache.values()) backbone.model.dispose();
   }
+}
+
+/** The gallery's labels in the classes of a run trained on a label grouping (`main.dataset_labels`); null for any other run. */
+function galleryLabelsFor(cfg: SmnConfig, gallery: WebManifest['gallery']): number[] | null {
+  const grouping = cfg.main.dataset_labels;
+  if (!gallery || grouping === '') return null;
+  const groupOf = groupIndexOfClasses(gallery.classes, grouping, gallery.dataset);
+  return gallery.labels.map((l) => groupOf[l]!);
 }
 
 /** gallery.bin: the first `n` test images of the first run's dataset at the backbone's input size, uint8 HWC (one channel when gray). */

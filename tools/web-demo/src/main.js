@@ -67,7 +67,15 @@ function drawGray(canvas, px, channels, s) {
   ctx.putImageData(img, 0, 0);
 }
 
-async function classifyPixels(demo, px, channels, label) {
+/** The gallery's labels in the active task's classes (a task on a label grouping ships its own), or null when its classes are not the gallery's. */
+function taskLabels(demo) {
+  const t = demo.active;
+  const g = demo.manifest.gallery;
+  return t.galleryLabels ?? (t.classes.length === g.classes.length ? g.labels : null);
+}
+
+/** Classifies one image with the active task; `galleryIndex` (an image of the gallery) adds its true label. */
+async function classifyPixels(demo, px, channels, galleryIndex) {
   const s = demo.manifest.base.inputSize;
   drawGray($('preview'), px, channels, s);
   const l = await demo.probabilities(normalizePixels(px, channels, demo.manifest.base.norm), 1);
@@ -75,7 +83,12 @@ async function classifyPixels(demo, px, channels, label) {
   $('top5').innerHTML = topK(l, 5)
     .map(([c, p]) => `<li><span class="bar" style="width:${Math.max(1, Math.round(120 * p))}px"></span>${classes[c]} <span class="muted">${(100 * p).toFixed(1)}%</span></li>`)
     .join('');
-  if (label !== undefined) $('top5').insertAdjacentHTML('beforeend', `<li class="muted" style="list-style:none">true label: ${demo.manifest.gallery.classes[label]}</li>`);
+  if (galleryIndex !== undefined) {
+    const g = demo.manifest.gallery;
+    const fine = g.classes[g.labels[galleryIndex]];
+    const grouped = demo.active.galleryLabels ? ` (${classes[demo.active.galleryLabels[galleryIndex]]})` : '';
+    $('top5').insertAdjacentHTML('beforeend', `<li class="muted" style="list-style:none">true label: ${fine}${grouped}</li>`);
+  }
 }
 
 /** An image file the user dropped or chose: drawn to the input size in gray; inverted when its border is light (the gallery's images are light on black). */
@@ -145,7 +158,7 @@ async function main() {
       c.title = `test image ${i}: ${g.classes[g.labels[i]]}`;
       drawGray(c, g.pixels.subarray(i * per, (i + 1) * per), g.channels, s);
       c.addEventListener('click', () => {
-        lastPick = () => classifyPixels(demo, g.pixels.subarray(i * per, (i + 1) * per), g.channels, g.labels[i]);
+        lastPick = () => classifyPixels(demo, g.pixels.subarray(i * per, (i + 1) * per), g.channels, i);
         void lastPick();
       });
       $('gallery').append(c);
@@ -179,7 +192,7 @@ async function main() {
     const r = await demo.classifyGallery();
     const ms = performance.now() - t0;
     const g = demo.gallery;
-    const labels = demo.active.classes.length === g.classes.length ? g.labels : null;
+    const labels = taskLabels(demo);
     const correct = labels ? r.predictions.filter((p, i) => p === labels[i]).length : null;
     $('all-result').textContent = `${g.count} images in ${Math.round(ms)} ms (${Math.round((1000 * g.count) / ms)} images/s)${correct === null ? '' : `, ${((100 * correct) / g.count).toFixed(1)}% correct`}`;
     [...$('gallery').children].forEach((c, i) => (c.className = labels ? (r.predictions[i] === labels[i] ? 'right' : 'wrong') : ''));
@@ -190,7 +203,7 @@ async function main() {
   Object.assign(window.smn, { pick, classifyAll, ready: true });
   if (demo.manifest.tasks.length) {
     await pick(demo.manifest.tasks[0].id);
-    lastPick = () => classifyPixels(demo, demo.gallery.pixels.subarray(0, s * s * demo.gallery.channels), demo.gallery.channels, demo.gallery.labels[0]);
+    lastPick = () => classifyPixels(demo, demo.gallery.pixels.subarray(0, s * s * demo.gallery.channels), demo.gallery.channels, 0);
     if (demo.gallery) await lastPick();
   }
   window.smn.firstPredictionMs = performance.now();

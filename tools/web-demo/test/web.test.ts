@@ -25,6 +25,8 @@ let tmp = '';
 let web = '';
 let server: WebServer | undefined;
 let browser: Browser | undefined;
+/** Fashion-MNIST class 0-9 → its coarse group (packages/datasets/src/label-groups.ts): upper body 0, lower body and dresses 1, footwear 2, bag 3. */
+const COARSE = [0, 1, 0, 1, 0, 2, 0, 2, 3, 2];
 const runs: Record<'a' | 'b' | 'probe' | 'coarse', string> = { a: '', b: '', probe: '', coarse: '' };
 /** The run folder of a task of the manifest (its id is the folder's name). */
 const TASK_RUN = { 'mask-a': 'a', 'mask-b': 'b', probe: 'probe', 'mask-coarse': 'coarse' } as const;
@@ -111,6 +113,9 @@ describe('smn web', () => {
     expect(m.tasks[0]!.classes).toHaveLength(10);
     expect(m.gallery!.classes).toHaveLength(10);
     expect(readFileSync(join(web, m.tasks[3]!.masks!.file))).toEqual(readFileSync(runPaths(runs.coarse).masks));
+    // It also ships the gallery's labels in its groups, so the page can score it; the other tasks use the gallery's.
+    expect(m.tasks[3]!.galleryLabels).toEqual(m.gallery!.labels.map((l) => COARSE[l]));
+    for (const t of m.tasks.slice(0, 3)) expect(t.galleryLabels).toBeNull();
     expect(m.base.bytes).toBe(readFileSync(join(web, WEB_FILES.base)).length);
     for (const t of m.tasks.slice(0, 2)) {
       expect(readFileSync(join(web, t.masks!.file))).toEqual(readFileSync(runPaths(t.run === 'mask-a' ? runs.a : runs.b).masks));
@@ -177,7 +182,6 @@ describe('smn web', () => {
       // The coarse task is another classifier, not mask-a's answers regrouped: 4 classes instead of 10, and on some
       // images its group differs from the group of mask-a's class (packages/datasets/src/label-groups.ts: Fashion-MNIST
       // class 0-9 → upper body 0, lower body and dresses 1, footwear 2, bag 3).
-      const COARSE = [0, 1, 0, 1, 0, 2, 0, 2, 3, 2];
       const groupOf = (c: number) => COARSE[c]!;
       expect(Math.max(...got['mask-coarse']!)).toBeLessThan(4);
       expect(new Set(got['mask-coarse']!).size).toBeGreaterThan(1);
@@ -185,6 +189,12 @@ describe('smn web', () => {
       const regrouped = got['mask-coarse']!.filter((p, i) => p !== groupOf(got['mask-a']![i]!)).length;
       console.log(`switching mask-a → mask-coarse: 10 → 4 classes; on ${regrouped} of 1000 images the coarse group is not the group of mask-a's class`);
       expect(regrouped).toBeGreaterThan(0);
+      // The page scores the coarse task against the gallery's labels in its groups (what it shows after "classify all").
+      const coarseTask = m.tasks.find((t) => t.id === 'mask-coarse')!;
+      await s.pick('mask-coarse');
+      const coarse = await s.classifyAll();
+      const coarseCorrect = coarse.filter((p, i) => p === coarseTask.galleryLabels![i]).length;
+      expect(await page.textContent('#all-result')).toContain(`${((100 * coarseCorrect) / 1000).toFixed(1)}% correct`);
       expect(problems).toEqual([]);
       await page.close();
     });
