@@ -116,6 +116,8 @@ describe('smn web', () => {
     // It also ships the gallery's labels in its groups, so the page can score it; the other tasks use the gallery's.
     expect(m.tasks[3]!.galleryLabels).toEqual(m.gallery!.labels.map((l) => COARSE[l]));
     for (const t of m.tasks.slice(0, 3)) expect(t.galleryLabels).toBeNull();
+    // The run's own report names the grouping beside the dataset.
+    expect(readFileSync(runPaths(runs.coarse).report, 'utf8')).toContain('dataset embedded (labels: coarse)');
     expect(m.base.bytes).toBe(readFileSync(join(web, WEB_FILES.base)).length);
     for (const t of m.tasks.slice(0, 2)) {
       expect(readFileSync(join(web, t.masks!.file))).toEqual(readFileSync(runPaths(t.run === 'mask-a' ? runs.a : runs.b).masks));

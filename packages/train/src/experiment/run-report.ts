@@ -23,7 +23,7 @@ export async function writeRunReport(runDir: string, cfg: SmnConfig, records: Me
   const sections: ReportSection[] = [
     {
       title: 'Run',
-      text: `config ${cfg.main.info || ''} · dataset ${cfg.main.dataset} · backbone ${cfg.model.pret.name} · module ${cfg.model.pret.module} · backbone mode ${cfg.model.pret.backbone} · head ${cfg.cls.fc} · ${cfg.dl.epochs} epochs · seed ${cfg.main.seed}`,
+      text: `config ${cfg.main.info || ''} · dataset ${cfg.main.dataset}${cfg.main.dataset_labels ? ` (labels: ${cfg.main.dataset_labels})` : ''} · backbone ${cfg.model.pret.name} · module ${cfg.model.pret.module} · backbone mode ${cfg.model.pret.backbone} · head ${cfg.cls.fc} · ${cfg.dl.epochs} epochs · seed ${cfg.main.seed}`,
     },
     { title: 'Curves', charts },
     { title: 'Final metrics', table: { columns: ['metric', 'value'], rows: finalRows } },
