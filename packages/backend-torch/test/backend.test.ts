@@ -71,8 +71,13 @@ describe.skipIf(!available)('torch backend: storage, fallbacks, registration', (
 describe('registerTorchBackend without the addon', () => {
   it('throws "libtorch not found" naming the missing file and how to build it', () => {
     const script = fileURLToPath(new URL('./fixtures/register.ts', import.meta.url));
-    const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
-    const r = spawnSync(tsx, [script], { env: { ...process.env, SMN_TORCH_ADDON: '/nonexistent/smn_torch.node' }, encoding: 'utf8', timeout: 60_000 });
+    // process.execArgv carries --conditions=@smn/source: the child imports the workspace's sources, never a dist/ that a
+    // fresh clone has not built (docs/contributing.md).
+    const r = spawnSync(process.execPath, [...process.execArgv, '--import', 'tsx', script], {
+      env: { ...process.env, SMN_TORCH_ADDON: '/nonexistent/smn_torch.node' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.stdout).toContain('available=false');
     expect(r.stdout).toMatch(/SMN_TORCH_UNAVAILABLE libtorch not found: the addon \/nonexistent\/smn_torch.node is not built\. Install libtorch-dev/);
     expect(r.stdout).toContain('pnpm rebuild @smn/backend-torch');
