@@ -721,6 +721,16 @@ export interface PixelTail {
   flip?: boolean;
 }
 
+/** Per-channel tables byte → ToTensor + Normalize of `f(byte)`, with the arithmetic of `normalize` (one float32 per entry). */
+function normalizeTables(stats: NormStats, f: (v: number) => number): [Float32Array, Float32Array, Float32Array] {
+  const t: [Float32Array, Float32Array, Float32Array] = [new Float32Array(256), new Float32Array(256), new Float32Array(256)];
+  for (let v = 0; v < 256; v++) {
+    const u = f(v);
+    for (let c = 0; c < 3; c++) t[c]![v] = u * (1 / (255 * stats.std[c]!)) + -stats.mean[c]! / stats.std[c]!;
+  }
+  return t;
+}
+
 /**
  * `normalize(solarize(grayscale(lut applied to img)))` (each step optional, flip as `normalize`'s) in one pass over the
  * pixels, into `out` at `offset`: the byte maps and the normalisation become three float tables of 256 entries (the
@@ -737,15 +747,7 @@ export function normalizeThrough(img: RawImage, stats: NormStats, tail: PixelTai
   const step = tail.flip ? -3 : 3;
   if (tail.gray) {
     // The luma of the mapped pixel, then solarize and normalise per channel through tables indexed by the luma.
-    const t0 = new Float32Array(256);
-    const t1 = new Float32Array(256);
-    const t2 = new Float32Array(256);
-    for (let v = 0; v < 256; v++) {
-      const u = post(v);
-      t0[v] = u * (1 / (255 * stats.std[0])) + -stats.mean[0] / stats.std[0];
-      t1[v] = u * (1 / (255 * stats.std[1])) + -stats.mean[1] / stats.std[1];
-      t2[v] = u * (1 / (255 * stats.std[2])) + -stats.mean[2] / stats.std[2];
-    }
+    const [t0, t1, t2] = normalizeTables(stats, post);
     for (let y = 0; y < img.height; y++) {
       let t = offset + y * row + (tail.flip ? (W - 1) * 3 : 0);
       for (let s = y * row, e = s + row; s < e; s += 3, t += step) {
@@ -757,15 +759,7 @@ export function normalizeThrough(img: RawImage, stats: NormStats, tail: PixelTai
     }
     return o;
   }
-  const t0 = new Float32Array(256);
-  const t1 = new Float32Array(256);
-  const t2 = new Float32Array(256);
-  for (let v = 0; v < 256; v++) {
-    const u = post(lut[v]!);
-    t0[v] = u * (1 / (255 * stats.std[0])) + -stats.mean[0] / stats.std[0];
-    t1[v] = u * (1 / (255 * stats.std[1])) + -stats.mean[1] / stats.std[1];
-    t2[v] = u * (1 / (255 * stats.std[2])) + -stats.mean[2] / stats.std[2];
-  }
+  const [t0, t1, t2] = normalizeTables(stats, (v) => post(lut[v]!));
   for (let y = 0; y < img.height; y++) {
     let t = offset + y * row + (tail.flip ? (W - 1) * 3 : 0);
     for (let s = y * row, e = s + row; s < e; s += 3, t += step) {
