@@ -2,7 +2,7 @@
 // supervised and multicrop presets (docs/method.md#augmentations) at 224 px (JPEG folder, 500×375 photo-sized images
 // decoded with sharp), CIFAR 32×32 cropped and upsampled to 224 (the paper's CIFAR runs) and at 32 px (CIFAR-10
 // binary batch in memory), with workers 0 (in-process) and 2 (worker threads; also 1 without --quick), on the default
-// fast path (`resample: 'fast'`: libvips resampling); without --quick the PIL-exact path (`resample: 'pil'`) is
+// fused path (`resample: 'fast'`); without --quick the step-by-step path (`resample: 'pil'`, the same output) is
 // measured too, in process, as `<pipeline>-pil-w0`.
 // Each measurement is one full epoch through a worker pool started beforehand (its start-up time is reported as
 // poolStartupMs); the value is the median images/s over the repetitions. Without --quick each side first runs

@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SmnError, createRng } from '@smn/core';
-import { mixSeed, presetSpec, PRESET_NAMES, type SampleTransform } from './presets.js';
+import { mixSeed, presetSpec, PRESET_NAMES } from './presets.js';
 import { runSample, transformFor, type TaskItem, type TaskResult } from './sample-task.js';
 import type { Batch, DatasetWarning, ImageDataset, PresetSpec, TransformFn, TransformOutput } from './types.js';
 import { warn } from './_warn.js';
@@ -232,7 +232,7 @@ export function createWorkerPool(n: number, opts: { onWarning?: (w: DatasetWarni
 }
 
 /** The threads a loader uses (a pool's, or `workers` capped at the cores) and its transform, checked together. */
-function loaderThreads(opts: LoaderOptions): { workers: number; spec: PresetSpec | undefined; fn: SampleTransform | TransformFn } {
+function loaderThreads(opts: LoaderOptions): { workers: number; spec: PresetSpec | undefined; fn: TransformFn } {
   const asked = opts.pool ? opts.pool.size : opts.workers ?? 0;
   if (!Number.isInteger(asked) || asked < 0) throw usage(`workers must be an integer ≥ 0, got ${asked}`);
   if (opts.pool && opts.workers !== undefined && opts.workers !== opts.pool.size) {
@@ -322,8 +322,8 @@ function checkAbort(r: LoaderRun): void {
 
 /**
  * The batches decoded and transformed in this thread (`workers: 0`). The samples of a batch run concurrently, and
- * the next batch is started before this one is handed over: sharp's decodes and libvips resampling run on libuv's
- * thread pool (4 threads by default) while JavaScript finishes other samples, also across batch boundaries. Each
+ * the next batch is started before this one is handed over: sharp's decodes run on libuv's thread pool (4 threads by
+ * default) while JavaScript transforms other samples, also across batch boundaries. Each
  * transform uses its own (seed, epoch, index) RNG and the results are assembled in the epoch's order, so the batches
  * are the same as one sample at a time.
  */

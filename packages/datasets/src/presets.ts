@@ -17,17 +17,14 @@ import {
   normStats,
   randomResizedCropBox,
   resampleBox,
+  resizeCrop,
   shorterSideSize,
   solarize,
   type CropBox,
   type JitterParams,
 } from './transforms.js';
-import { NATIVE_MIN_BLUR, NATIVE_MIN_SIZE, nativeBlur, nativeResizeCrop, nativeResizedCrop } from './native.js';
 import type { CropGroup, Interpolation, PresetSpec, RawImage, TransformFn, TransformOutput } from './types.js';
 import { DatasetErrorCode } from './errors.js';
-
-/** A compiled preset as the loader runs it: the fast path returns a promise (its resampling runs in libvips). */
-export type SampleTransform = (img: RawImage, rng: Rng) => TransformOutput | Promise<TransformOutput>;
 
 /** Resampling implementations a preset spec may ask for (`resample`); `fast` is the default. */
 export const RESAMPLE_MODES = ['fast', 'pil'] as const;
@@ -134,27 +131,17 @@ export function compilePreset(spec: PresetSpec): TransformFn {
 }
 
 /**
- * Compiles a preset as the loader runs it. `resample: 'pil'` gives `compilePreset`'s function; `'fast'` (the default)
- * crops and shrinks in libvips (`native.ts`, within interpolation error of PIL: docs/experiments.md) when the output
- * is at least 128 px (`NATIVE_MIN_SIZE`) and the crop is at least as large as the output, resamples in JavaScript otherwise (upsampling,
- * e.g. CIFAR → 224, resamples only the crop box, PIL-exactly), blurs multicrop crops of ≥ 128 px with radius ≥ 0.3 in
- * libvips (a true Gaussian of that standard deviation, where PIL approximates it with three box blurs), and runs the
- * other pixel steps after the resize in place.
- * Both paths make the same random draws from `rng`, so crop boxes, flips and jitter factors are the same.
+ * Compiles a preset as the loader runs it. `resample: 'fast'` (the default) runs the pixel steps after each resize in
+ * as few passes as they allow (colour jitter through byte tables, grayscale, solarize, flip and normalisation in one
+ * pass); `'pil'` gives `compilePreset`'s function, one step after the other. Both resample and blur with the PIL
+ * arithmetic of kernels/pixels.wat, so their outputs are the same bits (test/fused-path.test.ts), and both make the
+ * same random draws from `rng`.
  */
-export function compileSampleTransform(spec: PresetSpec): SampleTransform {
+export function compileSampleTransform(spec: PresetSpec): TransformFn {
   if (checkResample(spec) === 'pil') return compilePreset(spec);
-  if (spec.preset === 'eval') return fastEval(spec);
   if (spec.preset === 'supervised') return fastSupervised(spec);
   if (spec.preset === 'multicrop') return fastMulticrop(spec);
   return compilePreset(spec);
-}
-
-/** `resized_crop` of an integer box on the fast path: libvips when shrinking to ≥ 128 px (bilinear, bicubic), else JavaScript. */
-function fastResizedCrop(img: RawImage, box: CropBox, size: number, interp: Interpolation): RawImage | Promise<RawImage> {
-  // Nearest-neighbour stays in JavaScript: its sampling positions are not tested against PIL's in libvips.
-  if (interp !== 'nearest' && size >= NATIVE_MIN_SIZE && box.width >= size && box.height >= size) return nativeResizedCrop(img, box, size, size, interp);
-  return resampleBox(img, box, size, size, interp, true);
 }
 
 /** The 'eval' preset: Resize(shorter side) then CenterCrop, normalised. */
@@ -163,31 +150,12 @@ function evalSettings(spec: Extract<PresetSpec, { preset: 'eval' }>) {
   return { size, rsz: spec.resize ?? size, interp: spec.interpolation ?? 'bilinear', stats: normStats(spec.norm ?? 'clip') };
 }
 
-function fastEval(spec: Extract<PresetSpec, { preset: 'eval' }>): SampleTransform {
-  const pil = compileEval(spec);
-  const { size, rsz, interp, stats } = evalSettings(spec);
-  return (img: RawImage, rng: Rng) => {
-    const [rh, rw] = shorterSideSize(img.height, img.width, rsz);
-    if (interp === 'nearest' || size < NATIVE_MIN_SIZE || rh > img.height || rw > img.width || size > rh || size > rw) return pil(img, rng);
-    return nativeResizeCrop(img, rh, rw, centerCropBox(rh, rw, size, size), interp).then((x) => ({ view: normalize(x, stats), size: [size, size] }));
-  };
-}
-
 function compileEval(spec: Extract<PresetSpec, { preset: 'eval' }>): TransformFn {
   const { size, rsz, interp, stats } = evalSettings(spec);
   return (img: RawImage): TransformOutput => {
-    // Resize(shorter = rsz) then CenterCrop(size), done as one resampling of the matching source box.
+    // Resize(shorter = rsz) then CenterCrop(size), computing only the pixels the crop keeps.
     const [rh, rw] = shorterSideSize(img.height, img.width, rsz);
-    const cb = centerCropBox(rh, rw, size, size);
-    const sy = img.height / rh;
-    const sx = img.width / rw;
-    const out = resampleBox(
-      img,
-      { top: cb.top * sy, left: cb.left * sx, height: size * sy, width: size * sx },
-      size,
-      size,
-      interp,
-    );
+    const out = resizeCrop(img, rh, rw, centerCropBox(rh, rw, size, size), interp);
     return { view: normalize(out, stats), size: [size, size] };
   };
 }
@@ -238,13 +206,13 @@ function compileSupervised(spec: Extract<PresetSpec, { preset: 'supervised' }>):
   };
 }
 
-function fastSupervised(spec: Extract<PresetSpec, { preset: 'supervised' }>): SampleTransform {
+function fastSupervised(spec: Extract<PresetSpec, { preset: 'supervised' }>): TransformFn {
   const s = supervisedSettings(spec);
-  return async (img: RawImage, rng: Rng): Promise<TransformOutput> => {
+  return (img: RawImage, rng: Rng): TransformOutput => {
     const box = randomResizedCropBox(img.height, img.width, s.scale, s.ratio, rng);
     const p = planSupervised(s, rng);
     // The resized crop is a new array: the steps below overwrite it, and the flip happens while normalising.
-    const x = await fastResizedCrop(img, box, s.size, s.interp);
+    const x = resampleBox(img, box, s.size, s.size, s.interp, true);
     // Jitter, grayscale, solarize, flip and normalisation in as few passes as the steps allow, bit-identical.
     const lut = p.jitter ? jitterThroughLut(x, p.jitter) : undefined;
     const view = normalizeThrough(x, s.stats, { ...(lut ? { lut } : {}), gray: p.gray, ...(p.solarize ? { solarize: 128 } : {}), flip: p.flip });
@@ -316,28 +284,21 @@ function compileMulticrop(spec: Extract<PresetSpec, { preset: 'multicrop' }>): T
   };
 }
 
-function fastMulticrop(spec: Extract<PresetSpec, { preset: 'multicrop' }>): SampleTransform {
+function fastMulticrop(spec: Extract<PresetSpec, { preset: 'multicrop' }>): TransformFn {
   const s = multicropSettings(spec);
-  return async (img: RawImage, rng: Rng): Promise<TransformOutput> => {
-    const plans = planMulticrop(s, img, rng);
-    // Every crop's resampling is started at once (libvips runs them on the thread pool), then finished in order.
-    const resized = plans.map((p) => fastResizedCrop(img, p.box, p.size, s.interp));
-    const crops: { data: Float32Array; size: [number, number] }[] = [];
-    for (let k = 0; k < plans.length; k++) {
-      const p = plans[k]!;
-      const x = await resized[k]!;
+  return (img: RawImage, rng: Rng): TransformOutput => {
+    const crops = planMulticrop(s, img, rng).map((p) => {
+      // The resized crop is a new array, so the steps below may overwrite it.
+      const x = resampleBox(img, p.box, p.size, p.size, s.interp, true);
       // The flip comes first in the reference; every later step is per pixel (jitter's contrast mean and the blur
       // are mirror-symmetric), so flipping while normalising gives the same pixels.
       // The jitter's byte maps and the grayscale are folded into the normalisation's pass unless a blur comes between.
       const lut = p.jitter ? jitterThroughLut(x, p.jitter) : undefined;
-      if (p.blur === undefined) {
-        crops.push({ data: normalizeThrough(x, s.stats, { ...(lut ? { lut } : {}), gray: p.gray, flip: p.flip }), size: [p.size, p.size] });
-        continue;
-      }
+      const size: [number, number] = [p.size, p.size];
+      if (p.blur === undefined) return { data: normalizeThrough(x, s.stats, { ...(lut ? { lut } : {}), gray: p.gray, flip: p.flip }), size };
       if (lut || p.gray) applyTail(x, lut, p.gray);
-      const y = p.size >= NATIVE_MIN_SIZE && p.blur >= NATIVE_MIN_BLUR ? await nativeBlur(x, p.blur) : gaussianBlur(x, p.blur);
-      crops.push({ data: normalize(y, s.stats, undefined, 0, p.flip), size: [p.size, p.size] });
-    }
+      return { data: normalize(gaussianBlur(x, p.blur), s.stats, undefined, 0, p.flip), size };
+    });
     return { crops };
   };
 }

@@ -1,7 +1,7 @@
 /** The work one sample needs (decode + transform), shared by the in-process path and the worker threads. */
 import { SmnError, isSmnError } from '@smn/core';
 import { decodeImage } from './decode.js';
-import { compileSampleTransform, sampleRng, type SampleTransform } from './presets.js';
+import { compileSampleTransform, sampleRng } from './presets.js';
 import type { PresetSpec, RawImage, SampleRef, TransformFn, TransformOutput } from './types.js';
 import { DatasetErrorCode } from './errors.js';
 
@@ -16,10 +16,10 @@ export type TaskResult =
   | { index: number; ok: true; out: TransformOutput }
   | { index: number; ok: false; error: { code: string; message: string; details: Record<string, unknown> } };
 
-const cache = new Map<string, SampleTransform>();
+const cache = new Map<string, TransformFn>();
 
 /** Compiles (and caches) a preset spec as the loader runs it (`compileSampleTransform`). */
-export function transformFor(spec: PresetSpec): SampleTransform {
+export function transformFor(spec: PresetSpec): TransformFn {
   const key = JSON.stringify(spec);
   let fn = cache.get(key);
   if (!fn) {
@@ -32,7 +32,7 @@ export function transformFor(spec: PresetSpec): SampleTransform {
 /** Decodes (if needed) and transforms one sample with the RNG of (seed, epoch, index). Never throws. */
 export async function runSample(
   item: TaskItem,
-  fn: SampleTransform | TransformFn,
+  fn: TransformFn,
   seed: number,
   epoch: number,
   source: string,
@@ -41,7 +41,7 @@ export async function runSample(
     let img: RawImage;
     if (item.ref.kind === 'file') img = await decodeImage(item.ref.path, `${item.ref.path} (index ${item.index} of ${source})`);
     else img = item.ref.image;
-    return { index: item.index, ok: true, out: await fn(img, sampleRng(seed, epoch, item.index)) };
+    return { index: item.index, ok: true, out: fn(img, sampleRng(seed, epoch, item.index)) };
   } catch (err) {
     const e = isSmnError(err)
       ? err

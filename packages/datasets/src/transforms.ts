@@ -7,6 +7,7 @@
 import { SmnError, type Rng } from '@smn/core';
 import type { Interpolation, JitterOptions, NormStats, RawImage } from './types.js';
 import { DatasetErrorCode } from './errors.js';
+import { boxBlurRgb, resampleRgb, type FixedCoeffs } from './kernels/wasm.js';
 
 /** ImageNet statistics as SwAV's multicrop pipeline uses them (docs/method.md#augmentations) (note std[0] = 0.228, as SwAV). */
 export const IMAGENET_NORM: NormStats = { mean: [0.485, 0.456, 0.406], std: [0.228, 0.224, 0.225] };
@@ -67,45 +68,57 @@ function filterOf(interp: Interpolation): { support: number; f: (x: number) => n
   return { support: 0.5, f: (x) => (x >= -0.5 && x < 0.5 ? 1 : 0) };
 }
 
-/** Per output pixel: first source index, count, and normalised weights (PIL `precompute_coeffs`). */
-function coeffs(inSize: number, start: number, length: number, outSize: number, interp: Interpolation, lo = 0, hi = inSize) {
-  const scale = length / outSize;
+/** PIL's fixed-point precision of 8-bit resampling weights (libImaging/Resample.c `PRECISION_BITS`). */
+const PRECISION_BITS = 22;
+
+/**
+ * PIL's `precompute_coeffs` + `normalize_coeffs_8bpc` for `outSize` outputs over the source pixels [lo, hi) of one
+ * axis: output i is centred at `lo + in0 + (i + 0.5)·scale` (in0 relative to lo, as PIL's box on a cropped image),
+ * its weights are the filter's, normalised, then rounded to 22-bit fixed point. `first` is absolute. With `from`, the
+ * outputs from..from+outSize−1 of a longer resize of the same scale (a crop of its result).
+ */
+function pilCoeffs(lo: number, hi: number, in0: number, scale: number, outSize: number, interp: Interpolation, from = 0): FixedCoeffs {
+  const inSize = hi - lo;
   const { support: s0, f } = filterOf(interp);
   const fscale = Math.max(scale, 1);
   const support = s0 * fscale;
+  const ss = 1 / fscale;
   const kmax = Math.ceil(support) * 2 + 1;
   const first = new Int32Array(outSize);
   const count = new Int32Array(outSize);
-  const w = new Float32Array(outSize * kmax);
+  const k = new Int32Array(outSize * kmax);
+  const w = new Float64Array(kmax);
   for (let i = 0; i < outSize; i++) {
-    const center = start + (i + 0.5) * scale;
+    const center = in0 + (from + i + 0.5) * scale;
     if (interp === 'nearest') {
-      first[i] = Math.min(hi - 1, Math.max(lo, Math.floor(center)));
+      // PIL's nearest neighbour is a lookup, not a filter: the source pixel under the centre, weight 1.
+      first[i] = lo + Math.min(inSize - 1, Math.max(0, Math.floor(center)));
       count[i] = 1;
-      w[i * kmax] = 1;
+      k[i * kmax] = 1 << PRECISION_BITS;
       continue;
     }
-    let xmin = lo + Math.trunc(center - lo - support + 0.5);
-    if (xmin < lo) xmin = lo;
-    let xmax = lo + Math.trunc(center - lo + support + 0.5);
-    if (xmax > hi) xmax = hi;
+    // C's (int) truncates toward zero, as Math.trunc.
+    const xmin = Math.max(0, Math.trunc(center - support + 0.5));
+    const xmax = Math.min(inSize, Math.trunc(center + support + 0.5));
     const n = Math.max(0, xmax - xmin);
     let total = 0;
-    for (let k = 0; k < n; k++) {
-      const v = f((k + xmin - center + 0.5) / fscale);
-      w[i * kmax + k] = v;
-      total += v;
+    for (let x = 0; x < n; x++) {
+      w[x] = f((x + xmin - center + 0.5) * ss);
+      total += w[x]!;
     }
-    if (total !== 0) for (let k = 0; k < n; k++) w[i * kmax + k]! /= total;
-    first[i] = xmin;
+    for (let x = 0; x < n; x++) {
+      const v = total !== 0 ? w[x]! / total : w[x]!;
+      k[i * kmax + x] = Math.trunc(v < 0 ? -0.5 + v * (1 << PRECISION_BITS) : 0.5 + v * (1 << PRECISION_BITS));
+    }
+    first[i] = lo + xmin;
     count[i] = n;
   }
-  return { first, count, w, kmax };
+  return { first, count, k, kmax };
 }
 
 /**
  * Resamples the region `box` (float coordinates allowed) of `img` to `outH×outW` with PIL's separable convolution
- * (antialiased when shrinking). With `clampToBox` (integer boxes) the filter reads only pixels inside the box, as
+ * (antialiased when shrinking), in PIL's fixed-point arithmetic (the WebAssembly kernels of kernels/pixels.wat). With `clampToBox` (integer boxes) the filter reads only pixels inside the box, as
  * PIL's crop-then-resize (torchvision `resized_crop`); without it, it may read neighbours, as resize-then-crop.
  */
 export function resampleBox(
@@ -123,86 +136,26 @@ export function resampleBox(
     });
   }
   const { data, width: W, height: H } = img;
+  // Clamped: the crop is the image (PIL's crop then resize), read only inside it; else the box is a window of a resize
+  // of the whole image.
   const cx = clampToBox
-    ? coeffs(W, box.left, box.width, outW, interp, Math.max(0, box.left), Math.min(W, box.left + box.width))
-    : coeffs(W, box.left, box.width, outW, interp);
+    ? pilCoeffs(Math.max(0, box.left), Math.min(W, box.left + box.width), box.left - Math.max(0, box.left), box.width / outW, outW, interp)
+    : pilCoeffs(0, W, box.left, box.width / outW, outW, interp);
   const cy = clampToBox
-    ? coeffs(H, box.top, box.height, outH, interp, Math.max(0, box.top), Math.min(H, box.top + box.height))
-    : coeffs(H, box.top, box.height, outH, interp);
-  // Rows of the source that the vertical pass touches.
-  let r0 = H;
-  let r1 = 0;
-  for (let i = 0; i < outH; i++) {
-    r0 = Math.min(r0, cy.first[i]!);
-    r1 = Math.max(r1, cy.first[i]! + cy.count[i]!);
-  }
-  const rows = Math.max(0, r1 - r0);
-  const tmp = new Uint8Array(rows * outW * 3);
-  for (let y = 0; y < rows; y++) {
-    const srow = (y + r0) * W * 3;
-    const trow = y * outW * 3;
-    for (let x = 0; x < outW; x++) {
-      const f0 = cx.first[x]!;
-      const n = cx.count[x]!;
-      const wo = x * cx.kmax;
-      let a = 0;
-      let b = 0;
-      let c = 0;
-      let p = srow + f0 * 3;
-      for (let k = 0; k < n; k++, p += 3) {
-        const wk = cx.w[wo + k]!;
-        a += data[p]! * wk;
-        b += data[p + 1]! * wk;
-        c += data[p + 2]! * wk;
-      }
-      // PIL stores the horizontal pass as uint8 (rounded, clipped) before the vertical pass; so do we.
-      tmp[trow + x * 3] = clamp8(a);
-      tmp[trow + x * 3 + 1] = clamp8(b);
-      tmp[trow + x * 3 + 2] = clamp8(c);
-    }
-  }
-  const out = new Uint8Array(outH * outW * 3);
-  const rowLen = outW * 3;
-  const acc = new Float64Array(rowLen);
-  for (let y = 0; y < outH; y++) {
-    const f0 = cy.first[y]! - r0;
-    const n = cy.count[y]!;
-    const wo = y * cy.kmax;
-    const orow = y * rowLen;
-    // Two and four taps (bilinear and bicubic upsampling, the CIFAR → 224 case): the same float64 sums in the same
-    // order as the general loop below, without the accumulator row.
-    if (n === 2) {
-      const w0 = cy.w[wo]!;
-      const w1 = cy.w[wo + 1]!;
-      const b0 = f0 * rowLen;
-      const b1 = b0 + rowLen;
-      for (let x = 0; x < rowLen; x++) out[orow + x] = clamp8(tmp[b0 + x]! * w0 + tmp[b1 + x]! * w1);
-      continue;
-    }
-    if (n === 4) {
-      const w0 = cy.w[wo]!;
-      const w1 = cy.w[wo + 1]!;
-      const w2 = cy.w[wo + 2]!;
-      const w3 = cy.w[wo + 3]!;
-      const b0 = f0 * rowLen;
-      const b1 = b0 + rowLen;
-      const b2 = b1 + rowLen;
-      const b3 = b2 + rowLen;
-      for (let x = 0; x < rowLen; x++) {
-        out[orow + x] = clamp8(tmp[b0 + x]! * w0 + tmp[b1 + x]! * w1 + tmp[b2 + x]! * w2 + tmp[b3 + x]! * w3);
-      }
-      continue;
-    }
-    // Accumulate whole source rows (contiguous reads) into the output row.
-    acc.fill(0);
-    for (let k = 0; k < n; k++) {
-      const w = cy.w[wo + k]!;
-      const base = (f0 + k) * rowLen;
-      for (let x = 0; x < rowLen; x++) acc[x]! += tmp[base + x]! * w;
-    }
-    for (let x = 0; x < rowLen; x++) out[orow + x] = clamp8(acc[x]!);
-  }
-  return { data: out, height: outH, width: outW };
+    ? pilCoeffs(Math.max(0, box.top), Math.min(H, box.top + box.height), box.top - Math.max(0, box.top), box.height / outH, outH, interp)
+    : pilCoeffs(0, H, box.top, box.height / outH, outH, interp);
+  return { data: resampleRgb(data, W, cx, cy), height: outH, width: outW };
+}
+
+/**
+ * torchvision `Resize((rh, rw))` then the integer crop `cb` (inside the resized image), computing only the pixels the
+ * crop keeps: the same bits as resizing the whole image with PIL and cropping.
+ */
+export function resizeCrop(img: RawImage, rh: number, rw: number, cb: CropBox, interp: Interpolation = 'bilinear'): RawImage {
+  checkImage(img, 'resizeCrop');
+  const cx = pilCoeffs(0, img.width, 0, img.width / rw, cb.width, interp, cb.left);
+  const cy = pilCoeffs(0, img.height, 0, img.height / rh, cb.height, interp, cb.top);
+  return { data: resampleRgb(img.data, img.width, cx, cy), height: cb.height, width: cb.width };
 }
 
 /** Output size of torchvision `Resize(size)` with an int: shorter side = size, longer = int(size·long/short). */
@@ -246,7 +199,13 @@ export function crop(img: RawImage, box: CropBox): RawImage {
 
 /** torchvision `CenterCrop` box: top = round((H−h)/2), left = round((W−w)/2). */
 export function centerCropBox(height: number, width: number, ch: number, cw: number): CropBox {
-  return { top: Math.round((height - ch) / 2), left: Math.round((width - cw) / 2), height: ch, width: cw };
+  return { top: roundHalfEven((height - ch) / 2), left: roundHalfEven((width - cw) / 2), height: ch, width: cw };
+}
+
+/** Python 3's `round`: halves go to the even neighbour (torchvision's `center_crop` offsets: round(8.5) = 8). */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** Center crop to `h×w`. */
@@ -530,88 +489,18 @@ export function boxRadiusForGaussian(radius: number, passes = 3): number {
   return f(l + a);
 }
 
-const INV_2_24 = 1 / 16777216; // exact power of two: (v · 2^-24) | 0 = floor(v / 2^24) for 0 ≤ v < 2^31·2^24
-
-/**
- * One extended-box blur pass over a line of `n` values, PIL's `ImagingLineBoxBlur` (libImaging/BoxBlur.c) in 8.24
- * fixed point: a box of integer radius r plus the two pixels at distance r+1 weighted by `fw`; the ends repeat the end
- * pixels; uint8 results. `src` and `dst` are different arrays. PIL's three loops (left edge, middle, right edge) are
- * kept apart so the middle one reads no clamped indices; lines shorter than 2r+2 take the clamped form.
- */
-function boxBlurLine(src: Int32Array, dst: Int32Array, n: number, r: number, ww: number, fw: number): void {
-  const last = n - 1;
-  const edgeA = Math.min(r + 1, n);
-  const edgeB = Math.max(n - r - 1, 0);
-  let acc = src[0]! * (r + 1);
-  for (let x = 0; x < edgeA - 1; x++) acc += src[x]!;
-  acc += src[last]! * (r - edgeA + 1);
-  if (edgeA <= edgeB) {
-    const s0 = src[0]!;
-    for (let x = 0; x < edgeA; x++) {
-      acc += src[x + r]! - s0;
-      dst[x] = ((acc * ww + (s0 + src[x + r + 1]!) * fw + 8388608) * INV_2_24) | 0;
-    }
-    for (let x = edgeA; x < edgeB; x++) {
-      const sub = src[x - r - 1]!;
-      acc += src[x + r]! - sub;
-      dst[x] = ((acc * ww + (sub + src[x + r + 1]!) * fw + 8388608) * INV_2_24) | 0;
-    }
-    const sl = src[last]!;
-    for (let x = edgeB; x <= last; x++) {
-      const sub = src[x - r - 1]!;
-      acc += sl - sub;
-      dst[x] = ((acc * ww + (sub + sl) * fw + 8388608) * INV_2_24) | 0;
-    }
-    return;
-  }
-  for (let x = 0; x < n; x++) {
-    const addLast = x >= edgeB;
-    const sub = x < edgeA ? 0 : x - r - 1;
-    acc += src[addLast ? last : x + r]! - src[sub]!;
-    dst[x] = ((acc * ww + (src[sub]! + src[addLast ? last : x + r + 1]!) * fw + 8388608) * INV_2_24) | 0;
-  }
-}
-
-/**
- * `passes` box-blur passes along every line of one channel: `count` lines of `n` values; value k of line l is at
- * `base + l·lineStep + k·step` of `data`, read and written in place (each line through two scratch lines).
- */
-function blurLines(data: Uint8Array, count: number, n: number, base: number, lineStep: number, step: number, floatRadius: number, passes: number): void {
-  const r = Math.trunc(floatRadius);
-  const ww = Math.trunc(Math.fround(16777216 / Math.fround(Math.fround(floatRadius * 2) + 1)));
-  const fw = Math.floor((16777216 - (r * 2 + 1) * ww) / 2);
-  let a = new Int32Array(n);
-  let b = new Int32Array(n);
-  for (let l = 0; l < count; l++) {
-    const o = base + l * lineStep;
-    for (let k = 0, p = o; k < n; k++, p += step) a[k] = data[p]!;
-    for (let q = 0; q < passes; q++) {
-      boxBlurLine(a, b, n, r, ww, fw);
-      const t = a;
-      a = b;
-      b = t;
-    }
-    for (let k = 0, p = o; k < n; k++, p += step) data[p] = a[k]!;
-  }
-}
-
 /**
  * PIL's `ImageFilter.GaussianBlur(radius)` (what SwAV's multicrop uses): three extended-box blur passes along rows,
  * then three along columns, with the box radius from `boxRadiusForGaussian`; matches Pillow's output exactly on the
- * test fixtures. `radius` ≈ the Gaussian's standard deviation. Each line's three passes run on a scratch copy of it.
+ * test fixtures. `radius` ≈ the Gaussian's standard deviation. In PIL's integer arithmetic (kernels/pixels.wat).
  */
 export function gaussianBlur(img: RawImage, radius: number): RawImage {
   checkImage(img, 'gaussianBlur');
   if (radius <= 0) return img;
   const { height: H, width: W } = img;
   const br = boxRadiusForGaussian(radius, 3);
-  const out = new Uint8Array(img.data);
-  if (br === 0) return { data: out, height: H, width: W };
-  for (let c = 0; c < 3; c++) {
-    blurLines(out, H, W, c, W * 3, 3, br, 3); // rows
-    blurLines(out, W, H, c, 3, W * 3, br, 3); // columns
-  }
-  return { data: out, height: H, width: W };
+  if (br === 0) return { data: new Uint8Array(img.data), height: H, width: W };
+  return { data: boxBlurRgb(img.data, H, W, br, 3), height: H, width: W };
 }
 
 /** Resolves 'clip' | 'imagenet' | explicit stats. */

@@ -83,6 +83,14 @@ export interface JitterOptions {
   hue: number;
 }
 
+/**
+ * How a preset runs its pixel steps: 'fast' (the default) fuses the steps after each resize into as few passes as
+ * they allow (colour jitter through byte tables, then grayscale, solarize, flip and normalisation in one pass); 'pil'
+ * runs them one after the other, as torchvision does. Both resample and blur with PIL's fixed-point arithmetic
+ * (src/kernels/pixels.wat), so the outputs are the same bits, as are the random draws.
+ */
+export type ResampleMode = 'fast' | 'pil';
+
 /** Supervised train pipeline (docs/method.md#augmentations). */
 export interface SupervisedPreset {
   preset: 'supervised';
@@ -98,12 +106,8 @@ export interface SupervisedPreset {
   grayscaleP?: number;
   solarizeP?: number;
   flipP?: number;
-  /**
-   * How crops are resampled (and, for multicrop, blurred): 'fast' (default: libvips through sharp, bilinear or
-   * bicubic, when shrinking to ≥ 128 px, within interpolation error of PIL) or 'pil' (PIL's convolution in
-   * JavaScript, exact). The random draws are the same on both.
-   */
-  resample?: 'fast' | 'pil';
+  /** How the pixel steps run: {@link ResampleMode}. */
+  resample?: ResampleMode;
   /** Normalisation (default 'clip'). */
   norm?: 'clip' | 'imagenet' | NormStats;
 }
@@ -114,12 +118,8 @@ export interface EvalPreset {
   size?: number;
   /** Shorter side before the crop (default = size). */
   resize?: number;
-  /**
-   * How crops are resampled (and, for multicrop, blurred): 'fast' (default: libvips through sharp, bilinear or
-   * bicubic, when shrinking to ≥ 128 px, within interpolation error of PIL) or 'pil' (PIL's convolution in
-   * JavaScript, exact). The random draws are the same on both.
-   */
-  resample?: 'fast' | 'pil';
+  /** How the pixel steps run: {@link ResampleMode}. */
+  resample?: ResampleMode;
   interpolation?: Interpolation;
   norm?: 'clip' | 'imagenet' | NormStats;
 }
@@ -149,12 +149,8 @@ export interface MulticropPreset {
   blurP?: number;
   blurRadius?: [number, number];
   flipP?: number;
-  /**
-   * How crops are resampled (and, for multicrop, blurred): 'fast' (default: libvips through sharp, bilinear or
-   * bicubic, when shrinking to ≥ 128 px, within interpolation error of PIL) or 'pil' (PIL's convolution in
-   * JavaScript, exact). The random draws are the same on both.
-   */
-  resample?: 'fast' | 'pil';
+  /** How the pixel steps run: {@link ResampleMode}. */
+  resample?: ResampleMode;
   /** Normalisation (default 'imagenet'). */
   norm?: 'clip' | 'imagenet' | NormStats;
 }

@@ -71,6 +71,7 @@ it('src/index.ts exports these names', async () => {
       "readMaybeGzip",
       "resampleBox",
       "resize",
+      "resizeCrop",
       "resizeShorter",
       "resizedCrop",
       "sampleRng",

@@ -233,7 +233,7 @@ export const dataSchema = z.strictObject({
   resize: z
     .enum(['fast', 'pil'])
     .describe(
-      "smn: how the data pipelines crop and resize at ≥ 128 px: 'fast' (libvips through sharp, within interpolation error of PIL: docs/experiments.md#data-pipelines-vs-torchvision) or 'pil' (PIL's resampling in JavaScript, exact). Crop boxes, flips and jitter draws are the same on both.",
+      "smn: how the data pipelines run their pixel steps: 'fast' fuses the steps after each resize into fewer passes, 'pil' runs them one by one as torchvision. Both resample and blur with PIL's arithmetic, so images, crop boxes, flips and jitter draws are the same bits on both (docs/experiments.md#data-pipelines-vs-torchvision).",
     ),
 });
 
