@@ -11,7 +11,8 @@ from torchvision import transforms as T
 
 cfg = json.loads(sys.argv[1])
 CLIP = ([0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711])
-IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+# SwAV multicrop's statistics, as @smn/datasets IMAGENET_NORM (std[0] = 0.228: the value SwAV's code uses).
+IMAGENET = ([0.485, 0.456, 0.406], [0.228, 0.224, 0.225])
 
 
 class Blur:
