@@ -141,8 +141,8 @@
                 (i32x4.mul (i32x4.add (local.get $vsub) (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $far))))) (local.get $vfw)))
               (v128.const i32x4 8388608 8388608 8388608 8388608))
             (i32.const 24)))
-            (local.set $v (i16x8.narrow_i32x4_s (local.get $v) (local.get $v)))
-            (v128.store32_lane 0 (i32.add (local.get $out) (i32.mul (local.get $x) (i32.const 3))) (i8x16.narrow_i16x8_u (local.get $v) (local.get $v)))
+        (local.set $v (i16x8.narrow_i32x4_s (local.get $v) (local.get $v)))
+        (v128.store32_lane 0 (i32.add (local.get $out) (i32.mul (local.get $x) (i32.const 3))) (i8x16.narrow_i16x8_u (local.get $v) (local.get $v)))
         (local.set $x (i32.add (local.get $x) (i32.const 1)))
         (br $loop))))
 
