@@ -23,10 +23,10 @@ import {
   type CropBox,
   type JitterParams,
 } from './transforms.js';
-import type { CropGroup, Interpolation, PresetSpec, RawImage, TransformFn, TransformOutput } from './types.js';
+import type { CropGroup, PresetSpec, RawImage, TransformFn, TransformOutput } from './types.js';
 import { DatasetErrorCode } from './errors.js';
 
-/** Resampling implementations a preset spec may ask for (`resample`); `fast` is the default. */
+/** The values of a preset spec's `resample` (`ResampleMode`: fused or step-by-step pixel steps, the same bits); `fast` is the default. */
 export const RESAMPLE_MODES = ['fast', 'pil'] as const;
 
 const DEFAULT_RATIO: [number, number] = [3 / 4, 4 / 3];
