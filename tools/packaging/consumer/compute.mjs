@@ -1,6 +1,6 @@
 // The work a user does with the published packages, the same code in Node (node-check.mjs) and in the browser
 // bundle (browser-entry.mjs): a .smnmask round trip, a safetensors round trip, kNN on a bank whose answer is known,
-// Sinkhorn-Knopp, and the seeded RNG. It needs a tfjs backend set by the caller. Results are plain JSON (bytes as
+// Sinkhorn-Knopp, the seeded RNG, and a resized crop, a blur and a preset's view of the same pixels. It needs a tfjs backend set by the caller. Results are plain JSON (bytes as
 // hex) so the test can check them against its own formulas and compare the two runtimes.
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@smn/core';
@@ -8,6 +8,7 @@ import { decodeMasks, encodeMasks } from '@smn/subnetworks';
 import { encodeSafetensors, parseSafetensors } from '@smn/models';
 import { knnPredict } from '@smn/knn';
 import { sinkhorn } from '@smn/swav';
+import { compileSampleTransform, gaussianBlur, resampleBox, sampleRng } from '@smn/datasets';
 import { inputs, range } from './inputs.mjs';
 
 export { inputs };
@@ -41,6 +42,11 @@ export async function compute() {
   const sink200 = Array.from(await q200.data());
   tf.dispose([o, q3, q200]);
 
+  const box = { top: 1, left: 2, height: 12, width: 15 };
+  const crop = resampleBox(inp.image, box, 9, 9, 'bicubic', true);
+  const blur = gaussianBlur(inp.image, 1.3);
+  const view = compileSampleTransform({ preset: 'supervised', size: 12, scale: [0.3, 1] })(inp.image, sampleRng(1, 0, 0)).view;
+
   const rng = createRng(inp.rngSeed);
   return {
     backend: tf.getBackend(),
@@ -59,6 +65,13 @@ export async function compute() {
     knn: { predictions: Array.from(knn.predictions), scores: Array.from(knn.scores), numClasses: knn.numClasses, k: knn.k },
     sinkhorn: { shape: inp.scores.shape, iterations3: sink3, iterations200: sink200 },
     rng: { next: range(5, () => rng.next()), int: range(5, () => rng.int(1000)) },
+    datasets: {
+      crop: hex(crop.data),
+      blur: hex(blur.data),
+      flatCrop: [...new Set(resampleBox(inp.flat, box, 9, 9, 'bicubic', true).data)],
+      flatBlur: [...new Set(gaussianBlur(inp.flat, 1.3).data)],
+      supervised: Array.from(view),
+    },
     leakedTensors: tf.memory().numTensors - before,
   };
 }

@@ -22,6 +22,8 @@ export interface Inputs {
   knn: { k: number; temperature: number; numClasses: number };
   scores: { data: number[]; shape: [number, number] };
   rngSeed: number;
+  image: { width: number; height: number; data: Uint8Array };
+  flat: { width: number; height: number; data: Uint8Array };
 }
 export declare const range: <T>(n: number, f: (i: number) => T) => T[];
 export declare function inputs(): Inputs;

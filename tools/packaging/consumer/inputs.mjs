@@ -24,5 +24,8 @@ export function inputs() {
     // Sinkhorn: [B=4, K=3] prototype scores, |o| ≤ 0.1 so that 200 iterations reach the equal partition.
     scores: { data: range(12, (i) => Math.round(Math.sin(i * 1.7 + 0.3) * 100) / 1000), shape: [4, 3] },
     rngSeed: 42,
+    // Pixels: a 20×14 RGB gradient with a checker, and a flat gray image (resampling and blurring keep it flat).
+    image: { width: 20, height: 14, data: Uint8Array.from(range(20 * 14 * 3, (i) => (Math.floor(i / 3) % 20) * 11 + Math.floor(i / 60) * 7 + (i % 3) * 40 + (((Math.floor(i / 3) % 20) + Math.floor(i / 60)) % 2) * 30)) },
+    flat: { width: 20, height: 14, data: new Uint8Array(20 * 14 * 3).fill(77) },
   };
 }

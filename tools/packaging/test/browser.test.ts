@@ -23,7 +23,7 @@ function findChromium(): string | undefined {
   }
 }
 const CHROMIUM = findChromium();
-const BROWSER_PACKAGES = ['@smn/core', '@smn/subnetworks', '@smn/models', '@smn/knn', '@smn/swav'];
+const BROWSER_PACKAGES = ['@smn/core', '@smn/subnetworks', '@smn/models', '@smn/knn', '@smn/swav', '@smn/datasets'];
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -48,7 +48,7 @@ describe('(d) browser bundle', () => {
     return;
   }
 
-  it('bundles @smn/{core,subnetworks,models,knn,swav} with tfjs-core and the cpu backend for the browser', async () => {
+  it('bundles @smn/{core,subnetworks,models,knn,swav,datasets} with tfjs-core and the cpu backend for the browser', async () => {
     const out = join(ctx.tmp, 'browser');
     mkdirSync(out, { recursive: true });
     const result = await timed(ctx, 'd. esbuild bundle (platform browser)', () =>
@@ -71,7 +71,7 @@ describe('(d) browser bundle', () => {
     const inputs = Object.keys(result.metafile.inputs);
     // Every browser package comes from the installed project, through its `browser` export where it has one.
     for (const name of BROWSER_PACKAGES) expect(inputs.some((i) => i.startsWith(`node_modules/${name}/dist/`)), `${name} in the bundle`).toBe(true);
-    for (const name of ['@smn/core', '@smn/subnetworks', '@smn/models']) {
+    for (const name of ['@smn/core', '@smn/subnetworks', '@smn/models', '@smn/datasets']) {
       expect(inputs, `${name} bundled through its browser entry`).toContain(`node_modules/${name}/dist/browser.js`);
     }
     expect(inputs.filter((i) => i.startsWith('node_modules/@smn/backend'))).toEqual([]);
@@ -141,6 +141,7 @@ describe('(d) browser bundle', () => {
       b.sinkhorn[key].forEach((v, i) => expect(Math.abs(v - n.sinkhorn[key][i]!)).toBeLessThanOrEqual(1e-6));
     }
     expect(b.rng).toEqual(n.rng);
+    expect(b.datasets).toEqual(n.datasets); // WebAssembly kernels in Chromium: the same bytes and floats as in Node
   });
 });
 

@@ -20,6 +20,7 @@ export interface ComputeResult {
   knn: { predictions: number[]; scores: number[]; numClasses: number; k: number };
   sinkhorn: { shape: [number, number]; iterations3: number[]; iterations200: number[] };
   rng: { next: number[]; int: number[] };
+  datasets: { crop: string; blur: string; flatCrop: number[]; flatBlur: number[]; supervised: number[] };
   leakedTensors: number;
 }
 type MaskJson = Record<string, { shape: number[]; values: number[] }>;
@@ -149,6 +150,13 @@ export function checkComputeResult(r: ComputeResult): void {
   const inp = inputs();
   expect(r.backend).toBe('cpu');
   expect(r.leakedTensors).toBe(0);
+
+  // Pixels (Pillow's bits are checked in @smn/datasets' own tests): sizes, and a flat image stays flat.
+  expect(r.datasets.crop).toHaveLength(9 * 9 * 3 * 2);
+  expect(r.datasets.blur).toHaveLength(inp.image.data.length * 2);
+  expect(r.datasets.blur).not.toBe(Array.from(inp.image.data, (b) => b.toString(16).padStart(2, '0')).join(''));
+  expect([r.datasets.flatCrop, r.datasets.flatBlur]).toEqual([[77], [77]]);
+  expect(r.datasets.supervised).toHaveLength(12 * 12 * 3);
 
   checkSmnmask(r.smnmask.binary.hex, inp.masks, { encoding: 'binary', mode: 'threshold', k: 0 });
   checkMaskValues(r.smnmask.binary.back, inp.masks);

@@ -1,0 +1,65 @@
+// The browser entry: the transforms (PIL's resampling and blur in WebAssembly, torchvision's colour jitter, crops,
+// normalisation), the presets as the loader runs them, in-memory datasets and label groupings, with no Node built-in
+// and no sharp in its import graph. index.ts (the Node entry) re-exports all of it and adds the file readers, image
+// decoding (sharp), the loaders (worker threads) and previews.
+export type {
+  RawImage,
+  SampleRef,
+  ImageDataset,
+  ImageBatch,
+  Batch,
+  Interpolation,
+  NormStats,
+  TransformOutput,
+  JitterOptions,
+  SupervisedPreset,
+  EvalPreset,
+  CropGroup,
+  MulticropPreset,
+  PresetSpec,
+  ResampleMode,
+  TransformFn,
+} from './types.js';
+export { DatasetErrorCode, DATASET_ERRORS } from './errors.js';
+export { arrayDataset, type ArrayDatasetInit } from './array-dataset.js';
+export { groupLabels, groupIndexOfClasses, LABEL_GROUPINGS, LABEL_GROUPING_NAMES, type LabelGrouping } from './label-groups.js';
+export {
+  IMAGENET_NORM,
+  CLIP_NORM,
+  resampleBox,
+  resize,
+  resizeCrop,
+  resizeShorter,
+  shorterSideSize,
+  crop,
+  centerCrop,
+  centerCropBox,
+  randomResizedCropBox,
+  resizedCrop,
+  hflip,
+  luma,
+  grayscale,
+  solarize,
+  adjustBrightness,
+  adjustContrast,
+  adjustSaturation,
+  adjustHue,
+  colorJitter,
+  boxRadiusForGaussian,
+  gaussianBlur,
+  normStats,
+  normalize,
+  type CropBox,
+} from './transforms.js';
+export {
+  compilePreset,
+  compileSampleTransform,
+  RESAMPLE_MODES,
+  presetSpec,
+  presetViewSizes,
+  multicropGroups,
+  sampleRng,
+  mixSeed,
+  DEFAULT_MULTICROP,
+  PRESET_NAMES,
+} from './presets.js';
