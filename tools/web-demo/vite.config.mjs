@@ -9,7 +9,7 @@ const browserEntry = (name) => ({ find: new RegExp(`^@smn/${name}$`), replacemen
 
 export default defineConfig({
   base: './',
-  resolve: { alias: ['core', 'subnetworks', 'models'].map(browserEntry) },
+  resolve: { alias: ['core', 'subnetworks', 'models', 'datasets'].map(browserEntry) },
   build: {
     outDir: fileURLToPath(new URL('../../packages/cli/web-page', import.meta.url)),
     emptyOutDir: true,

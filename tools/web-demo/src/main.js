@@ -1,5 +1,6 @@
 // The page of `smn web` (docs/web.md): the DOM around demo.js. window.smn exposes the demo to tests and benchmarks
 // (tools/web-demo/test/web.test.ts, tools/bench/web.ts).
+import { centerCropBox, resizeCrop, shorterSideSize } from '@smn/datasets';
 import { createDemo, normalizePixels, topK } from './demo.js';
 
 const $ = (id) => document.getElementById(id);
@@ -91,17 +92,26 @@ async function classifyPixels(demo, px, channels, galleryIndex) {
   }
 }
 
-/** An image file the user dropped or chose: drawn to the input size in gray; inverted when its border is light (the gallery's images are light on black). */
+/**
+ * An image file the user dropped or chose, as the gallery's images were made: decoded at its own size, then the eval
+ * preset's geometry (Resize of the shorter side to the input size, CenterCrop) with PIL's resampling from
+ * @smn/datasets (the very pixels training used), then gray, and inverted when its border is light (the gallery's
+ * images are light on black).
+ */
 async function fileToPixels(file, s) {
   const bmp = await createImageBitmap(file);
   const c = document.createElement('canvas');
-  c.width = s;
-  c.height = s;
+  c.width = bmp.width;
+  c.height = bmp.height;
   const ctx = c.getContext('2d');
-  ctx.drawImage(bmp, 0, 0, s, s);
-  const d = ctx.getImageData(0, 0, s, s).data;
+  ctx.drawImage(bmp, 0, 0);
+  const rgba = ctx.getImageData(0, 0, bmp.width, bmp.height).data;
+  const rgb = new Uint8Array(bmp.width * bmp.height * 3);
+  for (let i = 0, o = 0; i < rgba.length; i += 4, o += 3) rgb.set(rgba.subarray(i, i + 3), o);
+  const [rh, rw] = shorterSideSize(bmp.height, bmp.width, s);
+  const img = resizeCrop({ data: rgb, height: bmp.height, width: bmp.width }, rh, rw, centerCropBox(rh, rw, s, s), 'bilinear');
   const gray = new Uint8Array(s * s);
-  for (let i = 0; i < gray.length; i++) gray[i] = Math.round(0.299 * d[4 * i] + 0.587 * d[4 * i + 1] + 0.114 * d[4 * i + 2]);
+  for (let i = 0; i < gray.length; i++) gray[i] = Math.round(0.299 * img.data[3 * i] + 0.587 * img.data[3 * i + 1] + 0.114 * img.data[3 * i + 2]);
   let border = 0;
   for (let i = 0; i < s; i++) border += gray[i] + gray[(s - 1) * s + i] + gray[i * s] + gray[i * s + s - 1];
   if (border / (4 * s) > 127) for (let i = 0; i < gray.length; i++) gray[i] = 255 - gray[i];
@@ -200,7 +210,7 @@ async function main() {
   }
   $('all').addEventListener('click', () => classifyAll());
 
-  Object.assign(window.smn, { pick, classifyAll, ready: true });
+  Object.assign(window.smn, { pick, classifyAll, fileToPixels: (file) => fileToPixels(file, s), ready: true });
   if (demo.manifest.tasks.length) {
     await pick(demo.manifest.tasks[0].id);
     lastPick = () => classifyPixels(demo, demo.gallery.pixels.subarray(0, s * s * demo.gallery.channels), demo.gallery.channels, 0);

@@ -10,6 +10,7 @@ import { useBackend } from '@smn/backend';
 import { readNpy } from '@smn/core';
 import { createResNet, encodeSafetensors, parseSafetensors } from '@smn/models';
 import { encodeMasks } from '@smn/subnetworks';
+import { centerCropBox, encodeImage, loadDataset, resize, resizeCrop, shorterSideSize } from '@smn/datasets';
 import { EMBEDDED_BACKBONE, resolveConfig, runExperiment, runPaths, WEB_FILES, type WebManifest } from '@smn/train';
 import type { Browser, Page } from 'playwright-core';
 import { runCli } from '../../../packages/cli/test/_cli.js';
@@ -197,6 +198,27 @@ describe('smn web', () => {
       const coarse = await s.classifyAll();
       const coarseCorrect = coarse.filter((p, i) => p === coarseTask.galleryLabels![i]).length;
       expect(await page.textContent('#all-result')).toContain(`${((100 * coarseCorrect) / 1000).toFixed(1)}% correct`);
+      expect(problems).toEqual([]);
+      await page.close();
+    });
+
+    it('a dropped image is resized and cropped in the page with the very pixels Node computes (PIL resampling in WebAssembly)', async () => {
+      const { page, problems } = await openDemo(browser!, `${server!.url}?backend=wasm`);
+      // A test image at another size and aspect (56×70, RGB), as PNG: lossless, so the browser decodes these bytes.
+      const test = await loadDataset('embedded', { split: 'test' });
+      const src = resize(await test.read(3), 56, 70, 'bicubic');
+      const png = await encodeImage(src, 'png');
+      const got = await page.evaluate(async (b64) => {
+        const file = new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'dropped.png', { type: 'image/png' });
+        return Array.from(await (globalThis as unknown as { smn: PageSmn & { fileToPixels(f: unknown): Promise<Uint8Array> } }).smn.fileToPixels(file));
+      }, Buffer.from(png).toString('base64'));
+      // The eval preset's geometry in Node, then gray (rounded luma) and the page's inversion of light backgrounds.
+      const [rh, rw] = shorterSideSize(56, 70, 28);
+      const x = resizeCrop(src, rh, rw, centerCropBox(rh, rw, 28, 28), 'bilinear').data;
+      const gray = Array.from({ length: 28 * 28 }, (_, i) => Math.round(0.299 * x[3 * i]! + 0.587 * x[3 * i + 1]! + 0.114 * x[3 * i + 2]!));
+      const border = Array.from({ length: 28 }, (_, i) => gray[i]! + gray[27 * 28 + i]! + gray[i * 28]! + gray[i * 28 + 27]!).reduce((a, b) => a + b, 0);
+      expect(got).toEqual(border / (4 * 28) > 127 ? gray.map((v) => 255 - v) : gray);
+      expect(new Set(got).size).toBeGreaterThan(10);
       expect(problems).toEqual([]);
       await page.close();
     });
