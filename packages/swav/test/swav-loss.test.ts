@@ -77,6 +77,30 @@ describe('swavLoss', () => {
     tf.dispose([Wt, pt, et, grad]);
   });
 
+  it('is stationary at log K when every prediction is uniform: embeddings orthogonal to all prototypes, or collapsed prototypes', () => {
+    // The trivial optimum that held smn's self-masking and SwAV pretraining at chance (docs/experiments.md, self-masking
+    // the SwAV backbone, round 2). All p_bk equal in a row makes the codes uniform (Sinkhorn of a constant row) and the
+    // predictions uniform, so the loss is log K and its gradient (softmax(p/T) − q)·… is zero everywhere.
+    const B = 4, K = 3, F = 5;
+    const cases: [string, Mat, Mat][] = [];
+    // (a) K < F: prototypes in the first 3 dimensions, embeddings in the last 2 (p = 0).
+    const Wa = normRows(randMat(K, F, 5).map((r) => r.map((x, j) => (j < K ? x : 0))));
+    const ea = normRows(randMat(2 * B, F, 6).map((r) => r.map((x, j) => (j < K ? 0 : x))));
+    cases.push(['orthogonal', ea, Wa]);
+    // (b) every prototype the same unit vector (p_bk = p_b for all k).
+    const w0 = normRows(randMat(1, F, 7))[0]!;
+    cases.push(['collapsed', normRows(randMat(2 * B, F, 8)), [w0, w0, w0]]);
+    for (const [, e, W] of cases) {
+      const et = tf.tensor2d(e), Wt = tf.tensor2d(W);
+      const { value, grads } = tf.tidy(() =>
+        tf.valueAndGrads((ee: tf.Tensor, ww: tf.Tensor) => swavLoss({ embeddings: ee as tf.Tensor2D, prototypes: ww as tf.Tensor2D, batchSize: B, nmbCrops: [2] }).loss)([et, Wt]),
+      );
+      expect(value.dataSync()[0]).toBeCloseTo(Math.log(K), 5);
+      for (const g of grads) for (const x of g.dataSync()) expect(Math.abs(x)).toBeLessThan(1e-6);
+      tf.dispose([et, Wt, value, ...grads]);
+    }
+  });
+
   it('uses a full queue (prepended to the Sinkhorn input), fills it, and leaves it alone when not filling', async () => {
     const B = 2, K = 5, F = 4, L = 4;
     const W = normRows(randMat(K, F, 5));
