@@ -14,7 +14,12 @@ import { swavObjective } from './experiment/swav-objective.js';
 import type { RunEvents } from './experiment/types.js';
 import { TrainErrorCode } from './errors.js';
 
-/** SwAV settings of `smn pretrain --method swav` (their defaults made the shipped SwAV backbone). */
+/**
+ * SwAV settings of `smn pretrain --method swav` (their defaults, with `--epochs 20`, made the shipped SwAV backbone).
+ * 300 prototypes, more than the 128 embedding dimensions: with 100 the loss settled at log 100 (uniform predictions)
+ * within the first epoch, the projection turning the embeddings away from every prototype (docs/experiments.md,
+ * self-masking the SwAV backbone, round 2).
+ */
 export interface SwavPretrainSettings {
   /** Crop groups of the multi-crop views (default 2×28 px at scale 0.2–1 and 4×14 px at scale 0.1–0.3). */
   crops: CropGroup[];
@@ -34,7 +39,7 @@ export const SWAV_PRETRAIN_DEFAULTS: SwavPretrainSettings = {
     { count: 2, size: 28, scale: [0.2, 1] },
     { count: 4, size: 14, scale: [0.1, 0.3] },
   ],
-  nmbPrototypes: 100,
+  nmbPrototypes: 300,
   queueLength: 1024,
   epochQueueStarts: 1,
   freezePrototypesNiters: 100,
