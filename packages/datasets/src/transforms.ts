@@ -118,8 +118,9 @@ function pilCoeffs(lo: number, hi: number, in0: number, scale: number, outSize: 
 
 /**
  * Resamples the region `box` (float coordinates allowed) of `img` to `outH×outW` with PIL's separable convolution
- * (antialiased when shrinking), in PIL's fixed-point arithmetic (the WebAssembly kernels of kernels/pixels.wat). With `clampToBox` (integer boxes) the filter reads only pixels inside the box, as
- * PIL's crop-then-resize (torchvision `resized_crop`); without it, it may read neighbours, as resize-then-crop.
+ * (antialiased when shrinking), in PIL's fixed-point arithmetic (the WebAssembly kernels of kernels/pixels.wat).
+ * With `clampToBox` (integer boxes) the filter reads only pixels inside the box, as PIL's crop-then-resize
+ * (torchvision `resized_crop`); without it, it may read neighbours, as resize-then-crop.
  */
 export function resampleBox(
   img: RawImage,
@@ -136,14 +137,15 @@ export function resampleBox(
     });
   }
   const { data, width: W, height: H } = img;
-  // Clamped: the crop is the image (PIL's crop then resize), read only inside it; else the box is a window of a resize
-  // of the whole image.
-  const cx = clampToBox
-    ? pilCoeffs(Math.max(0, box.left), Math.min(W, box.left + box.width), box.left - Math.max(0, box.left), box.width / outW, outW, interp)
-    : pilCoeffs(0, W, box.left, box.width / outW, outW, interp);
-  const cy = clampToBox
-    ? pilCoeffs(Math.max(0, box.top), Math.min(H, box.top + box.height), box.top - Math.max(0, box.top), box.height / outH, outH, interp)
-    : pilCoeffs(0, H, box.top, box.height / outH, outH, interp);
+  // One axis: clamped, the crop is the image (PIL's crop then resize), read only inside it; else the box is a window
+  // of a resize of the whole image.
+  const axis = (size: number, start: number, length: number, out: number): FixedCoeffs => {
+    if (!clampToBox) return pilCoeffs(0, size, start, length / out, out, interp);
+    const lo = Math.max(0, start);
+    return pilCoeffs(lo, Math.min(size, start + length), start - lo, length / out, out, interp);
+  };
+  const cx = axis(W, box.left, box.width, outW);
+  const cy = axis(H, box.top, box.height, outH);
   return { data: resampleRgb(data, W, cx, cy), height: outH, width: outW };
 }
 
