@@ -21,8 +21,8 @@ import { createRng } from '../../packages/core/src/index.js';
 import { createLoader, createWorkerPool, encodeImage, loadDataset, multicropGroups, type ImageDataset, type PresetSpec, type WorkerPool } from '../../packages/datasets/src/index.js';
 import { median, runPython, type BenchOptions, type BenchResult } from './_harness.js';
 
-/** A smooth random image (low-frequency pattern + noise), so JPEG sizes are realistic. */
-function photo(w: number, h: number, seed: number): Uint8Array {
+/** A smooth random image (low-frequency pattern + noise), so JPEG sizes are realistic; also the pixels bench's input. */
+export function photo(w: number, h: number, seed: number): Uint8Array {
   const rng = createRng(seed);
   const f = [rng.uniform(0.005, 0.03), rng.uniform(0.005, 0.03), rng.uniform(0, 6)];
   const buf = new Uint8Array(w * h * 3);

@@ -8,20 +8,13 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRng } from '../../packages/core/src/index.js';
 import { gaussianBlur, resampleBox, type Interpolation, type RawImage } from '../../packages/datasets/src/index.js';
 import { median, runPython, type BenchOptions, type BenchResult } from './_harness.js';
+import { photo } from './datasets.js';
 
-/** Low-frequency waves and noise, so crops look like photographs rather than noise. */
-function photo(w: number, h: number, seed: number): RawImage {
-  const rng = createRng(seed);
-  const data = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      for (let c = 0; c < 3; c++) data[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(128 + 90 * Math.sin(x * 0.013 * (c + 1) + y * 0.021) + rng.uniform(-20, 20))));
-    }
-  }
-  return { data, width: w, height: h };
+/** tools/bench/datasets.ts's photo-like image (low-frequency waves and noise), so crops look like photographs. */
+function photoImage(w: number, h: number, seed: number): RawImage {
+  return { data: photo(w, h, seed), width: w, height: h };
 }
 
 interface Case {
@@ -54,8 +47,8 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
   const iters = opts.quick ? 20 : 100;
   const dir = mkdtempSync(join(tmpdir(), 'smn-bench-pixels-'));
   try {
-    const big = photo(500, 375, 1);
-    const small = photo(32, 32, 2);
+    const big = photoImage(500, 375, 1);
+    const small = photoImage(32, 32, 2);
     const crop224 = resampleBox(big, { top: 10, left: 40, height: 300, width: 300 }, 224, 224, 'bilinear', true);
     const crop96 = resampleBox(big, { top: 10, left: 40, height: 130, width: 130 }, 96, 96, 'bilinear', true);
     const cases: Case[] = [
